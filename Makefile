@@ -1,0 +1,120 @@
+# bpflet: one entry point. make | make check | make bench | make demo | make deps | make clean
+#
+# Layout of the build: everything goes to build/ (never committed).
+#   build/bpf/*.bpf.o      BPF objects (clang -target bpf -g, BTF kept)
+#   build/skel/*.skel.h    libbpf skeletons (bpftool gen skeleton)
+#   build/obj/...          userspace objects; build/asan/... the same with ASan+UBSan for tests
+#   build/bin/             bpflet, bpflet-cni, bpfletctl and test/bench binaries
+
+CC ?= gcc
+BPF_CLANG ?= $(shell command -v clang-19 || command -v clang)
+BPFTOOL ?= $(shell command -v bpftool || echo /usr/sbin/bpftool)
+ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
+
+B := build
+PKGS := libbpf libxdp jansson yaml-0.1 libnl-3.0 libnl-route-3.0 libevent libcurl openssl
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Iheaders -I. -I$(B)/skel
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDLIBS = $(PKG_LIBS) -lelf -lz -lpthread
+BPF_CFLAGS := -target bpf -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
+	-D__TARGET_ARCH_x86 -Iheaders -Ibpf -I$(ARCH_INC)
+
+# ---- sources, grouped by what links them ----
+BPF_SRCS := $(wildcard bpf/*.bpf.c) $(wildcard selftests/bench/*.bpf.c)
+BPF_OBJS := $(patsubst %.bpf.c,$(B)/bpf/%.bpf.o,$(notdir $(BPF_SRCS)))
+SKELS := $(patsubst %.bpf.c,$(B)/skel/%.skel.h,$(notdir $(BPF_SRCS)))
+BPF_HDRS := $(wildcard bpf/lib/*.h) $(wildcard headers/bpflet/*.h)
+
+COMMON_SRCS := $(wildcard agent/common/*.c)
+COMPILE_SRCS := $(wildcard controlplane/compile/*.c) $(wildcard agent/manifests/*.c)
+DATAPLANE_SRCS := $(wildcard agent/dataplane/*.c)
+AGENT_SRCS := $(wildcard agent/*.c)
+CNI_LIB_SRCS := $(filter-out agent/cni/main.c,$(wildcard agent/cni/*.c))
+CTL_SRCS := $(wildcard tools/bpfletctl/*.c)
+UNIT_COMPILE_SRCS := $(wildcard selftests/unit/compile/*.c)
+UNIT_CNI_SRCS := $(wildcard selftests/unit/cni/*.c)
+BPFTEST_SRCS := $(wildcard selftests/bpf/*.c)
+BENCH_SRCS := $(wildcard selftests/bench/*.c)
+
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+asan = $(patsubst %.c,$(B)/asan/%.o,$(1))
+
+BINS := $(B)/bin/bpflet $(B)/bin/bpflet-cni $(B)/bin/bpfletctl
+TEST_BINS := $(B)/bin/test_compile $(B)/bin/test_cni $(B)/bin/test_bpf
+BENCH_BINS := $(B)/bin/bench_prog $(B)/bin/tcp_rr
+
+.PHONY: all check bench demo deps clean format test-unit test-bpf test-e2e
+all: $(BINS)
+
+# ---- BPF ----
+$(B)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(B)/bpf
+	$(BPF_CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(B)/bpf/%.bpf.o: selftests/bench/%.bpf.c $(BPF_HDRS) | $(B)/bpf
+	$(BPF_CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(B)/skel/%.skel.h: $(B)/bpf/%.bpf.o | $(B)/skel
+	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@.tmp && mv $@.tmp $@
+
+# ---- userspace ----
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+$(B)/asan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ASAN_FLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+# Only code that embeds a BPF object waits for the skeletons.
+SKEL_USERS := $(call obj,$(DATAPLANE_SRCS) $(BENCH_SRCS)) $(call asan,$(BPFTEST_SRCS))
+$(SKEL_USERS): $(SKELS)
+
+$(B)/bin/bpflet: $(call obj,$(AGENT_SRCS) $(DATAPLANE_SRCS) $(COMPILE_SRCS) $(COMMON_SRCS)) | $(B)/bin
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/bin/bpflet-cni: $(call obj,agent/cni/main.c $(CNI_LIB_SRCS) $(COMMON_SRCS)) | $(B)/bin
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/bin/bpfletctl: $(call obj,$(CTL_SRCS) $(COMMON_SRCS)) | $(B)/bin
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# Unit tests (Criterion): pure code, no root, sanitizers on.
+$(B)/bin/test_compile: $(call asan,$(UNIT_COMPILE_SRCS) $(COMPILE_SRCS) $(COMMON_SRCS)) | $(B)/bin
+	$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS) -lcriterion
+$(B)/bin/test_cni: $(call asan,$(UNIT_CNI_SRCS) $(CNI_LIB_SRCS) $(COMMON_SRCS)) | $(B)/bin
+	$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS) -lcriterion
+# BPF_PROG_TEST_RUN cases: need root, sanitizers on.
+$(B)/bin/test_bpf: $(call asan,$(BPFTEST_SRCS) $(COMMON_SRCS)) | $(B)/bin
+	$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS)
+$(B)/bin/bench_prog: $(call obj,selftests/bench/bench_prog.c $(COMMON_SRCS)) | $(B)/bin
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/bin/tcp_rr: $(call obj,selftests/bench/tcp_rr.c) | $(B)/bin
+	$(CC) $(CFLAGS) -o $@ $^
+
+$(B)/bpf $(B)/skel $(B)/bin:
+	mkdir -p $@
+
+# ---- entry points ----
+deps:
+	bash scripts/deps.sh
+
+check: all $(TEST_BINS)
+	bash selftests/run_all.sh
+
+test-unit: $(B)/bin/test_compile $(B)/bin/test_cni
+	$(B)/bin/test_compile && $(B)/bin/test_cni
+test-bpf: all $(B)/bin/test_bpf
+	$(B)/bin/test_bpf
+test-e2e: all
+	bash selftests/e2e/run.sh
+
+bench: all $(BENCH_BINS)
+	bash selftests/bench/run.sh
+
+demo: all
+	bash scripts/demo.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

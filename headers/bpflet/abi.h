@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The map ABI shared by the BPF programs and userspace (agent, bpfletctl, tests).
+ *
+ * Rules: fixed-width types only, explicit padding (every struct is a multiple of 8
+ * bytes or documents why not), addresses and ports in network byte order as they
+ * appear on the wire. Changing any layout here means bumping BPFLET_ABI_VERSION,
+ * which is part of every pinned map's name, so an old agent's maps are never read
+ * with a new layout.
+ */
+#ifndef BPFLET_ABI_H
+#define BPFLET_ABI_H
+
+#include <linux/types.h>
+
+#define BPFLET_ABI_VERSION 1
+#define BPFLET_PIN_ROOT "/sys/fs/bpf/bpflet"
+
+/* Map names as seen by bpftool; they are also the pin file names. */
+#define BPFLET_MAP_FRONTENDS "bl_fe_v1"
+#define BPFLET_MAP_SLOTS "bl_slot_v1"
+#define BPFLET_MAP_BACKENDS "bl_be_v1"
+#define BPFLET_MAP_CT_TCP "bl_ct_tcp_v1"
+#define BPFLET_MAP_CT_ANY "bl_ct_any_v1"
+#define BPFLET_MAP_COUNTERS "bl_cnt_v1"
+#define BPFLET_MAP_SVC_NAMES "bl_svcname_v1"
+
+/* Map sizes. Conntrack sizes are defaults; the agent may resize before load. */
+#define BPFLET_MAX_FRONTENDS 262144
+#define BPFLET_MAX_SLOTS 1048576
+#define BPFLET_MAX_BACKENDS 262144
+#define BPFLET_CT_TCP_DEFAULT 524288
+#define BPFLET_CT_ANY_DEFAULT 131072
+#define BPFLET_SVC_NAME_LEN 124
+
+enum bpflet_family {
+	BPFLET_AF_INET = 4,
+	BPFLET_AF_INET6 = 6,
+};
+
+/* Which traffic a frontend serves: kube-proxy keeps internal (ClusterIP, from pods)
+ * and external (NodePort/LB/externalIPs, from outside) policies apart. */
+enum bpflet_scope {
+	BPFLET_SCOPE_EXTERNAL = 0,
+	BPFLET_SCOPE_INTERNAL = 1,
+};
+
+/* An IPv4 address sits in addr[0]; the other words are zero until IPv6 lands. */
+struct bpflet_addr {
+	__u32 addr[4];
+};
+
+/* frontends: {vip, port, proto, scope} → service */
+struct bpflet_fe_key {
+	struct bpflet_addr addr;
+	__u16 port; /* network order */
+	__u8 proto; /* IPPROTO_TCP / IPPROTO_UDP / IPPROTO_SCTP */
+	__u8 family; /* enum bpflet_family */
+	__u8 scope; /* enum bpflet_scope */
+	__u8 pad[3];
+};
+
+#define BPFLET_FE_F_AFFINITY (1u << 0) /* sessionAffinity: ClientIP (issue 3) */
+
+struct bpflet_fe_val {
+	__u32 svc_id; /* also the reverse-NAT id */
+	__u16 count; /* usable backends in slots 0..count-1; 0 means reject */
+	__u16 flags; /* BPFLET_FE_F_* */
+	__u32 affinity_timeout; /* seconds */
+	__u32 pad;
+};
+
+/* backend slots: {svc_id, slot} → backend_id */
+struct bpflet_slot_key {
+	__u32 svc_id;
+	__u32 slot;
+};
+
+enum bpflet_backend_state {
+	BPFLET_BE_ACTIVE = 0,
+	BPFLET_BE_TERMINATING = 1,
+};
+
+#define BPFLET_BE_F_LOCAL (1u << 0) /* endpoint runs on this node */
+
+/* backends: backend_id → {addr, port, proto, ...} */
+struct bpflet_backend {
+	struct bpflet_addr addr;
+	__u16 port; /* network order */
+	__u8 proto;
+	__u8 family;
+	__u8 state; /* enum bpflet_backend_state */
+	__u8 flags; /* BPFLET_BE_F_* */
+	__u16 zone; /* zone id, 0 = unknown */
+};
+
+/* Conntrack key: the 5-tuple exactly as a packet carries it on the wire. A flow
+ * through a Service has two entries: the forward one (client → VIP) and the reply
+ * one (backend → client, as the backend sends it). */
+struct bpflet_ct_key {
+	struct bpflet_addr saddr;
+	struct bpflet_addr daddr;
+	__u16 sport;
+	__u16 dport;
+	__u8 proto;
+	__u8 family;
+	__u8 pad[2];
+};
+
+enum bpflet_ct_dir {
+	BPFLET_CT_FORWARD = 0, /* rewrite destination to the backend */
+	BPFLET_CT_REPLY = 1, /* rewrite source back to the VIP */
+};
+
+#define BPFLET_CT_F_SYN_SEEN (1u << 0)
+#define BPFLET_CT_F_SYNACK_SEEN (1u << 1)
+#define BPFLET_CT_F_FIN_SEEN (1u << 2)
+#define BPFLET_CT_F_RST_SEEN (1u << 3)
+#define BPFLET_CT_F_HAIRPIN (1u << 4) /* source was rewritten to the hairpin address */
+
+struct bpflet_ct_val {
+	/* FORWARD: the backend's address/port to write as destination.
+	 * REPLY: the VIP address/port to write as source. */
+	struct bpflet_addr nat_addr;
+	/* Hairpin only: FORWARD writes this as source (the hairpin address),
+	 * REPLY writes it as destination (the original client). Zero otherwise. */
+	struct bpflet_addr hairpin_addr;
+	__u16 nat_port;
+	__u16 hairpin_port;
+	__u8 dir; /* enum bpflet_ct_dir */
+	__u8 flags; /* BPFLET_CT_F_* */
+	__u16 pad;
+	__u32 svc_id;
+	__u32 backend_id;
+	__u64 created_ns; /* bpf_ktime_get_ns() */
+	__u64 last_seen_ns;
+};
+
+/* Per-CPU counters, one slot per reason; index = enum bpflet_counter. */
+enum bpflet_counter {
+	BPFLET_CNT_PASS = 0, /* not Service traffic, untouched */
+	BPFLET_CNT_DNAT_NEW, /* new flow translated to a backend */
+	BPFLET_CNT_DNAT_EST, /* established flow, forward direction */
+	BPFLET_CNT_RNAT, /* reply reverse-translated to the VIP */
+	BPFLET_CNT_REJECT_TCP, /* no endpoints: TCP RST sent */
+	BPFLET_CNT_REJECT_UDP, /* no endpoints: ICMP port unreachable sent */
+	BPFLET_CNT_DROP_MALFORMED, /* truncated or invalid headers */
+	BPFLET_CNT_DROP_NO_BACKEND, /* slot or backend missing (agent mid-update) */
+	BPFLET_CNT_DROP_CT_FULL, /* conntrack insert failed */
+	BPFLET_CNT_DROP_REWRITE, /* a helper failed while rewriting */
+	BPFLET_CNT_DROP_REJECT_FAILED, /* could not build the reject reply */
+	BPFLET_CNT_FRAGMENT, /* IPv4 fragment, passed untouched */
+	BPFLET_CNT_NON_IP, /* not IPv4, passed untouched */
+	BPFLET_CNT_MAX,
+};
+
+struct bpflet_counter_val {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* Service names for inspection only (bpftool prints them); never read per packet. */
+struct bpflet_svc_name {
+	char name[BPFLET_SVC_NAME_LEN]; /* "namespace/name:port-name" */
+	__u32 pad;
+};
+
+#endif /* BPFLET_ABI_H */

@@ -19,6 +19,7 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Iheaders -I. -I$(B)/skel
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDLIBS = $(PKG_LIBS) -lelf -lz -lpthread
+CP_LIBS = $(shell pkg-config --libs libnghttp2 libevent_openssl sqlite3 2>/dev/null)
 BPF_CFLAGS := -target bpf -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 	-D__TARGET_ARCH_x86 -Iheaders -Ibpf -I$(ARCH_INC)
 
@@ -34,16 +35,20 @@ DATAPLANE_SRCS := $(wildcard agent/dataplane/*.c)
 AGENT_SRCS := $(wildcard agent/*.c)
 CNI_LIB_SRCS := $(filter-out agent/cni/main.c,$(wildcard agent/cni/*.c))
 CTL_SRCS := $(wildcard tools/bpfletctl/*.c)
+CP_SRCS := $(wildcard controlplane/apiserver/*.c controlplane/store/*.c controlplane/controllers/*.c)
+UNIT_CP_SRCS := $(wildcard selftests/unit/controlplane/*.c)
 UNIT_COMPILE_SRCS := $(wildcard selftests/unit/compile/*.c)
 UNIT_CNI_SRCS := $(wildcard selftests/unit/cni/*.c)
+UNIT_DP_SRCS := $(wildcard selftests/unit/dataplane/*.c)
 BPFTEST_SRCS := $(wildcard selftests/bpf/*.c)
 BENCH_SRCS := $(wildcard selftests/bench/*.c)
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 asan = $(patsubst %.c,$(B)/asan/%.o,$(1))
 
-BINS := $(B)/bin/bpflet $(B)/bin/bpflet-cni $(B)/bin/bpfletctl
-TEST_BINS := $(B)/bin/test_compile $(B)/bin/test_cni $(B)/bin/test_bpf
+BINS := $(B)/bin/bpflet $(B)/bin/bpflet-cni $(B)/bin/bpfletctl $(B)/bin/bpflet-controlplane
+TEST_BINS := $(B)/bin/test_compile $(B)/bin/test_cni $(B)/bin/test_dataplane $(B)/bin/test_bpf \
+	$(B)/bin/test_controlplane
 BENCH_BINS := $(B)/bin/bench_prog $(B)/bin/tcp_rr
 
 .PHONY: all check bench demo deps clean format test-unit test-bpf test-e2e
@@ -74,11 +79,17 @@ $(B)/bin/bpflet-cni: $(call obj,agent/cni/main.c $(CNI_LIB_SRCS) $(COMMON_SRCS))
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/bin/bpfletctl: $(call obj,$(CTL_SRCS) $(COMMON_SRCS)) | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/bin/bpflet-controlplane: $(call obj,controlplane/main.c $(CP_SRCS) $(COMMON_SRCS)) | $(B)/bin
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(CP_LIBS)
 
 # Unit tests (Criterion): pure code, no root, sanitizers on.
 $(B)/bin/test_compile: $(call asan,$(UNIT_COMPILE_SRCS) $(COMPILE_SRCS) $(COMMON_SRCS)) | $(B)/bin
 	$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 $(B)/bin/test_cni: $(call asan,$(UNIT_CNI_SRCS) $(CNI_LIB_SRCS) $(COMMON_SRCS)) | $(B)/bin
+	$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS) -lcriterion
+$(B)/bin/test_controlplane: $(call asan,$(UNIT_CP_SRCS) $(CP_SRCS) $(COMMON_SRCS)) | $(B)/bin
+	$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS) $(CP_LIBS) -lcriterion
+$(B)/bin/test_dataplane: $(call asan,$(UNIT_DP_SRCS) agent/dataplane/svc_sync.c $(COMMON_SRCS)) | $(B)/bin
 	$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 # BPF_PROG_TEST_RUN cases: need root, sanitizers on.
 $(B)/bin/test_bpf: $(call asan,$(BPFTEST_SRCS) $(COMMON_SRCS)) | $(B)/bin
@@ -98,8 +109,8 @@ deps:
 check: all $(TEST_BINS)
 	bash selftests/run_all.sh
 
-test-unit: $(B)/bin/test_compile $(B)/bin/test_cni
-	$(B)/bin/test_compile && $(B)/bin/test_cni
+test-unit: $(B)/bin/test_compile $(B)/bin/test_cni $(B)/bin/test_dataplane
+	$(B)/bin/test_compile && $(B)/bin/test_cni && $(B)/bin/test_dataplane
 test-bpf: all $(B)/bin/test_bpf
 	$(B)/bin/test_bpf
 test-e2e: all

@@ -26,7 +26,7 @@ apt-get install -y --no-install-recommends \
 	make gcc pkg-config clang-19 llvm-19 \
 	libelf-dev zlib1g-dev libjansson-dev libyaml-dev libnl-3-dev libnl-route-3-dev \
 	libcurl4-openssl-dev libnghttp2-dev libssl-dev libevent-dev libsqlite3-dev \
-	libcriterion-dev libxdp-dev \
+	libcriterion-dev libxdp-dev uthash-dev \
 	iproute2 ethtool socat curl iperf3 procps psmisc python3
 
 apt-get install -y --no-install-recommends -t "${codename}-backports" \

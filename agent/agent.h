@@ -1,0 +1,74 @@
+/* The node agent's state, shared by its parts (main loop, service source, metrics). */
+#ifndef BPFLET_AGENT_H
+#define BPFLET_AGENT_H
+
+#include "agent/cni_server.h"
+#include "agent/dataplane/loader.h"
+#include "agent/endpoints.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+struct event_base;
+struct event;
+struct bl_service_source;
+
+struct bl_agent_opts {
+	const char *instance;
+	const char *netns;
+	const char *manifests;
+	const char *node_ip;
+	const char *node_name;
+	const char *pod_cidr;
+	const char *healthz_bind;
+	const char *metrics_bind;
+	const char *hairpin_ip;
+	int resync_seconds;
+	bool cleanup;
+	bool verbose;
+};
+
+#define BL_SYNC_BUCKETS 8
+
+struct bl_agent_stats {
+	double last_sync; /* unix time of the last completed sync */
+	double last_change; /* unix time the last change was seen */
+	unsigned long syncs, sync_errors, manifest_errors;
+	unsigned long service_changes, endpoint_changes;
+	unsigned long map_updates, map_removes;
+	/* sync duration histogram (seconds) */
+	unsigned long buckets[BL_SYNC_BUCKETS];
+	double duration_sum;
+	bool pending; /* a change is waiting to be applied */
+};
+
+struct bl_agent {
+	struct bl_agent_opts o;
+	struct event_base *base;
+	struct bl_dataplane dp;
+	struct bl_svc_sync *sync;
+	struct bl_endpoints eps;
+	struct bl_cni_server cni;
+	struct bl_service_source *source;
+	struct bl_agent_stats st;
+	struct event *resync_ev, *debounce_ev, *watch_ev;
+	int inotify_fd;
+};
+
+extern const double bl_sync_bucket_bounds[BL_SYNC_BUCKETS];
+
+double bl_now(void);
+
+/* service_source.c: manifests → compiler → syncer. */
+int bl_service_source_init(struct bl_agent *a);
+void bl_service_source_free(struct bl_agent *a);
+/* Reload what changed and apply it; returns 0 or -errno (last good state kept). */
+int bl_service_resync(struct bl_agent *a);
+
+/* metrics.c */
+struct evbuffer;
+bool bl_agent_healthz(void *agent, struct evbuffer *body);
+void bl_agent_metrics(void *agent, struct evbuffer *body);
+
+#endif

@@ -1,0 +1,48 @@
+/*
+ * Loads the BPF programs, pins their maps under /sys/fs/bpf/bpflet/<instance>/ and
+ * attaches the pod program to host-side veths. Pinned maps and pinned tcx links
+ * outlive the agent, so a restart re-adopts them and no connection is dropped.
+ */
+#ifndef BPFLET_LOADER_H
+#define BPFLET_LOADER_H
+
+#include "agent/dataplane/svc_sync.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct tc_pod;
+
+struct bl_dataplane {
+	struct tc_pod *skel;
+	char instance[64];
+	char pin_dir[128];
+	int fds[BL_DP_MAP_MAX]; /* indexed by enum bl_dp_map */
+	int ct_tcp_fd, ct_any_fd, counters_fd;
+	bool reused_maps; /* pinned maps from an earlier run were adopted */
+};
+
+/* Mounts bpffs if missing, loads and pins. hairpin_ip is network order. */
+int bl_dp_open(struct bl_dataplane *dp, const char *instance, uint32_t hairpin_ip);
+void bl_dp_close(struct bl_dataplane *dp); /* leaves pins and links in place */
+
+/* Attach the pod program to ifindex (tcx, pinned link named after ifname); an
+ * existing pinned link is switched to the freshly loaded program in place. Falls
+ * back to a clsact filter where tcx is missing. */
+int bl_dp_attach_pod(struct bl_dataplane *dp, const char *ifname, int ifindex);
+int bl_dp_detach_pod(struct bl_dataplane *dp, const char *ifname, int ifindex);
+
+/* Fill the syncer's mirror from the pinned maps. */
+int bl_dp_adopt(struct bl_dataplane *dp, struct bl_svc_sync *sync);
+/* A writer that applies the syncer's writes to the maps. */
+struct bl_map_writer bl_dp_writer(struct bl_dataplane *dp);
+
+/* Entries in a map (walks it; for metrics). */
+long bl_dp_map_count(int fd);
+
+/* Removes every pin, link and directory of the instance. */
+int bl_dp_cleanup(const char *instance);
+
+int bl_ensure_bpffs(void);
+
+#endif

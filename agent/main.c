@@ -1,0 +1,315 @@
+/*
+ * bpflet: the node agent. Loads and pins the BPF dataplane, attaches it to the pod
+ * veths the CNI plugin registers, and keeps the Service maps equal to the manifests.
+ */
+#include "agent/agent.h"
+#include "agent/common/log.h"
+#include "agent/common/netaddr.h"
+#include "agent/common/paths.h"
+#include "agent/http_server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: bpflet --instance NAME --manifests DIR [options]\n"
+		"       bpflet --instance NAME --cleanup [--netns PATH]\n"
+		"\n"
+		"The bpflet node agent: an eBPF replacement for kube-proxy.\n"
+		"\n"
+		"  --instance NAME       instance name; pins live in /sys/fs/bpf/bpflet/NAME,\n"
+		"                        the CNI socket in /run/bpflet/NAME/agent.sock\n"
+		"  --netns PATH          work inside this network namespace (e.g.\n"
+		"                        /var/run/netns/node1); pins stay in the host's bpffs\n"
+		"  --manifests DIR       Service and EndpointSlice manifests (YAML/JSON), re-read\n"
+		"                        when files change\n"
+		"  --node-ip IP          this node's address\n"
+		"  --node-name NAME      this node's name (default: the instance name)\n"
+		"  --pod-cidr CIDR       this node's pod CIDR (e.g. 10.244.0.0/24)\n"
+		"  --healthz-bind A:P    /healthz listener (default 0.0.0.0:10256; '' disables)\n"
+		"  --metrics-bind A:P    /metrics listener (default 0.0.0.0:10249; '' disables)\n"
+		"  --hairpin-ip IP       source used when a pod reaches itself through a Service\n"
+		"                        (default 169.254.42.1)\n"
+		"  --resync SECONDS      full re-read period (default 30)\n"
+		"  --cleanup             detach and unpin everything the instance created, exit\n"
+		"  -v, --verbose         debug logging\n"
+		"  -h, --help            this text\n"
+		"\n"
+		"SIGTERM/SIGINT stop the agent and leave maps and programs in place, so a\n"
+		"restarted agent re-adopts them and no established connection is dropped.\n");
+}
+
+static int parse_opts(int argc, char **argv, struct bl_agent_opts *o)
+{
+	static const struct option longopts[] = {
+		{"instance", required_argument, NULL, 'i'},
+		{"netns", required_argument, NULL, 'n'},
+		{"manifests", required_argument, NULL, 'm'},
+		{"node-ip", required_argument, NULL, 'a'},
+		{"node-name", required_argument, NULL, 'N'},
+		{"pod-cidr", required_argument, NULL, 'p'},
+		{"healthz-bind", required_argument, NULL, 'H'},
+		{"metrics-bind", required_argument, NULL, 'M'},
+		{"hairpin-ip", required_argument, NULL, 'P'},
+		{"resync", required_argument, NULL, 'r'},
+		{"cleanup", no_argument, NULL, 'c'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	int c;
+
+	*o = (struct bl_agent_opts){
+		.healthz_bind = "0.0.0.0:10256",
+		.metrics_bind = "0.0.0.0:10249",
+		.hairpin_ip = "169.254.42.1",
+		.resync_seconds = 30,
+	};
+	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'i': o->instance = optarg; break;
+		case 'n': o->netns = optarg; break;
+		case 'm': o->manifests = optarg; break;
+		case 'a': o->node_ip = optarg; break;
+		case 'N': o->node_name = optarg; break;
+		case 'p': o->pod_cidr = optarg; break;
+		case 'H': o->healthz_bind = optarg; break;
+		case 'M': o->metrics_bind = optarg; break;
+		case 'P': o->hairpin_ip = optarg; break;
+		case 'r': o->resync_seconds = atoi(optarg); break;
+		case 'c': o->cleanup = true; break;
+		case 'v': o->verbose = true; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "bpflet: unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (!bl_instance_valid(o->instance)) {
+		fprintf(stderr, "bpflet: --instance NAME is required ([A-Za-z0-9_-], 1-32 chars)\n");
+		return -EINVAL;
+	}
+	if (!o->cleanup && !o->manifests) {
+		fprintf(stderr, "bpflet: --manifests DIR is required (see --help)\n");
+		return -EINVAL;
+	}
+	if (o->resync_seconds < 1) {
+		fprintf(stderr, "bpflet: --resync must be a positive number of seconds\n");
+		return -EINVAL;
+	}
+	if (!o->node_name)
+		o->node_name = o->instance;
+	return 0;
+}
+
+static int enter_netns(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
+
+	if (fd < 0) {
+		log_err("cannot open network namespace %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (setns(fd, CLONE_NEWNET)) {
+		err = -errno;
+		log_err("cannot enter network namespace %s: %s", path, strerror(errno));
+	}
+	close(fd);
+	return err;
+}
+
+/* /proc/sys/net shows the namespace of the process that opens it. */
+static void write_sysctl(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || write(fd, val, strlen(val)) < 0)
+		log_warn("cannot set %s=%s: %s", path, val, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+static void node_sysctls(void)
+{
+	write_sysctl("/proc/sys/net/ipv4/ip_forward", "1");
+	/* the hairpin source address has no route back through the pod's veth */
+	write_sysctl("/proc/sys/net/ipv4/conf/all/rp_filter", "0");
+	write_sysctl("/proc/sys/net/ipv4/conf/default/rp_filter", "0");
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct bl_agent *a = arg;
+
+	(void)what;
+	log_info("signal %d: stopping, maps and programs stay in place", (int)sig);
+	event_base_loopbreak(a->base);
+}
+
+static void run_sync(struct bl_agent *a)
+{
+	if (bl_service_resync(a))
+		log_warn("sync incomplete; will retry");
+}
+
+static void on_resync(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	run_sync(arg);
+}
+
+static void on_manifest_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct bl_agent *a = arg;
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	struct timeval debounce = {0, 50 * 1000};
+
+	(void)what;
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	a->st.pending = true;
+	a->st.last_change = bl_now();
+	/* editors write files in several steps; apply once they settle */
+	event_add(a->debounce_ev, &debounce);
+}
+
+static int watch_manifests(struct bl_agent *a)
+{
+	a->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (a->inotify_fd < 0)
+		return -errno;
+	if (inotify_add_watch(a->inotify_fd, a->o.manifests,
+			      IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
+				      IN_CREATE | IN_ATTRIB) < 0) {
+		log_err("cannot watch %s: %s", a->o.manifests, strerror(errno));
+		return -errno;
+	}
+	a->watch_ev = event_new(a->base, a->inotify_fd, EV_READ | EV_PERSIST, on_manifest_event, a);
+	a->debounce_ev = evtimer_new(a->base, on_resync, a);
+	return event_add(a->watch_ev, NULL);
+}
+
+static int cleanup_instance(struct bl_agent *a)
+{
+	struct bl_dataplane dp;
+	char run[128];
+	int err;
+
+	/* endpoints first: clsact filters are found through them */
+	if (bl_dp_open(&dp, a->o.instance, 0) == 0) {
+		if (bl_endpoints_init(&a->eps, a->o.instance, &dp) == 0) {
+			bl_endpoints_detach_all(&a->eps);
+			bl_endpoints_free(&a->eps);
+		}
+		bl_dp_close(&dp);
+	}
+	err = bl_dp_cleanup(a->o.instance);
+	bl_run_dir(run, sizeof(run), a->o.instance);
+	char cmd[200];
+	snprintf(cmd, sizeof(cmd), "%s/endpoints", run);
+	rmdir(cmd);
+	snprintf(cmd, sizeof(cmd), "%s/agent.sock", run);
+	unlink(cmd);
+	rmdir(run);
+	if (err && err != -ENOENT) {
+		log_err("cleanup of instance %s incomplete: %s", a->o.instance, strerror(-err));
+		return 1;
+	}
+	log_info("instance %s cleaned up", a->o.instance);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct bl_agent a;
+	struct bl_http_handlers h = {.arg = &a, .healthz = bl_agent_healthz,
+				     .metrics = bl_agent_metrics};
+	struct event *sigterm, *sigint;
+	struct bpflet_addr hairpin;
+	uint8_t fam;
+	int err;
+
+	if (parse_opts(argc, argv, &a.o))
+		return 2;
+	bl_log_set_prefix(a.o.instance);
+	if (a.o.verbose)
+		bl_log_set_level(BL_LOG_DEBUG);
+	if (bl_addr_parse(a.o.hairpin_ip, &hairpin, &fam)) {
+		log_err("--hairpin-ip %s is not an IPv4 address", a.o.hairpin_ip);
+		return 2;
+	}
+	if (bl_ensure_bpffs())
+		return 1;
+	if (a.o.netns && enter_netns(a.o.netns))
+		return 1;
+	if (a.o.cleanup)
+		return cleanup_instance(&a);
+	signal(SIGPIPE, SIG_IGN);
+	node_sysctls();
+
+	a.base = event_base_new();
+	a.sync = bl_svc_sync_new();
+	if (!a.base || !a.sync)
+		return 1;
+	err = bl_dp_open(&a.dp, a.o.instance, hairpin.addr[0]);
+	if (err)
+		return 1;
+	err = bl_dp_adopt(&a.dp, a.sync);
+	if (err) {
+		log_err("re-adopting pinned maps failed: %s", strerror(-err));
+		return 1;
+	}
+	err = bl_endpoints_init(&a.eps, a.o.instance, &a.dp);
+	if (err) {
+		log_err("endpoint registry: %s", strerror(-err));
+		return 1;
+	}
+	if (bl_service_source_init(&a))
+		return 1;
+	/* the first sync writes only what differs from the re-adopted maps */
+	run_sync(&a);
+	if (bl_cni_server_start(&a.cni, a.base, a.o.instance, &a.eps))
+		return 1;
+	if (watch_manifests(&a))
+		return 1;
+	if (a.o.healthz_bind[0] && !bl_http_serve(a.base, a.o.healthz_bind, true, false, &h))
+		return 1;
+	if (a.o.metrics_bind[0] && !bl_http_serve(a.base, a.o.metrics_bind, false, true, &h))
+		return 1;
+
+	struct timeval period = {a.o.resync_seconds, 0};
+
+	a.resync_ev = event_new(a.base, -1, EV_PERSIST, on_resync, &a);
+	event_add(a.resync_ev, &period);
+	sigterm = evsignal_new(a.base, SIGTERM, on_signal, &a);
+	sigint = evsignal_new(a.base, SIGINT, on_signal, &a);
+	event_add(sigterm, NULL);
+	event_add(sigint, NULL);
+	log_info("agent ready (instance %s, node %s)", a.o.instance, a.o.node_name);
+
+	event_base_dispatch(a.base);
+
+	bl_cni_server_stop(&a.cni);
+	bl_service_source_free(&a);
+	bl_endpoints_free(&a.eps);
+	bl_svc_sync_free(a.sync);
+	bl_dp_close(&a.dp);
+	event_free(sigterm);
+	event_free(sigint);
+	return 0;
+}

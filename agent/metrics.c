@@ -1,0 +1,172 @@
+/* kube-proxy's observable contract: /healthz rules and /metrics names where they apply,
+ * plus bpflet's own (map fill levels, per-reason packet counters). */
+#include "agent/agent.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <event2/buffer.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+const double bl_sync_bucket_bounds[BL_SYNC_BUCKETS] = {0.001, 0.004, 0.016, 0.064,
+						       0.256, 1.024, 4.096, 16.384};
+
+double bl_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void fmt_time(double t, char *buf, size_t len)
+{
+	time_t s = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&s, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* kube-proxy: healthy while no change has waited longer than the health timeout. */
+bool bl_agent_healthz(void *agent, struct evbuffer *body)
+{
+	struct bl_agent *a = agent;
+	double now = bl_now(), timeout = 2.0 * a->o.resync_seconds;
+	char last[40], cur[40];
+	bool ok = a->st.syncs > 0 && !(a->st.pending && now - a->st.last_change > timeout);
+
+	fmt_time(a->st.last_sync, last, sizeof(last));
+	fmt_time(now, cur, sizeof(cur));
+	evbuffer_add_printf(body, "{\"lastUpdated\": \"%s\",\"currentTime\": \"%s\"}\n", last, cur);
+	return ok;
+}
+
+static const char *const counter_names[BPFLET_CNT_MAX] = {
+	[BPFLET_CNT_PASS] = "pass",
+	[BPFLET_CNT_DNAT_NEW] = "dnat_new",
+	[BPFLET_CNT_DNAT_EST] = "dnat_established",
+	[BPFLET_CNT_RNAT] = "reverse_nat",
+	[BPFLET_CNT_REJECT_TCP] = "reject_tcp_rst",
+	[BPFLET_CNT_REJECT_UDP] = "reject_icmp_unreachable",
+	[BPFLET_CNT_DROP_MALFORMED] = "drop_malformed",
+	[BPFLET_CNT_DROP_NO_BACKEND] = "drop_no_backend",
+	[BPFLET_CNT_DROP_CT_FULL] = "drop_conntrack_full",
+	[BPFLET_CNT_DROP_REWRITE] = "drop_rewrite_failed",
+	[BPFLET_CNT_DROP_REJECT_FAILED] = "drop_reject_failed",
+	[BPFLET_CNT_FRAGMENT] = "fragment",
+	[BPFLET_CNT_NON_IP] = "non_ip",
+};
+
+static void packet_counters(struct bl_agent *a, struct evbuffer *b)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct bpflet_counter_val *v;
+
+	if (ncpu <= 0)
+		return;
+	v = calloc((size_t)ncpu, sizeof(*v));
+	if (!v)
+		return;
+	evbuffer_add_printf(b, "# HELP bpflet_packets_total Packets seen by the pod program, "
+			       "by outcome.\n# TYPE bpflet_packets_total counter\n");
+	for (__u32 i = 0; i < BPFLET_CNT_MAX; i++) {
+		unsigned long long p = 0;
+
+		if (bpf_map_lookup_elem(a->dp.counters_fd, &i, v))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			p += v[c].packets;
+		evbuffer_add_printf(b, "bpflet_packets_total{reason=\"%s\"} %llu\n",
+				    counter_names[i], p);
+	}
+	free(v);
+}
+
+static void map_fill(struct bl_agent *a, struct evbuffer *b)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} maps[] = {
+		{BPFLET_MAP_FRONTENDS, offsetof(struct bl_dataplane, fds[BL_DP_FE])},
+		{BPFLET_MAP_SLOTS, offsetof(struct bl_dataplane, fds[BL_DP_SLOT])},
+		{BPFLET_MAP_BACKENDS, offsetof(struct bl_dataplane, fds[BL_DP_BE])},
+		{BPFLET_MAP_CT_TCP, offsetof(struct bl_dataplane, ct_tcp_fd)},
+		{BPFLET_MAP_CT_ANY, offsetof(struct bl_dataplane, ct_any_fd)},
+	};
+
+	evbuffer_add_printf(b, "# HELP bpflet_map_entries Entries in a pinned BPF map.\n"
+			       "# TYPE bpflet_map_entries gauge\n");
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		int fd = *(int *)((char *)&a->dp + maps[i].off);
+
+		evbuffer_add_printf(b, "bpflet_map_entries{map=\"%s\"} %ld\n", maps[i].name,
+				    bl_dp_map_count(fd));
+	}
+	evbuffer_add_printf(b, "# HELP bpflet_map_capacity Maximum entries of a pinned BPF map.\n"
+			       "# TYPE bpflet_map_capacity gauge\n");
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		int fd = *(int *)((char *)&a->dp + maps[i].off);
+		struct bpf_map_info info = {0};
+		__u32 len = sizeof(info);
+
+		if (bpf_map_get_info_by_fd(fd, &info, &len) == 0)
+			evbuffer_add_printf(b, "bpflet_map_capacity{map=\"%s\"} %u\n",
+					    maps[i].name, info.max_entries);
+	}
+}
+
+void bl_agent_metrics(void *agent, struct evbuffer *b)
+{
+	struct bl_agent *a = agent;
+	unsigned long cum = 0;
+
+	evbuffer_add_printf(b, "# HELP kubeproxy_sync_proxy_rules_duration_seconds SyncProxyRules "
+			       "latency in seconds\n"
+			       "# TYPE kubeproxy_sync_proxy_rules_duration_seconds histogram\n");
+	for (int i = 0; i < BL_SYNC_BUCKETS; i++) {
+		cum += a->st.buckets[i];
+		evbuffer_add_printf(b,
+				    "kubeproxy_sync_proxy_rules_duration_seconds_bucket{le=\"%g\"} "
+				    "%lu\n",
+				    bl_sync_bucket_bounds[i], cum);
+	}
+	evbuffer_add_printf(b,
+			    "kubeproxy_sync_proxy_rules_duration_seconds_bucket{le=\"+Inf\"} %lu\n"
+			    "kubeproxy_sync_proxy_rules_duration_seconds_sum %g\n"
+			    "kubeproxy_sync_proxy_rules_duration_seconds_count %lu\n",
+			    a->st.syncs, a->st.duration_sum, a->st.syncs);
+	evbuffer_add_printf(b,
+			    "# HELP kubeproxy_sync_proxy_rules_last_timestamp_seconds The last "
+			    "time proxy rules were successfully synced\n"
+			    "# TYPE kubeproxy_sync_proxy_rules_last_timestamp_seconds gauge\n"
+			    "kubeproxy_sync_proxy_rules_last_timestamp_seconds %.3f\n",
+			    a->st.last_sync);
+	evbuffer_add_printf(b,
+			    "# TYPE kubeproxy_sync_proxy_rules_service_changes_total counter\n"
+			    "kubeproxy_sync_proxy_rules_service_changes_total %lu\n"
+			    "# TYPE kubeproxy_sync_proxy_rules_endpoint_changes_total counter\n"
+			    "kubeproxy_sync_proxy_rules_endpoint_changes_total %lu\n",
+			    a->st.service_changes, a->st.endpoint_changes);
+	evbuffer_add_printf(b,
+			    "# HELP bpflet_sync_errors_total Syncs that left some frontend at its "
+			    "previous state.\n# TYPE bpflet_sync_errors_total counter\n"
+			    "bpflet_sync_errors_total %lu\n"
+			    "# HELP bpflet_manifest_errors_total Manifest loads that kept a "
+			    "file's last good state.\n# TYPE bpflet_manifest_errors_total counter\n"
+			    "bpflet_manifest_errors_total %lu\n"
+			    "# TYPE bpflet_map_writes_total counter\n"
+			    "bpflet_map_writes_total{op=\"update\"} %lu\n"
+			    "bpflet_map_writes_total{op=\"delete\"} %lu\n"
+			    "# TYPE bpflet_services gauge\nbpflet_services %zu\n"
+			    "# TYPE bpflet_backends gauge\nbpflet_backends %zu\n"
+			    "# TYPE bpflet_local_endpoints gauge\nbpflet_local_endpoints %zu\n",
+			    a->st.sync_errors, a->st.manifest_errors, a->st.map_updates,
+			    a->st.map_removes, bl_svc_sync_frontends(a->sync),
+			    bl_svc_sync_backends(a->sync), bl_endpoints_count(&a->eps));
+	map_fill(a, b);
+	packet_counters(a, b);
+}

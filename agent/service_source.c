@@ -1,0 +1,151 @@
+/* Manifests → compiler → syncer: the agent's Service source for --manifests DIR. */
+#include "agent/agent.h"
+#include "agent/common/log.h"
+#include "agent/manifests/manifests.h"
+#include "controlplane/compile/compile.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct bl_service_source {
+	struct bl_manifest_cache cache;
+	bool dirty; /* the last apply left something undone: apply again even if unchanged */
+};
+
+int bl_service_source_init(struct bl_agent *a)
+{
+	a->source = calloc(1, sizeof(*a->source));
+	if (!a->source)
+		return -ENOMEM;
+	bl_manifest_cache_init(&a->source->cache);
+	a->source->dirty = true;
+	return 0;
+}
+
+void bl_service_source_free(struct bl_agent *a)
+{
+	if (!a->source)
+		return;
+	bl_manifest_cache_free(&a->source->cache);
+	free(a->source);
+	a->source = NULL;
+}
+
+/* The syncer's view of the compiled table; backends share one flat array. */
+static int to_frontends(const struct bl_svc_table *t, struct bl_dp_frontend **out,
+			struct bpflet_backend **bes_out)
+{
+	size_t total = 0, at = 0;
+	struct bl_dp_frontend *fes;
+	struct bpflet_backend *bes;
+
+	for (size_t i = 0; i < t->n; i++)
+		total += t->fe[i].n_backends;
+	fes = calloc(t->n ? t->n : 1, sizeof(*fes));
+	bes = calloc(total ? total : 1, sizeof(*bes));
+	if (!fes || !bes) {
+		free(fes);
+		free(bes);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		const struct bl_svc_frontend *f = &t->fe[i];
+
+		fes[i].key = f->key;
+		memcpy(fes[i].name, f->name, sizeof(fes[i].name));
+		fes[i].flags = f->flags;
+		fes[i].affinity_timeout = f->affinity_timeout;
+		fes[i].n_backends = f->n_backends;
+		fes[i].backends = bes + at;
+		for (size_t j = 0; j < f->n_backends; j++)
+			bl_svc_backend_to_abi(&f->backends[j], 0, &bes[at++]);
+	}
+	*out = fes;
+	*bes_out = bes;
+	return 0;
+}
+
+static void record_duration(struct bl_agent *a, double secs)
+{
+	int i = 0;
+
+	while (i < BL_SYNC_BUCKETS - 1 && secs > bl_sync_bucket_bounds[i])
+		i++;
+	if (secs <= bl_sync_bucket_bounds[i])
+		a->st.buckets[i]++;
+	a->st.duration_sum += secs;
+}
+
+int bl_service_resync(struct bl_agent *a)
+{
+	struct bl_service_source *src = a->source;
+	struct bl_compile_opts opts = {.node_name = a->o.node_name};
+	struct bl_svc_table table = {0};
+	struct bl_dp_frontend *fes = NULL;
+	struct bpflet_backend *bes = NULL;
+	struct bl_errlist errs;
+	struct bl_sync_stats st;
+	struct bl_map_writer w = bl_dp_writer(&a->dp);
+	double t0 = bl_now();
+	json_t **objs = NULL;
+	size_t n = 0;
+	int rc;
+
+	bl_errlist_init(&errs);
+	rc = bl_manifest_dir_load(&src->cache, a->o.manifests, &errs);
+	if (rc < 0) {
+		log_err("cannot read manifests in %s: %s; keeping the current maps", a->o.manifests,
+			strerror(-rc));
+		goto out;
+	}
+	if (rc > 0 && src->cache.changed)
+		a->st.manifest_errors++;
+	if (!src->cache.changed && !src->dirty) {
+		/* nothing new: the maps already say what the manifests say */
+		a->st.last_sync = bl_now();
+		a->st.pending = false;
+		rc = 0;
+		goto out;
+	}
+	bl_errlist_clear(&errs);
+	rc = bl_manifest_cache_objects(&src->cache, &objs, &n);
+	if (!rc)
+		rc = bl_compile_objects(objs, n, &opts, &table, &errs);
+	for (size_t i = 0; i < errs.n; i++)
+		log_warn("%s", errs.msgs[i]);
+	if (!rc)
+		rc = to_frontends(&table, &fes, &bes);
+	if (rc) {
+		log_err("compiling Services failed: %s; keeping the current maps", strerror(-rc));
+		goto out;
+	}
+	rc = bl_svc_sync_apply(a->sync, fes, table.n, &w, &st);
+	src->dirty = rc != 0;
+	a->st.syncs++;
+	a->st.map_updates += st.updates;
+	a->st.map_removes += st.removes;
+	a->st.service_changes += st.fe_added + st.fe_changed + st.fe_removed;
+	a->st.endpoint_changes += st.be_added + st.be_removed;
+	record_duration(a, bl_now() - t0);
+	if (rc) {
+		a->st.sync_errors++;
+		log_err("sync left %u frontends at their previous state: %s (map full?)", st.errors,
+			strerror(-rc));
+	} else {
+		a->st.last_sync = bl_now();
+		a->st.pending = false;
+	}
+	if (st.updates || st.removes)
+		log_info("synced %zu frontends: %u entries written, %u removed (+%u ~%u -%u "
+			 "frontends) in %.1f ms",
+			 table.n, st.updates, st.removes, st.fe_added, st.fe_changed, st.fe_removed,
+			 (bl_now() - t0) * 1e3);
+out:
+	free(objs);
+	free(fes);
+	free(bes);
+	bl_svc_table_free(&table);
+	bl_errlist_free(&errs);
+	return rc;
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# make bench: figures measured side by side in one run, reported as ratios.
+#  1. per-packet cost under BPF_PROG_TEST_RUN (bench_prog): established and new-flow
+#     paths against a bare parse-and-pass program, new-flow cost at 10/10k/100k Services;
+#  2. TCP request/response and connect/request/response rates through a ClusterIP vs
+#     straight to the pod IP, same topology, alternating runs, medians of REPS.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+BL_TAG=bench$$
+. "$HERE/../../scripts/netns_lib.sh"
+trap 'bl_teardown' EXIT
+trap 'exit 130' INT TERM
+REPS=${REPS:-5}
+SECS=${SECS:-2}
+OUT=${BENCH_OUT:-$BL_ROOT/build/bench-results.json}
+mkdir -p "$BL_WORK"
+
+echo "== per-packet cost (BPF_PROG_TEST_RUN)"
+"$BL_BIN/bench_prog" --json "$BL_WORK/prog.json" || exit 1
+
+echo
+echo "== TCP through the ClusterIP vs direct to the pod ($REPS x ${SECS}s each, alternating)"
+bl_node_up
+bl_agent_start || exit 1
+S=$(bl_pod_add server) && C=$(bl_pod_add client) || exit 1
+bl_bg server "$BL_BIN/tcp_rr" -s 7000
+bl_wait_port server 7000
+bl_service rr 10.96.0.20 80 TCP 7000 "$S"
+bl_wait_backends rr 1 || exit 1
+
+: >"$BL_WORK/rr.txt"
+for r in $(seq "$REPS"); do
+	for mode in rr crr; do
+		for path in direct clusterip; do
+			target=$S:7000
+			[ $path = clusterip ] && target=10.96.0.20:80
+			v=$(bl_in client "$BL_BIN/tcp_rr" -c "$target" -t "$SECS" -m $mode |
+				awk '/transactions_per_second/ {print $2}')
+			echo "$mode $path ${v:-0}" >>"$BL_WORK/rr.txt"
+		done
+	done
+done
+
+python3 - "$BL_WORK/prog.json" "$BL_WORK/rr.txt" "$OUT" <<'PY'
+import json, statistics, sys
+prog = json.load(open(sys.argv[1]))
+runs = {}
+for line in open(sys.argv[2]):
+    mode, path, v = line.split()
+    runs.setdefault((mode, path), []).append(float(v))
+res = {"per_packet": prog, "tcp": {}}
+print(f"{'figure':<44} {'median':>12} {'min..max':>22} {'ratio':>8}")
+for mode, label in (("rr", "TCP request/response (trans/s)"), ("crr", "TCP connect+request/response (trans/s)")):
+    d, c = runs[(mode, "direct")], runs[(mode, "clusterip")]
+    md, mc = statistics.median(d), statistics.median(c)
+    res["tcp"][mode] = {"direct": d, "clusterip": c, "ratio_clusterip_to_direct": mc / md if md else 0}
+    print(f"{label + ' direct':<44} {md:>12.0f} {min(d):>10.0f}..{max(d):<10.0f} {'1.000':>8}")
+    print(f"{label + ' ClusterIP':<44} {mc:>12.0f} {min(c):>10.0f}..{max(c):<10.0f} {mc/md if md else 0:>8.3f}")
+json.dump(res, open(sys.argv[3], "w"), indent=2)
+print(f"\nresults written to {sys.argv[3]}")
+PY

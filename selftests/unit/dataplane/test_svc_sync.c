@@ -1,0 +1,330 @@
+/* The Service syncer against in-memory maps: minimal writes, safe order, re-adoption. */
+#include "agent/dataplane/svc_sync.h"
+
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* An in-memory map: flat arrays of fixed-size keys/values, plenty for tests. */
+#define FAKE_MAX 4096
+struct fake_map {
+	size_t ksz, vsz, n;
+	unsigned char keys[FAKE_MAX][40];
+	unsigned char vals[FAKE_MAX][128];
+};
+
+struct fake {
+	struct fake_map m[BL_DP_MAP_MAX];
+	unsigned updates, removes;
+	int fail_after; /* fail the Nth write from now (1-based), 0 = never */
+	/* the dataplane's view must stay consistent after every single write */
+	unsigned inconsistent;
+};
+
+static struct fake F;
+
+static long find(struct fake_map *m, const void *k)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (!memcmp(m->keys[i], k, m->ksz))
+			return (long)i;
+	return -1;
+}
+
+static void *lookup(enum bl_dp_map map, const void *k)
+{
+	long i = find(&F.m[map], k);
+
+	return i < 0 ? NULL : F.m[map].vals[i];
+}
+
+/* Every published frontend must reach an existing backend through each slot. */
+static void check_consistent(void)
+{
+	struct fake_map *fe = &F.m[BL_DP_FE];
+
+	for (size_t i = 0; i < fe->n; i++) {
+		struct bpflet_fe_val *v = (void *)fe->vals[i];
+
+		for (unsigned s = 0; s < v->count; s++) {
+			struct bpflet_slot_key sk = {.svc_id = v->svc_id, .slot = s};
+			uint32_t *id = lookup(BL_DP_SLOT, &sk);
+
+			if (!id || !lookup(BL_DP_BE, id))
+				F.inconsistent++;
+		}
+	}
+}
+
+static int f_update(void *ctx, enum bl_dp_map map, const void *k, const void *v)
+{
+	struct fake_map *m = &F.m[map];
+	long i;
+
+	(void)ctx;
+	if (F.fail_after && --F.fail_after == 0)
+		return -ENOSPC;
+	i = find(m, k);
+	if (i < 0) {
+		if (m->n == FAKE_MAX)
+			return -E2BIG;
+		i = (long)m->n++;
+		memcpy(m->keys[i], k, m->ksz);
+	}
+	memcpy(m->vals[i], v, m->vsz);
+	F.updates++;
+	check_consistent();
+	return 0;
+}
+
+static int f_remove(void *ctx, enum bl_dp_map map, const void *k)
+{
+	struct fake_map *m = &F.m[map];
+	long i = find(m, k);
+
+	(void)ctx;
+	if (i < 0)
+		return -ENOENT;
+	m->n--;
+	memmove(m->keys[i], m->keys[m->n], sizeof(m->keys[0]));
+	memmove(m->vals[i], m->vals[m->n], sizeof(m->vals[0]));
+	F.removes++;
+	check_consistent();
+	return 0;
+}
+
+static const struct bl_map_writer W = {.update = f_update, .remove = f_remove};
+
+static void fake_init(void)
+{
+	memset(&F, 0, sizeof(F));
+	F.m[BL_DP_FE].ksz = sizeof(struct bpflet_fe_key);
+	F.m[BL_DP_FE].vsz = sizeof(struct bpflet_fe_val);
+	F.m[BL_DP_SLOT].ksz = sizeof(struct bpflet_slot_key);
+	F.m[BL_DP_SLOT].vsz = sizeof(uint32_t);
+	F.m[BL_DP_BE].ksz = sizeof(uint32_t);
+	F.m[BL_DP_BE].vsz = sizeof(struct bpflet_backend);
+	F.m[BL_DP_SVCNAME].ksz = sizeof(uint32_t);
+	F.m[BL_DP_SVCNAME].vsz = sizeof(struct bpflet_svc_name);
+}
+
+TestSuite(svc_sync, .init = fake_init);
+
+static struct bpflet_fe_key vip(const char *ip, int port, int proto)
+{
+	struct bpflet_fe_key k = {0};
+
+	inet_pton(AF_INET, ip, &k.addr.addr[0]);
+	k.port = htons((uint16_t)port);
+	k.proto = (uint8_t)proto;
+	k.family = BPFLET_AF_INET;
+	k.scope = BPFLET_SCOPE_INTERNAL;
+	return k;
+}
+
+static struct bpflet_backend be(int last_octet, int port)
+{
+	struct bpflet_backend b = {0};
+
+	b.addr.addr[0] = htonl(0x0af40000u | (unsigned)last_octet); /* 10.244.0.x */
+	b.port = htons((uint16_t)port);
+	b.proto = IPPROTO_TCP;
+	b.family = BPFLET_AF_INET;
+	return b;
+}
+
+static struct bl_dp_frontend fe(struct bpflet_fe_key k, const struct bpflet_backend *b, size_t n)
+{
+	struct bl_dp_frontend f = {.key = k, .backends = b, .n_backends = n};
+
+	snprintf(f.name, sizeof(f.name), "default/svc%u", ntohs(k.port));
+	return f;
+}
+
+/* The backends a frontend reaches, as a bitmask of last octets. */
+static unsigned long reach(struct bpflet_fe_key k)
+{
+	struct bpflet_fe_val *v = lookup(BL_DP_FE, &k);
+	unsigned long mask = 0;
+
+	if (!v)
+		return 0;
+	for (unsigned s = 0; s < v->count; s++) {
+		struct bpflet_slot_key sk = {.svc_id = v->svc_id, .slot = s};
+		uint32_t *id = lookup(BL_DP_SLOT, &sk);
+		struct bpflet_backend *b = id ? lookup(BL_DP_BE, id) : NULL;
+
+		cr_assert_not_null(b, "slot %u of svc %u dangles", s, v->svc_id);
+		mask |= 1ul << (ntohl(b->addr.addr[0]) & 0xff);
+	}
+	return mask;
+}
+
+Test(svc_sync, creates_then_second_apply_writes_nothing)
+{
+	struct bl_svc_sync *s = bl_svc_sync_new();
+	struct bpflet_backend b[2] = {be(2, 8080), be(3, 8080)};
+	struct bl_dp_frontend want = fe(vip("10.96.0.10", 80, IPPROTO_TCP), b, 2);
+	struct bl_sync_stats st;
+
+	cr_assert_eq(bl_svc_sync_apply(s, &want, 1, &W, &st), 0);
+	/* 2 backends + name + 2 slots + frontend */
+	cr_assert_eq(st.updates, 6);
+	cr_assert_eq(st.fe_added, 1);
+	cr_assert_eq(reach(want.key), (1ul << 2) | (1ul << 3));
+	cr_assert_eq(F.m[BL_DP_FE].n, 1);
+	struct bpflet_svc_name *nm = lookup(BL_DP_SVCNAME, &((struct bpflet_fe_val *)lookup(
+									BL_DP_FE, &want.key))
+								  ->svc_id);
+	cr_assert_str_eq(nm->name, "default/svc80");
+
+	unsigned before = F.updates;
+
+	cr_assert_eq(bl_svc_sync_apply(s, &want, 1, &W, &st), 0);
+	cr_assert_eq(F.updates, before, "a no-op sync wrote %u entries", F.updates - before);
+	cr_assert_eq(st.removes, 0);
+	cr_assert_eq(F.inconsistent, 0);
+	bl_svc_sync_free(s);
+}
+
+Test(svc_sync, removing_one_backend_touches_only_its_slot)
+{
+	struct bl_svc_sync *s = bl_svc_sync_new();
+	struct bpflet_backend b[4] = {be(2, 80), be(3, 80), be(4, 80), be(5, 80)};
+	struct bpflet_backend less[3] = {be(2, 80), be(4, 80), be(5, 80)};
+	struct bl_dp_frontend want = fe(vip("10.96.0.10", 80, IPPROTO_TCP), b, 4);
+	struct bl_sync_stats st;
+
+	cr_assert_eq(bl_svc_sync_apply(s, &want, 1, &W, &st), 0);
+	want.backends = less;
+	want.n_backends = 3;
+	cr_assert_eq(bl_svc_sync_apply(s, &want, 1, &W, &st), 0);
+	/* slot of .3 takes .5 (1 write), count 4→3 (1 write); slot 3 and backend .3 go */
+	cr_assert_eq(st.updates, 2, "updates %u", st.updates);
+	cr_assert_eq(st.removes, 2, "removes %u", st.removes);
+	cr_assert_eq(st.be_removed, 1);
+	cr_assert_eq(reach(want.key), (1ul << 2) | (1ul << 4) | (1ul << 5));
+	cr_assert_eq(F.m[BL_DP_BE].n, 3);
+	cr_assert_eq(F.m[BL_DP_SLOT].n, 3);
+	cr_assert_eq(F.inconsistent, 0);
+	bl_svc_sync_free(s);
+}
+
+Test(svc_sync, shared_backend_survives_one_service_going)
+{
+	struct bl_svc_sync *s = bl_svc_sync_new();
+	struct bpflet_backend b[1] = {be(7, 80)};
+	struct bl_dp_frontend two[2] = {fe(vip("10.96.0.10", 80, IPPROTO_TCP), b, 1),
+					fe(vip("10.96.0.11", 80, IPPROTO_TCP), b, 1)};
+	struct bl_sync_stats st;
+
+	cr_assert_eq(bl_svc_sync_apply(s, two, 2, &W, &st), 0);
+	cr_assert_eq(F.m[BL_DP_BE].n, 1, "one backend entry shared by two services");
+	cr_assert_eq(bl_svc_sync_apply(s, two, 1, &W, &st), 0);
+	cr_assert_eq(st.fe_removed, 1);
+	cr_assert_eq(st.be_removed, 0);
+	cr_assert_eq(F.m[BL_DP_FE].n, 1);
+	cr_assert_eq(F.m[BL_DP_BE].n, 1);
+	cr_assert_eq(F.m[BL_DP_SVCNAME].n, 1);
+	cr_assert_eq(bl_svc_sync_apply(s, NULL, 0, &W, &st), 0);
+	cr_assert_eq(F.m[BL_DP_FE].n + F.m[BL_DP_SLOT].n + F.m[BL_DP_BE].n + F.m[BL_DP_SVCNAME].n,
+		     0, "everything removed");
+	cr_assert_eq(F.inconsistent, 0);
+	bl_svc_sync_free(s);
+}
+
+Test(svc_sync, zero_backends_publishes_count_zero)
+{
+	struct bl_svc_sync *s = bl_svc_sync_new();
+	struct bpflet_backend b[2] = {be(2, 80), be(3, 80)};
+	struct bl_dp_frontend want = fe(vip("10.96.0.12", 53, IPPROTO_UDP), b, 2);
+	struct bl_sync_stats st;
+
+	cr_assert_eq(bl_svc_sync_apply(s, &want, 1, &W, &st), 0);
+	want.n_backends = 0;
+	cr_assert_eq(bl_svc_sync_apply(s, &want, 1, &W, &st), 0);
+	struct bpflet_fe_val *v = lookup(BL_DP_FE, &want.key);
+
+	cr_assert_not_null(v, "frontend stays so the dataplane can reject");
+	cr_assert_eq(v->count, 0);
+	cr_assert_eq(F.m[BL_DP_SLOT].n, 0);
+	cr_assert_eq(F.m[BL_DP_BE].n, 0);
+	bl_svc_sync_free(s);
+}
+
+Test(svc_sync, readopted_mirror_writes_nothing)
+{
+	struct bl_svc_sync *s = bl_svc_sync_new(), *s2;
+	struct bpflet_backend b[3] = {be(2, 80), be(3, 80), be(4, 80)};
+	struct bl_dp_frontend want[2] = {fe(vip("10.96.0.10", 80, IPPROTO_TCP), b, 3),
+					 fe(vip("10.96.0.10", 80, IPPROTO_UDP), b, 2)};
+	struct bl_sync_stats st;
+
+	cr_assert_eq(bl_svc_sync_apply(s, want, 2, &W, &st), 0);
+	uint32_t id_tcp = bl_svc_sync_svc_id(s, &want[0].key);
+
+	bl_svc_sync_free(s);
+	/* a restarted agent reads the maps back */
+	s2 = bl_svc_sync_new();
+	for (size_t i = 0; i < F.m[BL_DP_BE].n; i++)
+		cr_assert_eq(bl_svc_sync_adopt_backend(s2, *(uint32_t *)F.m[BL_DP_BE].keys[i],
+						       (void *)F.m[BL_DP_BE].vals[i]),
+			     0);
+	for (size_t i = 0; i < F.m[BL_DP_SLOT].n; i++)
+		cr_assert_eq(bl_svc_sync_adopt_slot(s2, (void *)F.m[BL_DP_SLOT].keys[i],
+						    *(uint32_t *)F.m[BL_DP_SLOT].vals[i]),
+			     0);
+	for (size_t i = 0; i < F.m[BL_DP_FE].n; i++)
+		cr_assert_eq(bl_svc_sync_adopt_frontend(s2, (void *)F.m[BL_DP_FE].keys[i],
+							(void *)F.m[BL_DP_FE].vals[i]),
+			     0);
+	cr_assert_eq(bl_svc_sync_adopt_done(s2, &W), 0);
+	cr_assert_eq(bl_svc_sync_svc_id(s2, &want[0].key), id_tcp, "ids survive a restart");
+	/* names are not adopted (inspection only), so they are rewritten once */
+	unsigned before = F.updates;
+
+	cr_assert_eq(bl_svc_sync_apply(s2, want, 2, &W, &st), 0);
+	cr_assert_eq(F.updates - before, 2, "only the two names rewritten, got %u",
+		     F.updates - before);
+	cr_assert_eq(st.removes, 0);
+	cr_assert_eq(reach(want[0].key), 0x1cul);
+	bl_svc_sync_free(s2);
+}
+
+Test(svc_sync, failed_write_keeps_previous_state_then_recovers)
+{
+	struct bl_svc_sync *s = bl_svc_sync_new();
+	struct bpflet_backend b[2] = {be(2, 80), be(3, 80)};
+	struct bpflet_backend nb[2] = {be(8, 80), be(9, 80)};
+	struct bl_dp_frontend want = fe(vip("10.96.0.10", 80, IPPROTO_TCP), b, 2);
+	struct bl_sync_stats st;
+
+	cr_assert_eq(bl_svc_sync_apply(s, &want, 1, &W, &st), 0);
+	want.backends = nb;
+	F.fail_after = 3; /* a full map mid-update */
+	cr_assert_neq(bl_svc_sync_apply(s, &want, 1, &W, &st), 0);
+	cr_assert_eq(st.errors, 1);
+	cr_assert_eq(F.inconsistent, 0, "never a dangling slot, even half-way");
+	cr_assert_eq(reach(want.key) & ~((1ul << 2) | (1ul << 3) | (1ul << 8) | (1ul << 9)), 0);
+	cr_assert_eq(bl_svc_sync_apply(s, &want, 1, &W, &st), 0);
+	cr_assert_eq(reach(want.key), (1ul << 8) | (1ul << 9));
+	cr_assert_eq(F.m[BL_DP_BE].n, 2, "old backends collected");
+	bl_svc_sync_free(s);
+}
+
+Test(svc_sync, orphan_slots_removed_on_adopt)
+{
+	struct bl_svc_sync *s = bl_svc_sync_new();
+	struct bpflet_slot_key k = {.svc_id = 99, .slot = 0};
+	uint32_t id = 5;
+
+	f_update(NULL, BL_DP_SLOT, &k, &id);
+	cr_assert_eq(bl_svc_sync_adopt_slot(s, &k, id), 0);
+	cr_assert_eq(bl_svc_sync_adopt_done(s, &W), 1);
+	cr_assert_eq(F.m[BL_DP_SLOT].n, 0);
+	bl_svc_sync_free(s);
+}

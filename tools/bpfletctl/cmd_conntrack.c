@@ -1,0 +1,86 @@
+/* bpfletctl conntrack list: both conntrack maps, one line per direction. */
+#include "tools/bpfletctl/ctl.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+struct ct_walk {
+	json_t *out;
+	unsigned long long now_ns;
+};
+
+static int add_entry(void *arg, const void *k, const void *v)
+{
+	const struct bpflet_ct_key *key = k;
+	const struct bpflet_ct_val *val = v;
+	struct ct_walk *w = arg;
+	char src[80], dst[80], nat[80];
+	json_t *e;
+
+	ctl_endpoint(&key->saddr, key->family, key->sport, src, sizeof(src));
+	ctl_endpoint(&key->daddr, key->family, key->dport, dst, sizeof(dst));
+	ctl_endpoint(&val->nat_addr, key->family, val->nat_port, nat, sizeof(nat));
+	e = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:I}", "protocol",
+		      ctl_proto_name(key->proto), "src", src, "dst", dst, "direction",
+		      val->dir == BPFLET_CT_REPLY ? "reply" : "forward", "nat", nat, "svc_id",
+		      val->svc_id, "backend_id", val->backend_id, "flags", val->flags, "idle_seconds",
+		      (json_int_t)((w->now_ns - val->last_seen_ns) / 1000000000ull));
+	if (val->flags & BPFLET_CT_F_HAIRPIN) {
+		char hp[80];
+
+		ctl_endpoint(&val->hairpin_addr, key->family, val->hairpin_port, hp, sizeof(hp));
+		*strrchr(hp, ':') = '\0';
+		json_object_set_new(e, "hairpin", json_string(hp));
+	}
+	json_array_append_new(w->out, e);
+	return 0;
+}
+
+int cmd_conntrack(const struct ctl *c, int argc, char **argv)
+{
+	struct ct_walk w = {.out = json_array()};
+	struct timespec ts;
+	int fds[2];
+	size_t i;
+	json_t *e;
+
+	if (argc < 1 || strcmp(argv[0], "list")) {
+		fprintf(stderr, "bpfletctl: usage: conntrack list\n");
+		json_decref(w.out);
+		return 2;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* bpf_ktime_get_ns() clock */
+	w.now_ns = (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+	fds[0] = ctl_map_open(c, BPFLET_MAP_CT_TCP);
+	fds[1] = ctl_map_open(c, BPFLET_MAP_CT_ANY);
+	if (fds[0] < 0 || fds[1] < 0) {
+		ctl_close_all(fds, 2);
+		json_decref(w.out);
+		return 1;
+	}
+	for (int m = 0; m < 2; m++)
+		ctl_map_walk(fds[m], sizeof(struct bpflet_ct_key), sizeof(struct bpflet_ct_val),
+			     add_entry, &w);
+	ctl_close_all(fds, 2);
+	if (c->json) {
+		ctl_print_json(w.out);
+		return 0;
+	}
+	printf("%-5s %-22s %-22s %-8s %-22s %-6s %s\n", "PROTO", "SOURCE", "DESTINATION", "DIR",
+	       "NAT", "SVC", "IDLE");
+	json_array_foreach(w.out, i, e)
+	{
+		printf("%-5s %-22s %-22s %-8s %-22s %-6lld %llds\n",
+		       json_string_value(json_object_get(e, "protocol")),
+		       json_string_value(json_object_get(e, "src")),
+		       json_string_value(json_object_get(e, "dst")),
+		       json_string_value(json_object_get(e, "direction")),
+		       json_string_value(json_object_get(e, "nat")),
+		       json_integer_value(json_object_get(e, "svc_id")),
+		       json_integer_value(json_object_get(e, "idle_seconds")));
+	}
+	json_decref(w.out);
+	return 0;
+}

@@ -1,0 +1,34 @@
+/* bpfletctl's shared pieces: options, pinned-map access, output helpers. */
+#ifndef BPFLETCTL_H
+#define BPFLETCTL_H
+
+#include <bpflet/abi.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct ctl {
+	const char *instance;
+	bool json;
+};
+
+/* Opens a pinned map of the instance read-only; prints what to do when it's missing. */
+int ctl_map_open(const struct ctl *c, const char *name);
+/* Closes the valid fds of an array. */
+void ctl_close_all(const int *fds, size_t n);
+/* Calls fn for every entry of a hash map; stops early when fn returns non-zero. */
+int ctl_map_walk(int fd, size_t ksz, size_t vsz, int (*fn)(void *arg, const void *k, const void *v),
+		 void *arg);
+
+const char *ctl_proto_name(unsigned proto);
+/* "10.0.0.1:80" from ABI address + network-order port */
+const char *ctl_endpoint(const struct bpflet_addr *a, unsigned family, unsigned port_be, char *buf,
+			 size_t len);
+/* Prints a JSON value (pretty) to stdout and frees it. */
+void ctl_print_json(json_t *v);
+
+int cmd_service(const struct ctl *c, int argc, char **argv);
+int cmd_conntrack(const struct ctl *c, int argc, char **argv);
+int cmd_counters(const struct ctl *c, int argc, char **argv);
+
+#endif

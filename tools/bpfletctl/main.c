@@ -1,0 +1,71 @@
+/* bpfletctl: inspect a bpflet instance through its pinned maps. */
+#include "tools/bpfletctl/ctl.h"
+#include "agent/common/paths.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: bpfletctl --instance NAME [-o table|json] COMMAND\n"
+		"\n"
+		"Reads the pinned maps of a bpflet instance (/sys/fs/bpf/bpflet/NAME).\n"
+		"\n"
+		"commands:\n"
+		"  service list       frontends with their backends\n"
+		"  conntrack list     connection tracking entries (both directions)\n"
+		"  counters           per-reason packet and byte counters\n"
+		"\n"
+		"options:\n"
+		"  -i, --instance NAME   the agent instance (required)\n"
+		"  -o, --output FORMAT   table (default) or json\n"
+		"  -h, --help            this text\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"instance", required_argument, NULL, 'i'},
+		{"output", required_argument, NULL, 'o'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	struct ctl c = {0};
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "+i:o:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'i': c.instance = optarg; break;
+		case 'o':
+			if (!strcmp(optarg, "json"))
+				c.json = true;
+			else if (strcmp(optarg, "table")) {
+				fprintf(stderr, "bpfletctl: -o takes table or json\n");
+				return 2;
+			}
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!bl_instance_valid(c.instance)) {
+		fprintf(stderr, "bpfletctl: --instance NAME is required\n");
+		return 2;
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	argc -= optind;
+	argv += optind;
+	if (!strcmp(argv[0], "service") || !strcmp(argv[0], "services"))
+		return cmd_service(&c, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "conntrack") || !strcmp(argv[0], "ct"))
+		return cmd_conntrack(&c, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "counters"))
+		return cmd_counters(&c, argc - 1, argv + 1);
+	fprintf(stderr, "bpfletctl: unknown command '%s' (see --help)\n", argv[0]);
+	return 2;
+}

@@ -226,6 +226,9 @@ static int cleanup_instance(struct bl_agent *a)
 	snprintf(cmd, sizeof(cmd), "%s/agent.sock", run);
 	unlink(cmd);
 	rmdir(run);
+	/* the shared parents go too once no other instance uses them */
+	rmdir(BPFLET_PIN_ROOT);
+	rmdir(BPFLET_RUN_ROOT);
 	if (err && err != -ENOENT) {
 		log_err("cleanup of instance %s incomplete: %s", a->o.instance, strerror(-err));
 		return 1;

@@ -14,7 +14,6 @@ BL_WORK=${BL_WORK:-/tmp/bpflet-$BL_TAG}
 BL_MANIFESTS=$BL_WORK/manifests
 BL_AGENT_LOG=$BL_WORK/agent.log
 BL_POD_CIDR=${BL_POD_CIDR:-10.244.0.0/24}
-BL_PODS=()
 BL_AGENT_PID=
 BL_BG_PIDS=()
 
@@ -75,7 +74,6 @@ bl_agent_stop() {
 bl_pod_add() {
 	local pod=$1 out
 	ip netns add "$BL_TAG-$pod"
-	BL_PODS+=("$pod")
 	out=$(bl_cni ADD "$pod") || { bl_log "CNI ADD $pod failed: $out"; return 1; }
 	python3 -c 'import json,sys; print(json.load(sys.stdin)["ips"][0]["address"].split("/")[0])' \
 		<<<"$out"
@@ -160,6 +158,12 @@ print(sum(len(s['backends']) for s in d if s['name'].startswith('default/$name:'
 	return 1
 }
 
+# The pods of this run, from the namespaces themselves (bl_pod_add runs in $(...)
+# subshells, so a shell array would not see them).
+bl_pods() {
+	ip netns list | awk '{print $1}' | grep "^$BL_TAG-" | grep -vx "$BL_NODE" | sed "s/^$BL_TAG-//"
+}
+
 bl_teardown() {
 	local pid pod
 	for pid in "${BL_BG_PIDS[@]}"; do
@@ -167,13 +171,13 @@ bl_teardown() {
 	done
 	bl_agent_stop
 	if [ -x "$BL_BIN/bpflet" ] && ip netns list | grep -qw "$BL_NODE"; then
-		for pod in "${BL_PODS[@]}"; do
+		for pod in $(bl_pods); do
 			bl_cni DEL "$pod" >/dev/null 2>&1
 		done
 		"$BL_BIN/bpflet" --instance "$BL_INSTANCE" --netns "/var/run/netns/$BL_NODE" \
 			--cleanup >>"$BL_AGENT_LOG" 2>&1
 	fi
-	for pod in "${BL_PODS[@]}"; do
+	for pod in $(bl_pods); do
 		ip netns del "$BL_TAG-$pod" 2>/dev/null
 	done
 	ip netns del "$BL_NODE" 2>/dev/null
@@ -181,6 +185,5 @@ bl_teardown() {
 	rmdir /sys/fs/bpf/bpflet /run/bpflet 2>/dev/null
 	wait 2>/dev/null
 	rm -rf "$BL_WORK"
-	BL_PODS=()
 	BL_BG_PIDS=()
 }

@@ -53,7 +53,7 @@ bad=0
 for i in $(seq 30); do
 	out=$(udp_req client "$VIP_UDP" 53)
 	case "$out" in
-	"a $C:"* | "b $C:"*) seen[${out%% *}]=1 ;;
+	"a $C" | "b $C") seen[${out%% *}]=1 ;;
 	*) bad=$((bad + 1)) ;;
 	esac
 done

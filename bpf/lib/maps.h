@@ -1,0 +1,70 @@
+/* Every map of the pod program. Names are the ABI's (headers/bpflet/abi.h) and are the
+ * pin file names; the agent pins them, the object itself sets no pinning. */
+#ifndef BPFLET_BPF_MAPS_H
+#define BPFLET_BPF_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpflet/abi.h>
+
+/* {vip, port, proto, scope} → service id and usable backend count */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPFLET_MAX_FRONTENDS);
+	__type(key, struct bpflet_fe_key);
+	__type(value, struct bpflet_fe_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} bl_fe_v1 SEC(".maps");
+
+/* {svc_id, slot} → backend id; slots 0..count-1 of a frontend are always filled */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPFLET_MAX_SLOTS);
+	__type(key, struct bpflet_slot_key);
+	__type(value, __u32);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} bl_slot_v1 SEC(".maps");
+
+/* backend id → address, port, state */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPFLET_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct bpflet_backend);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} bl_be_v1 SEC(".maps");
+
+/* TCP conntrack, both directions of every translated flow */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BPFLET_CT_TCP_DEFAULT);
+	__type(key, struct bpflet_ct_key);
+	__type(value, struct bpflet_ct_val);
+} bl_ct_tcp_v1 SEC(".maps");
+
+/* UDP (and later other non-TCP) conntrack */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BPFLET_CT_ANY_DEFAULT);
+	__type(key, struct bpflet_ct_key);
+	__type(value, struct bpflet_ct_val);
+} bl_ct_any_v1 SEC(".maps");
+
+/* per-CPU packet/byte counters indexed by enum bpflet_counter */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BPFLET_CNT_MAX);
+	__type(key, __u32);
+	__type(value, struct bpflet_counter_val);
+} bl_cnt_v1 SEC(".maps");
+
+/* svc_id → "namespace/name:port" for bpftool and bpfletctl; never read per packet */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPFLET_MAX_FRONTENDS);
+	__type(key, __u32);
+	__type(value, struct bpflet_svc_name);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} bl_svcname_v1 SEC(".maps");
+
+#endif

@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tc_pod: runs on each pod's host-side veth at tc ingress, i.e. on every packet the
+ * pod sends. Read top to bottom it is the packet's path:
+ *   parse → conntrack (established flows and replies) → frontend lookup → backend
+ *   selection → conntrack entries for both directions → DNAT,
+ * with rejects for Services without endpoints and hairpin SNAT for a pod reaching
+ * itself. Everything that is not Service traffic passes untouched.
+ */
+#include "lib/conntrack.h"
+#include "lib/counters.h"
+#include "lib/maps.h"
+#include "lib/nat.h"
+#include "lib/parse.h"
+#include "lib/reject.h"
+
+#include <linux/pkt_cls.h>
+
+/* Source address for hairpin flows (network order; 169.254.42.1 unless the agent
+ * sets another before load). The pod would drop a packet carrying its own address. */
+const volatile __be32 hairpin_ip = 0x012afea9;
+/* Benchmarks only: skip the conntrack lookup so every run takes the new-flow path. */
+const volatile bool bench_skip_ct_lookup = false;
+
+/* Established flow or reply: apply what conntrack recorded. */
+static __always_inline int follow_ct(struct __sk_buff *skb, struct pkt *p, struct bpflet_ct_val *ct)
+{
+	bool hairpin = ct->flags & BPFLET_CT_F_HAIRPIN;
+	int err;
+
+	ct_touch(ct, p);
+	if (ct->dir == BPFLET_CT_FORWARD) {
+		err = rewrite_dst(skb, p, ct->nat_addr.addr[0], ct->nat_port);
+		if (!err && hairpin)
+			err = rewrite_src(skb, p, ct->hairpin_addr.addr[0], p->sport);
+		count(skb, err ? BPFLET_CNT_DROP_REWRITE : BPFLET_CNT_DNAT_EST);
+	} else {
+		err = rewrite_src(skb, p, ct->nat_addr.addr[0], ct->nat_port);
+		if (!err && hairpin)
+			err = rewrite_dst(skb, p, ct->hairpin_addr.addr[0], p->dport);
+		count(skb, err ? BPFLET_CNT_DROP_REWRITE : BPFLET_CNT_RNAT);
+	}
+	return err ? TC_ACT_SHOT : TC_ACT_OK;
+}
+
+static __always_inline int reject(struct __sk_buff *skb, const struct pkt *p)
+{
+	int rc;
+
+	if (p->proto == IPPROTO_TCP) {
+		if (p->tcp_flags & TCPF_RST) {
+			count(skb, BPFLET_CNT_REJECT_TCP); /* never answer a RST */
+			return TC_ACT_SHOT;
+		}
+		rc = reject_tcp(skb, p);
+	} else {
+		rc = reject_udp(skb, p);
+	}
+	if (rc < 0) {
+		count(skb, BPFLET_CNT_DROP_REJECT_FAILED);
+		return TC_ACT_SHOT;
+	}
+	count(skb, p->proto == IPPROTO_TCP ? BPFLET_CNT_REJECT_TCP : BPFLET_CNT_REJECT_UDP);
+	return rc;
+}
+
+/* A new flow to a Service: pick a backend, record both directions, translate. */
+static __always_inline int new_flow(struct __sk_buff *skb, struct pkt *p,
+				    const struct bpflet_fe_val *fe)
+{
+	struct bpflet_slot_key sk = {.svc_id = fe->svc_id};
+	struct bpflet_ct_key fwd_key, rev_key;
+	struct bpflet_ct_val fwd = {}, rev = {};
+	struct bpflet_backend *be;
+	__u32 *backend_id;
+	__be32 client = p->saddr, vip = p->daddr;
+	__be16 cport = p->sport, vport = p->dport;
+	bool hairpin;
+
+	sk.slot = bpf_get_prandom_u32() % fe->count;
+	backend_id = bpf_map_lookup_elem(&bl_slot_v1, &sk);
+	be = backend_id ? bpf_map_lookup_elem(&bl_be_v1, backend_id) : NULL;
+	if (!be) {
+		count(skb, BPFLET_CNT_DROP_NO_BACKEND);
+		return TC_ACT_SHOT;
+	}
+	hairpin = be->addr.addr[0] == client;
+
+	fwd.nat_addr.addr[0] = be->addr.addr[0];
+	fwd.nat_port = be->port;
+	fwd.dir = BPFLET_CT_FORWARD;
+	fwd.svc_id = fe->svc_id;
+	fwd.backend_id = *backend_id;
+	fwd.created_ns = fwd.last_seen_ns = bpf_ktime_get_ns();
+	fwd.flags = ct_tcp_bits(p->tcp_flags);
+	rev = fwd;
+	rev.dir = BPFLET_CT_REPLY;
+	rev.nat_addr.addr[0] = vip;
+	rev.nat_port = vport;
+	if (hairpin) {
+		fwd.flags |= BPFLET_CT_F_HAIRPIN;
+		rev.flags = fwd.flags;
+		fwd.hairpin_addr.addr[0] = hairpin_ip;
+		rev.hairpin_addr.addr[0] = client;
+	}
+	ct_key_of(&fwd_key, client, vip, cport, vport, p->proto);
+	ct_key_of(&rev_key, be->addr.addr[0], hairpin ? hairpin_ip : client, be->port, cport,
+		  p->proto);
+
+	/* NOEXIST: when two CPUs race on one new flow, the first choice wins */
+	if (ct_insert(&fwd_key, &fwd, bench_skip_ct_lookup ? BPF_ANY : BPF_NOEXIST)) {
+		struct bpflet_ct_val *won = ct_lookup(&fwd_key);
+
+		if (won)
+			return follow_ct(skb, p, won);
+		count(skb, BPFLET_CNT_DROP_CT_FULL);
+		return TC_ACT_SHOT;
+	}
+	if (ct_insert(&rev_key, &rev, BPF_ANY)) {
+		ct_remove(&fwd_key);
+		count(skb, BPFLET_CNT_DROP_CT_FULL);
+		return TC_ACT_SHOT;
+	}
+	if (rewrite_dst(skb, p, fwd.nat_addr.addr[0], fwd.nat_port) ||
+	    (hairpin && rewrite_src(skb, p, hairpin_ip, cport))) {
+		count(skb, BPFLET_CNT_DROP_REWRITE);
+		return TC_ACT_SHOT;
+	}
+	count(skb, BPFLET_CNT_DNAT_NEW);
+	return TC_ACT_OK;
+}
+
+SEC("tcx/ingress")
+int tc_pod(struct __sk_buff *skb)
+{
+	struct bpflet_fe_key fe_key = {};
+	struct bpflet_ct_key ct_key;
+	struct bpflet_ct_val *ct;
+	struct bpflet_fe_val *fe;
+	struct pkt p = {};
+
+	switch (parse_pkt(skb, &p)) {
+	case PARSE_L4:
+		break;
+	case PARSE_NON_IP:
+		count(skb, BPFLET_CNT_NON_IP);
+		return TC_ACT_OK;
+	case PARSE_FRAGMENT:
+		count(skb, BPFLET_CNT_FRAGMENT);
+		return TC_ACT_OK;
+	case PARSE_OTHER_L4:
+		count(skb, BPFLET_CNT_PASS);
+		return TC_ACT_OK;
+	default:
+		count(skb, BPFLET_CNT_DROP_MALFORMED);
+		return TC_ACT_SHOT;
+	}
+
+	if (!bench_skip_ct_lookup) {
+		ct_key_of(&ct_key, p.saddr, p.daddr, p.sport, p.dport, p.proto);
+		ct = ct_lookup(&ct_key);
+		if (ct)
+			return follow_ct(skb, &p, ct);
+	}
+
+	fe_key.addr.addr[0] = p.daddr;
+	fe_key.port = p.dport;
+	fe_key.proto = p.proto;
+	fe_key.family = BPFLET_AF_INET;
+	fe_key.scope = BPFLET_SCOPE_INTERNAL;
+	fe = bpf_map_lookup_elem(&bl_fe_v1, &fe_key);
+	if (!fe) {
+		count(skb, BPFLET_CNT_PASS);
+		return TC_ACT_OK;
+	}
+	if (fe->count == 0)
+		return reject(skb, &p);
+	return new_flow(skb, &p, fe);
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,167 @@
+#include "selftests/bpf/packet.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+static const uint8_t mac_pod[6] = {0x02, 0, 0, 0, 0, 0x04};
+static const uint8_t mac_host[6] = {0x02, 0, 0, 0, 0, 0x01};
+
+uint32_t ip4(const char *dotted)
+{
+	struct in_addr a;
+
+	inet_pton(AF_INET, dotted, &a);
+	return a.s_addr;
+}
+
+static uint32_t sum16(const uint8_t *p, size_t len, uint32_t sum)
+{
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (len & 1)
+		sum += (uint32_t)p[len - 1] << 8;
+	return sum;
+}
+
+static uint16_t fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+static uint32_t pseudo(const uint8_t *ip, uint8_t proto, uint16_t l4len)
+{
+	uint32_t sum = sum16(ip + 12, 8, 0);
+
+	return sum + proto + l4len;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)(v >> 16));
+	put16(p + 2, (uint16_t)v);
+}
+
+size_t pkt_build(uint8_t *b, const struct pkt_spec *s)
+{
+	uint8_t *ip = b + OFF_IP, *l4 = b + OFF_L4;
+	size_t l4hdr = s->proto == IPPROTO_TCP ? (s->tcp_options ? 40 : 20) : 8;
+	size_t l4len = l4hdr + s->payload, total = 20 + l4len;
+	uint32_t saddr = ip4(s->src), daddr = ip4(s->dst);
+
+	memset(b, 0, 14 + total);
+	memcpy(b + OFF_ETH_DST, mac_host, 6);
+	memcpy(b + OFF_ETH_SRC, mac_pod, 6);
+	put16(b + 12, 0x0800);
+	ip[0] = 0x45;
+	put16(ip + 2, (uint16_t)total);
+	put16(ip + 4, 0x1234);
+	put16(ip + 6, 0x4000); /* DF */
+	ip[8] = 64;
+	ip[9] = s->proto;
+	memcpy(ip + 12, &saddr, 4);
+	memcpy(ip + 16, &daddr, 4);
+	put16(ip + 10, fold(sum16(ip, 20, 0)));
+	for (size_t i = 0; i < s->payload; i++)
+		l4[l4hdr + i] = (uint8_t)('a' + i % 26);
+	if (s->proto == IPPROTO_TCP) {
+		put16(l4, s->sport);
+		put16(l4 + 2, s->dport);
+		put32(l4 + 4, s->seq);
+		put32(l4 + 8, s->ack);
+		l4[12] = (uint8_t)((l4hdr / 4) << 4);
+		l4[13] = s->tcp_flags;
+		put16(l4 + 14, 64240);
+		for (size_t i = 20; i < l4hdr; i++)
+			l4[i] = 1; /* NOPs */
+		put16(l4 + 16, fold(sum16(l4, l4len, pseudo(ip, IPPROTO_TCP, (uint16_t)l4len))));
+	} else if (s->proto == IPPROTO_UDP) {
+		put16(l4, s->sport);
+		put16(l4 + 2, s->dport);
+		put16(l4 + 4, (uint16_t)l4len);
+		if (!s->udp_no_csum) {
+			uint16_t c = fold(sum16(l4, l4len, pseudo(ip, IPPROTO_UDP, (uint16_t)l4len)));
+
+			put16(l4 + 6, c ? c : 0xffff);
+		}
+	} else if (s->proto == IPPROTO_ICMP) {
+		l4[0] = 8; /* echo request */
+		put16(l4 + 4, s->sport);
+		put16(l4 + 6, s->dport);
+		put16(l4 + 2, fold(sum16(l4, l4len, 0)));
+	}
+	return 14 + total;
+}
+
+uint32_t pkt_ip_src(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p + OFF_IP_SRC, 4);
+	return v;
+}
+
+uint32_t pkt_ip_dst(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p + OFF_IP_DST, 4);
+	return v;
+}
+
+uint16_t pkt_sport(const uint8_t *p)
+{
+	return (uint16_t)(p[OFF_L4] << 8 | p[OFF_L4 + 1]);
+}
+
+uint16_t pkt_dport(const uint8_t *p)
+{
+	return (uint16_t)(p[OFF_L4 + 2] << 8 | p[OFF_L4 + 3]);
+}
+
+uint16_t pkt_udp_csum(const uint8_t *p)
+{
+	return (uint16_t)(p[OFF_L4 + 6] << 8 | p[OFF_L4 + 7]);
+}
+
+bool pkt_csums_ok(const uint8_t *p, size_t len, char *why, size_t n)
+{
+	const uint8_t *ip = p + OFF_IP;
+	size_t ihl, total, l4len;
+
+	if (len < 34) {
+		snprintf(why, n, "frame of %zu bytes is too short", len);
+		return false;
+	}
+	ihl = (size_t)(ip[0] & 0xf) * 4;
+	total = (size_t)(ip[2] << 8 | ip[3]);
+	if (14 + total != len) {
+		snprintf(why, n, "IP total length %zu does not match frame length %zu", total, len);
+		return false;
+	}
+	if (fold(sum16(ip, ihl, 0)) != 0) {
+		snprintf(why, n, "bad IP header checksum");
+		return false;
+	}
+	l4len = total - ihl;
+	if (ip[9] == IPPROTO_UDP && (p[14 + ihl + 6] | p[14 + ihl + 7]) == 0)
+		return true; /* no checksum */
+	if (ip[9] == IPPROTO_TCP || ip[9] == IPPROTO_UDP) {
+		if (fold(sum16(ip + ihl, l4len, pseudo(ip, ip[9], (uint16_t)l4len))) != 0) {
+			snprintf(why, n, "bad %s checksum", ip[9] == IPPROTO_TCP ? "TCP" : "UDP");
+			return false;
+		}
+	} else if (ip[9] == IPPROTO_ICMP && fold(sum16(ip + ihl, l4len, 0)) != 0) {
+		snprintf(why, n, "bad ICMP checksum");
+		return false;
+	}
+	return true;
+}

@@ -94,7 +94,7 @@ $(B)/bin/test_dataplane: $(call asan,$(UNIT_DP_SRCS) agent/dataplane/svc_sync.c 
 # BPF_PROG_TEST_RUN cases: need root, sanitizers on.
 $(B)/bin/test_bpf: $(call asan,$(BPFTEST_SRCS) $(COMMON_SRCS)) | $(B)/bin
 	$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS)
-$(B)/bin/bench_prog: $(call obj,selftests/bench/bench_prog.c $(COMMON_SRCS)) | $(B)/bin
+$(B)/bin/bench_prog: $(call obj,selftests/bench/bench_prog.c selftests/bpf/packet.c $(COMMON_SRCS)) | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/bin/tcp_rr: $(call obj,selftests/bench/tcp_rr.c) | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $^

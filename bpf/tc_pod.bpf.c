@@ -26,8 +26,15 @@ const volatile bool bench_skip_ct_lookup = false;
 static __always_inline int follow_ct(struct __sk_buff *skb, struct pkt *p, struct bpflet_ct_val *ct)
 {
 	bool hairpin = ct->flags & BPFLET_CT_F_HAIRPIN;
+	struct bpflet_ct_key self, peer;
 	int err;
 
+	/* a RST ends the flow: forget both directions once this packet is through, so
+	 * a later flow reusing the tuple (even straight to the pod) is not rewritten */
+	if (p->tcp_flags & TCPF_RST) {
+		ct_key_of(&self, p->saddr, p->daddr, p->sport, p->dport, p->proto);
+		ct_peer_key(&peer, p, ct);
+	}
 	ct_touch(ct, p);
 	if (ct->dir == BPFLET_CT_FORWARD) {
 		err = rewrite_dst(skb, p, ct->nat_addr.addr[0], ct->nat_port);
@@ -39,6 +46,10 @@ static __always_inline int follow_ct(struct __sk_buff *skb, struct pkt *p, struc
 		if (!err && hairpin)
 			err = rewrite_dst(skb, p, ct->hairpin_addr.addr[0], p->dport);
 		count(skb, err ? BPFLET_CNT_DROP_REWRITE : BPFLET_CNT_RNAT);
+	}
+	if (p->tcp_flags & TCPF_RST) {
+		ct_remove(&self);
+		ct_remove(&peer);
 	}
 	return err ? TC_ACT_SHOT : TC_ACT_OK;
 }
@@ -170,6 +181,14 @@ int tc_pod(struct __sk_buff *skb)
 	fe_key.scope = BPFLET_SCOPE_INTERNAL;
 	fe = bpf_map_lookup_elem(&bl_fe_v1, &fe_key);
 	if (!fe) {
+		/* a new direct connection must not have its replies caught by a stale
+		 * reply entry of an earlier Service flow with the same tuple */
+		if ((p.tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN && p.proto == IPPROTO_TCP) {
+			ct_key_of(&ct_key, p.daddr, p.saddr, p.dport, p.sport, p.proto);
+			ct = ct_lookup(&ct_key);
+			if (ct && ct->dir == BPFLET_CT_REPLY)
+				ct_remove(&ct_key);
+		}
 		count(skb, BPFLET_CNT_PASS);
 		return TC_ACT_OK;
 	}

@@ -44,6 +44,20 @@ static __always_inline void ct_remove(const struct bpflet_ct_key *k)
 		bpf_map_delete_elem(&bl_ct_any_v1, k);
 }
 
+/* The other direction's key of an entry found with the packet's own tuple p. */
+static __always_inline void ct_peer_key(struct bpflet_ct_key *k, const struct pkt *p,
+					const struct bpflet_ct_val *v)
+{
+	bool hairpin = v->flags & BPFLET_CT_F_HAIRPIN;
+
+	if (v->dir == BPFLET_CT_FORWARD) /* peer: backend → client (or hairpin address) */
+		ct_key_of(k, v->nat_addr.addr[0], hairpin ? v->hairpin_addr.addr[0] : p->saddr,
+			  v->nat_port, p->sport, p->proto);
+	else /* peer: client → VIP */
+		ct_key_of(k, hairpin ? v->hairpin_addr.addr[0] : p->daddr, v->nat_addr.addr[0],
+			  p->dport, v->nat_port, p->proto);
+}
+
 static __always_inline __u8 ct_tcp_bits(__u8 tcp_flags)
 {
 	__u8 b = 0;

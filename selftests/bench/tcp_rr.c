@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -68,9 +69,12 @@ static int dial(const struct sockaddr_in *sa)
 {
 	int one = 1, fd = socket(AF_INET, SOCK_STREAM, 0);
 	struct linger lg = {1, 0}; /* RST on close: no TIME_WAIT pile-up in crr */
+	struct timeval tv = {1, 0}; /* a lost packet costs a second, never a hang */
 
 	if (fd < 0)
 		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa))) {

@@ -511,6 +511,42 @@ static void test_missing_backend_dropped(void)
 	EXPECT(counter(BPFLET_CNT_DROP_NO_BACKEND) == 1, "drop_no_backend counted");
 }
 
+static void test_rst_ends_flow(void)
+{
+	struct pkt_spec syn = {.src = CLIENT, .dst = VIP, .sport = 40009, .dport = 80,
+			       .proto = IPPROTO_TCP, .tcp_flags = 0x02};
+	struct pkt_spec rst = {.src = CLIENT, .dst = VIP, .sport = 40009, .dport = 80,
+			       .proto = IPPROTO_TCP, .tcp_flags = 0x14, .seq = 1, .ack = 1};
+	struct pkt_spec direct = {.src = CLIENT, .dst = BE1, .sport = 40010, .dport = 8080,
+				  .proto = IPPROTO_TCP, .tcp_flags = 0x02};
+	struct pkt_spec reply = {.src = BE1, .dst = CLIENT, .sport = 8080, .dport = 40010,
+				 .proto = IPPROTO_TCP, .tcp_flags = 0x12};
+	struct bpflet_ct_val v;
+	uint8_t in[PKT_MAX];
+	size_t len;
+	struct run r;
+
+	add_service(VIP, 80, IPPROTO_TCP, 1, one_be, 1, 8080);
+	run_spec(&syn, in, &len);
+	EXPECT(map_entries(fd_ct_tcp, sizeof(struct bpflet_ct_key)) == 2, "flow tracked");
+	r = run_spec(&rst, in, &len);
+	EXPECT(r.retval == TC_ACT_OK && pkt_ip_dst(r.out) == ip4(BE1), "the RST is translated");
+	EXPECT(map_entries(fd_ct_tcp, sizeof(struct bpflet_ct_key)) == 0,
+	       "both directions forgotten after the RST, %ld left",
+	       map_entries(fd_ct_tcp, sizeof(struct bpflet_ct_key)));
+	/* a Service flow from port 40010, then a direct connection from the same port */
+	syn.sport = 40010;
+	run_spec(&syn, in, &len);
+	REQUIRE(ct_get(IPPROTO_TCP, BE1, 8080, CLIENT, 40010, &v), "reply entry exists");
+	r = run_spec(&direct, in, &len);
+	EXPECT(r.retval == TC_ACT_OK && memcmp(r.out, in, len) == 0, "direct SYN untouched");
+	EXPECT(!ct_get(IPPROTO_TCP, BE1, 8080, CLIENT, 40010, &v),
+	       "the stale reply entry is gone");
+	r = run_spec(&reply, in, &len);
+	EXPECT(pkt_ip_src(r.out) == ip4(BE1) && pkt_sport(r.out) == 8080,
+	       "the direct connection's SYN-ACK keeps the pod's address");
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
@@ -530,6 +566,8 @@ int main(void)
 		{"malformed and truncated packets dropped and counted", test_malformed_dropped},
 		{"IPv4 fragments pass untouched and are counted", test_fragment_passes},
 		{"a slot without backend drops and counts", test_missing_backend_dropped},
+		{"a RST forgets the flow; a direct SYN clears a stale reply entry",
+		 test_rst_ends_flow},
 	};
 
 	skel = tc_pod__open_and_load();

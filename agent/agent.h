@@ -32,7 +32,7 @@ struct bl_agent_opts {
 #define BL_SYNC_BUCKETS 8
 
 struct bl_agent_stats {
-	double last_sync; /* unix time of the last completed sync */
+	double last_sync;   /* unix time of the last completed sync */
 	double last_change; /* unix time the last change was seen */
 	unsigned long syncs, sync_errors, manifest_errors;
 	unsigned long service_changes, endpoint_changes;

@@ -19,7 +19,8 @@
 
 static void reply_and_close(struct bufferevent *bev, int rc, const char *err)
 {
-	json_t *o = rc ? json_pack("{s:b, s:s}", "ok", 0, "error", err) : json_pack("{s:b}", "ok", 1);
+	json_t *o =
+		rc ? json_pack("{s:b, s:s}", "ok", 0, "error", err) : json_pack("{s:b}", "ok", 1);
 	char *s = json_dumps(o, JSON_COMPACT);
 
 	if (s) {

@@ -99,8 +99,10 @@ static int do_add(struct bl_endpoints *eps, const struct bl_endpoint_msg *m, cha
 	int rc;
 
 	if (!idx || (m->ifindex && (int)idx != m->ifindex)) {
-		snprintf(err, errlen, "interface %s (ifindex %d) not found in the agent's network "
-			 "namespace", m->ifname, m->ifindex);
+		snprintf(err, errlen,
+			 "interface %s (ifindex %d) not found in the agent's network "
+			 "namespace",
+			 m->ifname, m->ifindex);
 		return -ENODEV;
 	}
 	rc = bl_dp_attach_pod(eps->dp, m->ifname, (int)idx);
@@ -121,8 +123,8 @@ static int do_add(struct bl_endpoints *eps, const struct bl_endpoint_msg *m, cha
 			 strerror(-rc));
 		return rc;
 	}
-	log_info("endpoint %s/%s ip %s on %s (ifindex %u) attached", m->pod_namespace,
-		 m->pod_name, m->ip, m->ifname, idx);
+	log_info("endpoint %s/%s ip %s on %s (ifindex %u) attached", m->pod_namespace, m->pod_name,
+		 m->ip, m->ifname, idx);
 	return 0;
 }
 
@@ -131,8 +133,7 @@ static void do_del(struct bl_endpoints *eps, struct bl_endpoint *ep)
 	unsigned idx = if_nametoindex(ep->m.ifname);
 
 	bl_dp_detach_pod(eps->dp, ep->m.ifname, idx ? (int)idx : -1);
-	log_info("endpoint %s/%s on %s removed", ep->m.pod_namespace, ep->m.pod_name,
-		 ep->m.ifname);
+	log_info("endpoint %s/%s on %s removed", ep->m.pod_namespace, ep->m.pod_name, ep->m.ifname);
 	forget(eps, ep);
 }
 
@@ -212,7 +213,8 @@ int bl_endpoints_init(struct bl_endpoints *eps, const char *instance, struct bl_
 		}
 		fclose(f);
 		if ((int)if_nametoindex(m.ifname) != m.ifindex) {
-			log_info("endpoint %s: %s is gone, forgetting it", m.container_id, m.ifname);
+			log_info("endpoint %s: %s is gone, forgetting it", m.container_id,
+				 m.ifname);
 			unlink(path);
 			continue;
 		}

@@ -12,7 +12,8 @@ struct route {
 	struct bl_http_handlers h;
 };
 
-static void send_reply(struct evhttp_request *req, int code, const char *type, struct evbuffer *body)
+static void send_reply(struct evhttp_request *req, int code, const char *type,
+		       struct evbuffer *body)
 {
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", type);
 	evhttp_send_reply(req, code, code == 200 ? "OK" : "Service Unavailable", body);
@@ -47,8 +48,8 @@ static void on_metrics(struct evhttp_request *req, void *arg)
 	evbuffer_free(body);
 }
 
-struct evhttp *bl_http_serve(struct event_base *base, const char *bind, bool healthz,
-			     bool metrics, const struct bl_http_handlers *h)
+struct evhttp *bl_http_serve(struct event_base *base, const char *bind, bool healthz, bool metrics,
+			     const struct bl_http_handlers *h)
 {
 	const char *colon = strrchr(bind, ':');
 	struct evhttp *http;

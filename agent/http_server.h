@@ -16,7 +16,7 @@ struct bl_http_handlers {
 };
 
 /* Binds "ADDR:PORT" (ADDR may be empty or 0.0.0.0). Returns NULL on failure. */
-struct evhttp *bl_http_serve(struct event_base *base, const char *bind, bool healthz,
-			     bool metrics, const struct bl_http_handlers *h);
+struct evhttp *bl_http_serve(struct event_base *base, const char *bind, bool healthz, bool metrics,
+			     const struct bl_http_handlers *h);
 
 #endif

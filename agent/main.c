@@ -79,20 +79,48 @@ static int parse_opts(int argc, char **argv, struct bl_agent_opts *o)
 	};
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'i': o->instance = optarg; break;
-		case 'n': o->netns = optarg; break;
-		case 'm': o->manifests = optarg; break;
-		case 'a': o->node_ip = optarg; break;
-		case 'N': o->node_name = optarg; break;
-		case 'p': o->pod_cidr = optarg; break;
-		case 'H': o->healthz_bind = optarg; break;
-		case 'M': o->metrics_bind = optarg; break;
-		case 'P': o->hairpin_ip = optarg; break;
-		case 'r': o->resync_seconds = atoi(optarg); break;
-		case 'c': o->cleanup = true; break;
-		case 'v': o->verbose = true; break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return -EINVAL;
+		case 'i':
+			o->instance = optarg;
+			break;
+		case 'n':
+			o->netns = optarg;
+			break;
+		case 'm':
+			o->manifests = optarg;
+			break;
+		case 'a':
+			o->node_ip = optarg;
+			break;
+		case 'N':
+			o->node_name = optarg;
+			break;
+		case 'p':
+			o->pod_cidr = optarg;
+			break;
+		case 'H':
+			o->healthz_bind = optarg;
+			break;
+		case 'M':
+			o->metrics_bind = optarg;
+			break;
+		case 'P':
+			o->hairpin_ip = optarg;
+			break;
+		case 'r':
+			o->resync_seconds = atoi(optarg);
+			break;
+		case 'c':
+			o->cleanup = true;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -EINVAL;
 		}
 	}
 	if (optind < argc) {
@@ -100,7 +128,8 @@ static int parse_opts(int argc, char **argv, struct bl_agent_opts *o)
 		return -EINVAL;
 	}
 	if (!bl_instance_valid(o->instance)) {
-		fprintf(stderr, "bpflet: --instance NAME is required ([A-Za-z0-9_-], 1-32 chars)\n");
+		fprintf(stderr,
+			"bpflet: --instance NAME is required ([A-Za-z0-9_-], 1-32 chars)\n");
 		return -EINVAL;
 	}
 	if (!o->cleanup && !o->manifests) {
@@ -194,8 +223,8 @@ static int watch_manifests(struct bl_agent *a)
 	if (a->inotify_fd < 0)
 		return -errno;
 	if (inotify_add_watch(a->inotify_fd, a->o.manifests,
-			      IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
-				      IN_CREATE | IN_ATTRIB) < 0) {
+			      IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE |
+				      IN_ATTRIB) < 0) {
 		log_err("cannot watch %s: %s", a->o.manifests, strerror(errno));
 		return -errno;
 	}
@@ -240,8 +269,8 @@ static int cleanup_instance(struct bl_agent *a)
 int main(int argc, char **argv)
 {
 	static struct bl_agent a;
-	struct bl_http_handlers h = {.arg = &a, .healthz = bl_agent_healthz,
-				     .metrics = bl_agent_metrics};
+	struct bl_http_handlers h = {
+		.arg = &a, .healthz = bl_agent_healthz, .metrics = bl_agent_metrics};
 	struct event *sigterm, *sigint;
 	struct bpflet_addr hairpin;
 	uint8_t fam;

@@ -114,8 +114,8 @@ static void map_fill(struct bl_agent *a, struct evbuffer *b)
 		__u32 len = sizeof(info);
 
 		if (bpf_map_get_info_by_fd(fd, &info, &len) == 0)
-			evbuffer_add_printf(b, "bpflet_map_capacity{map=\"%s\"} %u\n",
-					    maps[i].name, info.max_entries);
+			evbuffer_add_printf(b, "bpflet_map_capacity{map=\"%s\"} %u\n", maps[i].name,
+					    info.max_entries);
 	}
 }
 

@@ -19,8 +19,8 @@ struct bl_endpoint_msg {
 	enum bl_ep_op op;
 	char container_id[128];
 	char ifname[16]; /* host-side veth name (IFNAMSIZ) */
-	int ifindex; /* in the node's network namespace */
-	char ip[16]; /* pod IPv4 address, dotted quad */
+	int ifindex;	 /* in the node's network namespace */
+	char ip[16];	 /* pod IPv4 address, dotted quad */
 	char pod_namespace[64];
 	char pod_name[254];
 	char netns[256];

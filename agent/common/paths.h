@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define BPFLET_RUN_ROOT "/run/bpflet"
+#define BPFLET_RUN_ROOT	    "/run/bpflet"
 #define BPFLET_INSTANCE_MAX 32
 
 /* Instance names become path components: [A-Za-z0-9_-], 1..32 chars. */

@@ -273,8 +273,8 @@ int bl_dp_adopt(struct bl_dataplane *dp, struct bl_svc_sync *sync)
 		err = walk_map(dp->fds[BL_DP_FE], sizeof(struct bpflet_fe_key),
 			       sizeof(struct bpflet_fe_val), adopt_fe, sync);
 	if (!err)
-		err = walk_map(dp->fds[BL_DP_SLOT], sizeof(struct bpflet_slot_key), sizeof(uint32_t),
-			       adopt_slot, sync);
+		err = walk_map(dp->fds[BL_DP_SLOT], sizeof(struct bpflet_slot_key),
+			       sizeof(uint32_t), adopt_slot, sync);
 	if (err)
 		return err;
 	err = bl_svc_sync_adopt_done(sync, &w);

@@ -10,7 +10,7 @@
 struct be_entry {
 	struct bpflet_backend val;
 	uint32_t id;
-	unsigned refs; /* slot entries (published or not) that point here */
+	unsigned refs;		 /* slot entries (published or not) that point here */
 	UT_hash_handle hh_ident; /* key: identity bytes (addr, port, proto, family) */
 	UT_hash_handle hh_id;
 };
@@ -31,7 +31,7 @@ struct fe_entry {
 };
 
 struct bl_svc_sync {
-	struct fe_entry *fes; /* by key */
+	struct fe_entry *fes;	     /* by key */
 	struct fe_entry *fes_by_svc; /* by val.svc_id */
 	struct be_entry *bes_ident;
 	struct be_entry *bes_id;
@@ -40,7 +40,7 @@ struct bl_svc_sync {
 	struct {
 		struct bpflet_slot_key k;
 		uint32_t be;
-	} *pending;
+	} * pending;
 	size_t n_pending, cap_pending;
 };
 

@@ -80,7 +80,8 @@ static __always_inline void ct_touch(struct bpflet_ct_val *v, const struct pkt *
 	if (now - v->last_seen_ns > CT_TOUCH_NS)
 		v->last_seen_ns = now;
 	if ((v->flags | bits) != v->flags)
-		v->flags |= bits; /* racy OR of monotonic bits: a lost bit is re-set by the next packet */
+		v->flags |= bits; /* racy OR of monotonic bits: a lost bit is re-set by the next
+				     packet */
 }
 
 #endif

@@ -8,13 +8,13 @@
 #include <stddef.h>
 
 #define IP_CSUM_OFF (ETH_HLEN + offsetof(struct iphdr, check))
-#define IP_SRC_OFF (ETH_HLEN + offsetof(struct iphdr, saddr))
-#define IP_DST_OFF (ETH_HLEN + offsetof(struct iphdr, daddr))
+#define IP_SRC_OFF  (ETH_HLEN + offsetof(struct iphdr, saddr))
+#define IP_DST_OFF  (ETH_HLEN + offsetof(struct iphdr, daddr))
 
 static __always_inline __u32 l4_csum_off(const struct pkt *p)
 {
-	return p->l4_off +
-	       (p->proto == IPPROTO_TCP ? offsetof(struct tcphdr, check) : offsetof(struct udphdr, check));
+	return p->l4_off + (p->proto == IPPROTO_TCP ? offsetof(struct tcphdr, check)
+						    : offsetof(struct udphdr, check));
 }
 
 /* UDP's "no checksum" (0) must stay 0; helpers keep it with MARK_MANGLED_0 */

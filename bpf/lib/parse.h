@@ -12,13 +12,13 @@
 #include <bpf/bpf_helpers.h>
 #include <stdbool.h>
 
-#define IP_MF 0x2000
+#define IP_MF	  0x2000
 #define IP_OFFSET 0x1fff
 /* enough linear bytes for Ethernet + the largest IPv4 header + a TCP header */
 #define PARSE_PULL_LEN (ETH_HLEN + 60 + 20)
 
 enum parse_result {
-	PARSE_L4, /* TCP or UDP with a whole header: ports valid */
+	PARSE_L4,	/* TCP or UDP with a whole header: ports valid */
 	PARSE_OTHER_L4, /* a valid IPv4 packet of another protocol (ICMP, ...) */
 	PARSE_NON_IP,
 	PARSE_FRAGMENT,
@@ -30,7 +30,7 @@ struct pkt {
 	__be16 sport, dport;
 	__u32 l4_off; /* from the start of the frame */
 	__u16 ip_len; /* IPv4 total length */
-	__u8 ihl; /* header length in bytes */
+	__u8 ihl;     /* header length in bytes */
 	__u8 proto;
 	__u8 tcp_flags; /* TCP only: the flags byte (FIN 0x01 SYN 0x02 RST 0x04 ACK 0x10) */
 };

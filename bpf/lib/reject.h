@@ -103,9 +103,9 @@ static __always_inline int reject_tcp(struct __sk_buff *skb, const struct pkt *p
 	cb.len = bpf_htons(sizeof(struct tcphdr));
 	cb.tcp = f.tcp;
 	f.tcp.check = csum_buf(&cb, sizeof(cb));
-	reply_ip((void *)&f + offsetof(struct rst_frame, ip), p->daddr, p->saddr, IPPROTO_TCP, sizeof(f.ip) + sizeof(f.tcp));
-	if (bpf_skb_change_tail(skb, sizeof(f), 0) ||
-	    bpf_skb_store_bytes(skb, 0, &f, sizeof(f), 0))
+	reply_ip((void *)&f + offsetof(struct rst_frame, ip), p->daddr, p->saddr, IPPROTO_TCP,
+		 sizeof(f.ip) + sizeof(f.tcp));
+	if (bpf_skb_change_tail(skb, sizeof(f), 0) || bpf_skb_store_bytes(skb, 0, &f, sizeof(f), 0))
 		return -1;
 	return bpf_redirect(skb->ifindex, 0);
 }
@@ -130,9 +130,9 @@ static __always_inline int reject_udp(struct __sk_buff *skb, const struct pkt *p
 	f.icmp.type = ICMP_DEST_UNREACH;
 	f.icmp.code = ICMP_PORT_UNREACH;
 	f.icmp.checksum = csum_buf(&f.icmp, sizeof(f.icmp) + sizeof(f.quoted_ip) + 8);
-	reply_ip((void *)&f + offsetof(struct icmp_frame, ip), p->daddr, p->saddr, IPPROTO_ICMP, sizeof(f) - sizeof(f.eth));
-	if (bpf_skb_change_tail(skb, sizeof(f), 0) ||
-	    bpf_skb_store_bytes(skb, 0, &f, sizeof(f), 0))
+	reply_ip((void *)&f + offsetof(struct icmp_frame, ip), p->daddr, p->saddr, IPPROTO_ICMP,
+		 sizeof(f) - sizeof(f.eth));
+	if (bpf_skb_change_tail(skb, sizeof(f), 0) || bpf_skb_store_bytes(skb, 0, &f, sizeof(f), 0))
 		return -1;
 	return bpf_redirect(skb->ifindex, 0);
 }

@@ -14,24 +14,24 @@
 #include <linux/types.h>
 
 #define BPFLET_ABI_VERSION 1
-#define BPFLET_PIN_ROOT "/sys/fs/bpf/bpflet"
+#define BPFLET_PIN_ROOT	   "/sys/fs/bpf/bpflet"
 
 /* Map names as seen by bpftool; they are also the pin file names. */
 #define BPFLET_MAP_FRONTENDS "bl_fe_v1"
-#define BPFLET_MAP_SLOTS "bl_slot_v1"
-#define BPFLET_MAP_BACKENDS "bl_be_v1"
-#define BPFLET_MAP_CT_TCP "bl_ct_tcp_v1"
-#define BPFLET_MAP_CT_ANY "bl_ct_any_v1"
-#define BPFLET_MAP_COUNTERS "bl_cnt_v1"
+#define BPFLET_MAP_SLOTS     "bl_slot_v1"
+#define BPFLET_MAP_BACKENDS  "bl_be_v1"
+#define BPFLET_MAP_CT_TCP    "bl_ct_tcp_v1"
+#define BPFLET_MAP_CT_ANY    "bl_ct_any_v1"
+#define BPFLET_MAP_COUNTERS  "bl_cnt_v1"
 #define BPFLET_MAP_SVC_NAMES "bl_svcname_v1"
 
 /* Map sizes. Conntrack sizes are defaults; the agent may resize before load. */
-#define BPFLET_MAX_FRONTENDS 262144
-#define BPFLET_MAX_SLOTS 1048576
-#define BPFLET_MAX_BACKENDS 262144
+#define BPFLET_MAX_FRONTENDS  262144
+#define BPFLET_MAX_SLOTS      1048576
+#define BPFLET_MAX_BACKENDS   262144
 #define BPFLET_CT_TCP_DEFAULT 524288
 #define BPFLET_CT_ANY_DEFAULT 131072
-#define BPFLET_SVC_NAME_LEN 124
+#define BPFLET_SVC_NAME_LEN   124
 
 enum bpflet_family {
 	BPFLET_AF_INET = 4,
@@ -53,19 +53,19 @@ struct bpflet_addr {
 /* frontends: {vip, port, proto, scope} → service */
 struct bpflet_fe_key {
 	struct bpflet_addr addr;
-	__u16 port; /* network order */
-	__u8 proto; /* IPPROTO_TCP / IPPROTO_UDP / IPPROTO_SCTP */
+	__u16 port;  /* network order */
+	__u8 proto;  /* IPPROTO_TCP / IPPROTO_UDP / IPPROTO_SCTP */
 	__u8 family; /* enum bpflet_family */
-	__u8 scope; /* enum bpflet_scope */
+	__u8 scope;  /* enum bpflet_scope */
 	__u8 pad[3];
 };
 
 #define BPFLET_FE_F_AFFINITY (1u << 0) /* sessionAffinity: ClientIP (issue 3) */
 
 struct bpflet_fe_val {
-	__u32 svc_id; /* also the reverse-NAT id */
-	__u16 count; /* usable backends in slots 0..count-1; 0 means reject */
-	__u16 flags; /* BPFLET_FE_F_* */
+	__u32 svc_id;		/* also the reverse-NAT id */
+	__u16 count;		/* usable backends in slots 0..count-1; 0 means reject */
+	__u16 flags;		/* BPFLET_FE_F_* */
 	__u32 affinity_timeout; /* seconds */
 	__u32 pad;
 };
@@ -109,14 +109,14 @@ struct bpflet_ct_key {
 
 enum bpflet_ct_dir {
 	BPFLET_CT_FORWARD = 0, /* rewrite destination to the backend */
-	BPFLET_CT_REPLY = 1, /* rewrite source back to the VIP */
+	BPFLET_CT_REPLY = 1,   /* rewrite source back to the VIP */
 };
 
-#define BPFLET_CT_F_SYN_SEEN (1u << 0)
+#define BPFLET_CT_F_SYN_SEEN	(1u << 0)
 #define BPFLET_CT_F_SYNACK_SEEN (1u << 1)
-#define BPFLET_CT_F_FIN_SEEN (1u << 2)
-#define BPFLET_CT_F_RST_SEEN (1u << 3)
-#define BPFLET_CT_F_HAIRPIN (1u << 4) /* source was rewritten to the hairpin address */
+#define BPFLET_CT_F_FIN_SEEN	(1u << 2)
+#define BPFLET_CT_F_RST_SEEN	(1u << 3)
+#define BPFLET_CT_F_HAIRPIN	(1u << 4) /* source was rewritten to the hairpin address */
 
 struct bpflet_ct_val {
 	/* FORWARD: the backend's address/port to write as destination.
@@ -127,7 +127,7 @@ struct bpflet_ct_val {
 	struct bpflet_addr hairpin_addr;
 	__u16 nat_port;
 	__u16 hairpin_port;
-	__u8 dir; /* enum bpflet_ct_dir */
+	__u8 dir;   /* enum bpflet_ct_dir */
 	__u8 flags; /* BPFLET_CT_F_* */
 	__u16 pad;
 	__u32 svc_id;
@@ -138,19 +138,19 @@ struct bpflet_ct_val {
 
 /* Per-CPU counters, one slot per reason; index = enum bpflet_counter. */
 enum bpflet_counter {
-	BPFLET_CNT_PASS = 0, /* not Service traffic, untouched */
-	BPFLET_CNT_DNAT_NEW, /* new flow translated to a backend */
-	BPFLET_CNT_DNAT_EST, /* established flow, forward direction */
-	BPFLET_CNT_RNAT, /* reply reverse-translated to the VIP */
-	BPFLET_CNT_REJECT_TCP, /* no endpoints: TCP RST sent */
-	BPFLET_CNT_REJECT_UDP, /* no endpoints: ICMP port unreachable sent */
-	BPFLET_CNT_DROP_MALFORMED, /* truncated or invalid headers */
-	BPFLET_CNT_DROP_NO_BACKEND, /* slot or backend missing (agent mid-update) */
-	BPFLET_CNT_DROP_CT_FULL, /* conntrack insert failed */
-	BPFLET_CNT_DROP_REWRITE, /* a helper failed while rewriting */
+	BPFLET_CNT_PASS = 0,	       /* not Service traffic, untouched */
+	BPFLET_CNT_DNAT_NEW,	       /* new flow translated to a backend */
+	BPFLET_CNT_DNAT_EST,	       /* established flow, forward direction */
+	BPFLET_CNT_RNAT,	       /* reply reverse-translated to the VIP */
+	BPFLET_CNT_REJECT_TCP,	       /* no endpoints: TCP RST sent */
+	BPFLET_CNT_REJECT_UDP,	       /* no endpoints: ICMP port unreachable sent */
+	BPFLET_CNT_DROP_MALFORMED,     /* truncated or invalid headers */
+	BPFLET_CNT_DROP_NO_BACKEND,    /* slot or backend missing (agent mid-update) */
+	BPFLET_CNT_DROP_CT_FULL,       /* conntrack insert failed */
+	BPFLET_CNT_DROP_REWRITE,       /* a helper failed while rewriting */
 	BPFLET_CNT_DROP_REJECT_FAILED, /* could not build the reject reply */
-	BPFLET_CNT_FRAGMENT, /* IPv4 fragment, passed untouched */
-	BPFLET_CNT_NON_IP, /* not IPv4, passed untouched */
+	BPFLET_CNT_FRAGMENT,	       /* IPv4 fragment, passed untouched */
+	BPFLET_CNT_NON_IP,	       /* not IPv4, passed untouched */
 	BPFLET_CNT_MAX,
 };
 

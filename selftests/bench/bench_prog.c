@@ -23,7 +23,7 @@
 #include <string.h>
 
 #define REPEAT 1000000
-#define REPS 5
+#define REPS   5
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -64,14 +64,17 @@ static int fill_services(struct tc_pod *s, unsigned n)
 	int be = bpf_map__fd(s->maps.bl_be_v1);
 
 	for (unsigned i = 0; i < n; i++) {
-		struct bpflet_fe_key k = {.port = htons(80), .proto = IPPROTO_TCP,
-					  .family = BPFLET_AF_INET, .scope = BPFLET_SCOPE_INTERNAL};
+		struct bpflet_fe_key k = {.port = htons(80),
+					  .proto = IPPROTO_TCP,
+					  .family = BPFLET_AF_INET,
+					  .scope = BPFLET_SCOPE_INTERNAL};
 		struct bpflet_fe_val v = {.svc_id = i + 1, .count = 2};
 
 		k.addr.addr[0] = htonl(0x0a600000u + i); /* 10.96.0.0 + i */
 		for (__u32 j = 0; j < 2; j++) {
 			struct bpflet_slot_key skey = {.svc_id = i + 1, .slot = j};
-			struct bpflet_backend b = {.port = htons(8080), .proto = IPPROTO_TCP,
+			struct bpflet_backend b = {.port = htons(8080),
+						   .proto = IPPROTO_TCP,
 						   .family = BPFLET_AF_INET};
 			__u32 id = 2 * i + j + 1;
 
@@ -120,7 +123,9 @@ static struct tc_pod *load_pod(bool skip_ct)
 static int add_frontend(struct tc_pod *s, __be32 vip, __be16 port, __u32 svc_id, __u32 be_id,
 			__be32 be_ip, __be16 be_port)
 {
-	struct bpflet_fe_key k = {.port = port, .proto = IPPROTO_TCP, .family = BPFLET_AF_INET,
+	struct bpflet_fe_key k = {.port = port,
+				  .proto = IPPROTO_TCP,
+				  .family = BPFLET_AF_INET,
 				  .scope = BPFLET_SCOPE_INTERNAL};
 	struct bpflet_fe_val v = {.svc_id = svc_id, .count = 1};
 	struct bpflet_slot_key sk = {.svc_id = svc_id, .slot = 0};
@@ -152,22 +157,27 @@ static int mirror_frontends(struct tc_pod *s)
 static int mirror_conntrack(struct tc_pod *s, const uint8_t *translated)
 {
 	struct bpflet_ct_key k = {.sport = htons(pkt_sport(translated)),
-				  .dport = htons(pkt_dport(translated)), .proto = IPPROTO_TCP,
+				  .dport = htons(pkt_dport(translated)),
+				  .proto = IPPROTO_TCP,
 				  .family = BPFLET_AF_INET};
 	struct bpflet_ct_val v = {.nat_port = htons(80), .dir = BPFLET_CT_FORWARD, .svc_id = 1};
 
 	k.saddr.addr[0] = pkt_ip_src(translated);
 	k.daddr.addr[0] = pkt_ip_dst(translated);
 	v.nat_addr.addr[0] = htonl(0x0a600000u);
-	return bpf_map_update_elem(bpf_map__fd(s->maps.bl_ct_tcp_v1), &k, &v, BPF_ANY) ? -errno
-											 : 0;
+	return bpf_map_update_elem(bpf_map__fd(s->maps.bl_ct_tcp_v1), &k, &v, BPF_ANY) ? -errno : 0;
 }
 
 int main(int argc, char **argv)
 {
 	static const unsigned sizes[] = {10, 10000, 100000};
-	struct pkt_spec spec = {.src = "10.244.0.4", .dst = "10.96.0.0", .sport = 40000,
-				.dport = 80, .proto = IPPROTO_TCP, .tcp_flags = 0x10, .seq = 1,
+	struct pkt_spec spec = {.src = "10.244.0.4",
+				.dst = "10.96.0.0",
+				.sport = 40000,
+				.dport = 80,
+				.proto = IPPROTO_TCP,
+				.tcp_flags = 0x10,
+				.seq = 1,
 				.ack = 1};
 	struct figure pass_f, est_f, new_f[3];
 	const char *json_path = argc == 3 && !strcmp(argv[1], "--json") ? argv[2] : NULL;
@@ -208,7 +218,8 @@ int main(int argc, char **argv)
 		if (!err)
 			err = mirror_frontends(nf);
 		if (!err)
-			err = check_translated(bpf_program__fd(nf->progs.tc_pod), pkt, len, "new flow");
+			err = check_translated(bpf_program__fd(nf->progs.tc_pod), pkt, len,
+					       "new flow");
 		if (!err)
 			err = measure(bpf_program__fd(nf->progs.tc_pod), pkt, len, &new_f[i]);
 		tc_pod__destroy(nf);
@@ -243,13 +254,16 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		fprintf(f,
-			"{\"pass_ns\": %.2f, \"established_ns\": %.2f, \"new_flow_ns\": {\"10\": %.2f, "
-			"\"10000\": %.2f, \"100000\": %.2f},\n \"ratios\": {\"established_to_pass\": "
+			"{\"pass_ns\": %.2f, \"established_ns\": %.2f, \"new_flow_ns\": {\"10\": "
+			"%.2f, "
+			"\"10000\": %.2f, \"100000\": %.2f},\n \"ratios\": "
+			"{\"established_to_pass\": "
 			"%.4f, \"new_flow_to_pass\": %.4f, \"new_flow_10k_to_10\": %.4f, "
 			"\"new_flow_100k_to_10\": %.4f}}\n",
-			pass_f.median, est_f.median, new_f[0].median, new_f[1].median, new_f[2].median,
-			est_f.median / pass_f.median, new_f[0].median / pass_f.median,
-			new_f[1].median / new_f[0].median, new_f[2].median / new_f[0].median);
+			pass_f.median, est_f.median, new_f[0].median, new_f[1].median,
+			new_f[2].median, est_f.median / pass_f.median,
+			new_f[0].median / pass_f.median, new_f[1].median / new_f[0].median,
+			new_f[2].median / new_f[0].median);
 		fclose(f);
 	}
 	return 0;

@@ -68,7 +68,7 @@ static int exchange(int fd)
 static int dial(const struct sockaddr_in *sa)
 {
 	int one = 1, fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct linger lg = {1, 0}; /* RST on close: no TIME_WAIT pile-up in crr */
+	struct linger lg = {1, 0};  /* RST on close: no TIME_WAIT pile-up in crr */
 	struct timeval tv = {1, 0}; /* a lost packet costs a second, never a hang */
 
 	if (fd < 0)
@@ -94,12 +94,20 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "s:c:t:m:")) != -1) {
 		switch (opt) {
-		case 's': return serve(atoi(optarg));
-		case 'c': target = optarg; break;
-		case 't': secs = atof(optarg); break;
-		case 'm': mode = optarg; break;
+		case 's':
+			return serve(atoi(optarg));
+		case 'c':
+			target = optarg;
+			break;
+		case 't':
+			secs = atof(optarg);
+			break;
+		case 'm':
+			mode = optarg;
+			break;
 		default:
-			fprintf(stderr, "usage: tcp_rr -s PORT | -c IP:PORT [-t SEC] [-m rr|crr]\n");
+			fprintf(stderr,
+				"usage: tcp_rr -s PORT | -c IP:PORT [-t SEC] [-m rr|crr]\n");
 			return 2;
 		}
 	}

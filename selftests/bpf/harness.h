@@ -10,7 +10,7 @@ extern int harness_case_failed;
 #define EXPECT(cond, ...)                                                                          \
 	do {                                                                                       \
 		if (!(cond)) {                                                                     \
-			printf("    %s:%d: expected %s: ", __FILE__, __LINE__, #cond);              \
+			printf("    %s:%d: expected %s: ", __FILE__, __LINE__, #cond);             \
 			printf(__VA_ARGS__);                                                       \
 			printf("\n");                                                              \
 			harness_case_failed = 1;                                                   \

@@ -88,7 +88,8 @@ size_t pkt_build(uint8_t *b, const struct pkt_spec *s)
 		put16(l4 + 2, s->dport);
 		put16(l4 + 4, (uint16_t)l4len);
 		if (!s->udp_no_csum) {
-			uint16_t c = fold(sum16(l4, l4len, pseudo(ip, IPPROTO_UDP, (uint16_t)l4len)));
+			uint16_t c =
+				fold(sum16(l4, l4len, pseudo(ip, IPPROTO_UDP, (uint16_t)l4len)));
 
 			put16(l4 + 6, c ? c : 0xffff);
 		}

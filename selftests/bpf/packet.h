@@ -13,8 +13,8 @@
 struct pkt_spec {
 	const char *src, *dst; /* dotted quads */
 	uint16_t sport, dport; /* host order */
-	uint8_t proto; /* IPPROTO_TCP / UDP / ICMP */
-	uint8_t tcp_flags; /* FIN 1, SYN 2, RST 4, PSH 8, ACK 16 */
+	uint8_t proto;	       /* IPPROTO_TCP / UDP / ICMP */
+	uint8_t tcp_flags;     /* FIN 1, SYN 2, RST 4, PSH 8, ACK 16 */
 	uint32_t seq, ack;
 	uint16_t payload; /* bytes of payload */
 	bool udp_no_csum; /* UDP checksum 0 (none) */
@@ -22,14 +22,14 @@ struct pkt_spec {
 };
 
 /* Field offsets in a frame built by pkt_build (20-byte IP header). */
-#define OFF_ETH_DST 0
-#define OFF_ETH_SRC 6
-#define OFF_IP 14
-#define OFF_IP_LEN (OFF_IP + 2)
+#define OFF_ETH_DST  0
+#define OFF_ETH_SRC  6
+#define OFF_IP	     14
+#define OFF_IP_LEN   (OFF_IP + 2)
 #define OFF_IP_PROTO (OFF_IP + 9)
-#define OFF_IP_SRC (OFF_IP + 12)
-#define OFF_IP_DST (OFF_IP + 16)
-#define OFF_L4 34
+#define OFF_IP_SRC   (OFF_IP + 12)
+#define OFF_IP_DST   (OFF_IP + 16)
+#define OFF_L4	     34
 
 size_t pkt_build(uint8_t *buf, const struct pkt_spec *s);
 

@@ -19,10 +19,10 @@
 static struct tc_pod *skel;
 static int fd_fe, fd_slot, fd_be, fd_ct_tcp, fd_ct_any, fd_cnt;
 
-#define VIP "10.96.0.10"
+#define VIP    "10.96.0.10"
 #define CLIENT "10.244.0.4"
-#define BE1 "10.244.0.2"
-#define BE2 "10.244.0.3"
+#define BE1    "10.244.0.2"
+#define BE2    "10.244.0.3"
 
 struct run {
 	int retval;
@@ -92,15 +92,17 @@ static unsigned long long counter(enum bpflet_counter c)
 static void add_service(const char *vip, uint16_t port, uint8_t proto, uint32_t svc_id,
 			const char *const *backends, int n, uint16_t tport)
 {
-	struct bpflet_fe_key k = {.port = htons(port), .proto = proto, .family = BPFLET_AF_INET,
+	struct bpflet_fe_key k = {.port = htons(port),
+				  .proto = proto,
+				  .family = BPFLET_AF_INET,
 				  .scope = BPFLET_SCOPE_INTERNAL};
 	struct bpflet_fe_val v = {.svc_id = svc_id, .count = (__u16)n};
 
 	k.addr.addr[0] = ip4(vip);
 	for (int i = 0; i < n; i++) {
 		struct bpflet_slot_key sk = {.svc_id = svc_id, .slot = (__u32)i};
-		struct bpflet_backend be = {.port = htons(tport), .proto = proto,
-					    .family = BPFLET_AF_INET};
+		struct bpflet_backend be = {
+			.port = htons(tport), .proto = proto, .family = BPFLET_AF_INET};
 		__u32 id = svc_id * 100 + (__u32)i + 1;
 
 		be.addr.addr[0] = ip4(backends[i]);
@@ -113,8 +115,8 @@ static void add_service(const char *vip, uint16_t port, uint8_t proto, uint32_t 
 static bool ct_get(uint8_t proto, const char *s, uint16_t sp, const char *d, uint16_t dp,
 		   struct bpflet_ct_val *out)
 {
-	struct bpflet_ct_key k = {.sport = htons(sp), .dport = htons(dp), .proto = proto,
-				  .family = BPFLET_AF_INET};
+	struct bpflet_ct_key k = {
+		.sport = htons(sp), .dport = htons(dp), .proto = proto, .family = BPFLET_AF_INET};
 
 	k.saddr.addr[0] = ip4(s);
 	k.daddr.addr[0] = ip4(d);
@@ -137,8 +139,8 @@ static long map_entries(int fd, size_t ksz)
 
 #define CSUMS_OK(r)                                                                                \
 	do {                                                                                       \
-		char why[128] = "";                                                               \
-		EXPECT(pkt_csums_ok((r).out, (r).out_len, why, sizeof(why)), "%s", why);          \
+		char why[128] = "";                                                                \
+		EXPECT(pkt_csums_ok((r).out, (r).out_len, why, sizeof(why)), "%s", why);           \
 	} while (0)
 
 /* a 32-bit big-endian field at any alignment */
@@ -155,8 +157,13 @@ static const char *const two_be[] = {BE1, BE2};
 
 static void test_syn_dnat(void)
 {
-	struct pkt_spec s = {.src = CLIENT, .dst = VIP, .sport = 40000, .dport = 80,
-			     .proto = IPPROTO_TCP, .tcp_flags = 0x02, .seq = 1000,
+	struct pkt_spec s = {.src = CLIENT,
+			     .dst = VIP,
+			     .sport = 40000,
+			     .dport = 80,
+			     .proto = IPPROTO_TCP,
+			     .tcp_flags = 0x02,
+			     .seq = 1000,
 			     .tcp_options = true};
 	struct bpflet_ct_val fwd, rev;
 	uint8_t in[PKT_MAX];
@@ -195,10 +202,21 @@ static void test_syn_dnat(void)
 
 static void test_synack_reverse_nat(void)
 {
-	struct pkt_spec syn = {.src = CLIENT, .dst = VIP, .sport = 40001, .dport = 80,
-			       .proto = IPPROTO_TCP, .tcp_flags = 0x02, .seq = 7};
-	struct pkt_spec sa = {.src = BE1, .dst = CLIENT, .sport = 8080, .dport = 40001,
-			      .proto = IPPROTO_TCP, .tcp_flags = 0x12, .seq = 99, .ack = 8};
+	struct pkt_spec syn = {.src = CLIENT,
+			       .dst = VIP,
+			       .sport = 40001,
+			       .dport = 80,
+			       .proto = IPPROTO_TCP,
+			       .tcp_flags = 0x02,
+			       .seq = 7};
+	struct pkt_spec sa = {.src = BE1,
+			      .dst = CLIENT,
+			      .sport = 8080,
+			      .dport = 40001,
+			      .proto = IPPROTO_TCP,
+			      .tcp_flags = 0x12,
+			      .seq = 99,
+			      .ack = 8};
 	uint8_t in[PKT_MAX];
 	size_t len;
 	struct run r;
@@ -221,8 +239,12 @@ static void test_synack_reverse_nat(void)
 static void test_established_follows_conntrack(void)
 {
 	static const char *const three[] = {BE1, BE2, "10.244.0.5"};
-	struct pkt_spec s = {.src = CLIENT, .dst = VIP, .sport = 40002, .dport = 80,
-			     .proto = IPPROTO_TCP, .tcp_flags = 0x02};
+	struct pkt_spec s = {.src = CLIENT,
+			     .dst = VIP,
+			     .sport = 40002,
+			     .dport = 80,
+			     .proto = IPPROTO_TCP,
+			     .tcp_flags = 0x02};
 	uint8_t in[PKT_MAX];
 	size_t len;
 	struct run r;
@@ -247,10 +269,18 @@ static void test_established_follows_conntrack(void)
 
 static void test_udp_both_ways(void)
 {
-	struct pkt_spec q = {.src = CLIENT, .dst = VIP, .sport = 5353, .dport = 53,
-			     .proto = IPPROTO_UDP, .payload = 33};
-	struct pkt_spec a = {.src = BE1, .dst = CLIENT, .sport = 1053, .dport = 5353,
-			     .proto = IPPROTO_UDP, .payload = 61};
+	struct pkt_spec q = {.src = CLIENT,
+			     .dst = VIP,
+			     .sport = 5353,
+			     .dport = 53,
+			     .proto = IPPROTO_UDP,
+			     .payload = 33};
+	struct pkt_spec a = {.src = BE1,
+			     .dst = CLIENT,
+			     .sport = 1053,
+			     .dport = 5353,
+			     .proto = IPPROTO_UDP,
+			     .payload = 61};
 	uint8_t in[PKT_MAX];
 	size_t len;
 	struct run r;
@@ -276,8 +306,8 @@ static void test_udp_both_ways(void)
 
 static void test_random_spreads(void)
 {
-	struct pkt_spec s = {.src = CLIENT, .dst = VIP, .dport = 80, .proto = IPPROTO_TCP,
-			     .tcp_flags = 0x02};
+	struct pkt_spec s = {
+		.src = CLIENT, .dst = VIP, .dport = 80, .proto = IPPROTO_TCP, .tcp_flags = 0x02};
 	uint8_t in[PKT_MAX];
 	int hits[2] = {0, 0};
 	size_t len;
@@ -299,8 +329,13 @@ static void test_random_spreads(void)
 
 static void test_reject_tcp_rst(void)
 {
-	struct pkt_spec s = {.src = CLIENT, .dst = VIP, .sport = 40003, .dport = 80,
-			     .proto = IPPROTO_TCP, .tcp_flags = 0x02, .seq = 5000,
+	struct pkt_spec s = {.src = CLIENT,
+			     .dst = VIP,
+			     .sport = 40003,
+			     .dport = 80,
+			     .proto = IPPROTO_TCP,
+			     .tcp_flags = 0x02,
+			     .seq = 5000,
 			     .tcp_options = true};
 	uint8_t in[PKT_MAX];
 	size_t len;
@@ -308,8 +343,7 @@ static void test_reject_tcp_rst(void)
 
 	add_service(VIP, 80, IPPROTO_TCP, 1, NULL, 0, 0);
 	r = run_spec(&s, in, &len);
-	EXPECT(r.retval == TC_ACT_REDIRECT, "verdict %d (want redirect back to the pod)",
-	       r.retval);
+	EXPECT(r.retval == TC_ACT_REDIRECT, "verdict %d (want redirect back to the pod)", r.retval);
 	REQUIRE(r.out_len == 54, "RST frame is %u bytes", r.out_len);
 	EXPECT(memcmp(r.out + OFF_ETH_DST, in + OFF_ETH_SRC, 6) == 0 &&
 		       memcmp(r.out + OFF_ETH_SRC, in + OFF_ETH_DST, 6) == 0,
@@ -337,8 +371,12 @@ static void test_reject_tcp_rst(void)
 
 static void test_reject_never_answers_rst(void)
 {
-	struct pkt_spec s = {.src = CLIENT, .dst = VIP, .sport = 40004, .dport = 80,
-			     .proto = IPPROTO_TCP, .tcp_flags = 0x04};
+	struct pkt_spec s = {.src = CLIENT,
+			     .dst = VIP,
+			     .sport = 40004,
+			     .dport = 80,
+			     .proto = IPPROTO_TCP,
+			     .tcp_flags = 0x04};
 	uint8_t in[PKT_MAX];
 	size_t len;
 	struct run r;
@@ -350,8 +388,12 @@ static void test_reject_never_answers_rst(void)
 
 static void test_reject_udp_icmp(void)
 {
-	struct pkt_spec s = {.src = CLIENT, .dst = VIP, .sport = 5000, .dport = 53,
-			     .proto = IPPROTO_UDP, .payload = 40};
+	struct pkt_spec s = {.src = CLIENT,
+			     .dst = VIP,
+			     .sport = 5000,
+			     .dport = 53,
+			     .proto = IPPROTO_UDP,
+			     .payload = 40};
 	uint8_t in[PKT_MAX];
 	size_t len;
 	struct run r;
@@ -373,10 +415,18 @@ static void test_reject_udp_icmp(void)
 static void test_hairpin(void)
 {
 	static const char *const self[] = {CLIENT};
-	struct pkt_spec syn = {.src = CLIENT, .dst = VIP, .sport = 40005, .dport = 80,
-			       .proto = IPPROTO_TCP, .tcp_flags = 0x02};
-	struct pkt_spec sa = {.src = CLIENT, .dst = "169.254.42.1", .sport = 8080,
-			      .dport = 40005, .proto = IPPROTO_TCP, .tcp_flags = 0x12};
+	struct pkt_spec syn = {.src = CLIENT,
+			       .dst = VIP,
+			       .sport = 40005,
+			       .dport = 80,
+			       .proto = IPPROTO_TCP,
+			       .tcp_flags = 0x02};
+	struct pkt_spec sa = {.src = CLIENT,
+			      .dst = "169.254.42.1",
+			      .sport = 8080,
+			      .dport = 40005,
+			      .proto = IPPROTO_TCP,
+			      .tcp_flags = 0x12};
 	uint8_t in[PKT_MAX];
 	size_t len;
 	struct run r;
@@ -407,10 +457,18 @@ static void expect_untouched(const struct pkt_spec *s, enum bpflet_counter c)
 
 static void test_non_service_passes(void)
 {
-	struct pkt_spec tcp = {.src = CLIENT, .dst = BE1, .sport = 40006, .dport = 80,
-			       .proto = IPPROTO_TCP, .tcp_flags = 0x02};
-	struct pkt_spec icmp = {.src = CLIENT, .dst = VIP, .sport = 1, .dport = 1,
-				.proto = IPPROTO_ICMP, .payload = 56};
+	struct pkt_spec tcp = {.src = CLIENT,
+			       .dst = BE1,
+			       .sport = 40006,
+			       .dport = 80,
+			       .proto = IPPROTO_TCP,
+			       .tcp_flags = 0x02};
+	struct pkt_spec icmp = {.src = CLIENT,
+				.dst = VIP,
+				.sport = 1,
+				.dport = 1,
+				.proto = IPPROTO_ICMP,
+				.payload = 56};
 
 	add_service(VIP, 80, IPPROTO_TCP, 1, one_be, 1, 8080);
 	expect_untouched(&tcp, BPFLET_CNT_PASS);
@@ -418,8 +476,8 @@ static void test_non_service_passes(void)
 	reset();
 	expect_untouched(&icmp, BPFLET_CNT_PASS);
 	/* the right port but the other protocol is not the Service */
-	struct pkt_spec udp = {.src = CLIENT, .dst = VIP, .sport = 9, .dport = 80,
-			       .proto = IPPROTO_UDP};
+	struct pkt_spec udp = {
+		.src = CLIENT, .dst = VIP, .sport = 9, .dport = 80, .proto = IPPROTO_UDP};
 
 	reset();
 	add_service(VIP, 80, IPPROTO_TCP, 1, one_be, 1, 8080);
@@ -438,8 +496,12 @@ static void test_arp_passes(void)
 
 static void test_malformed_dropped(void)
 {
-	struct pkt_spec s = {.src = CLIENT, .dst = VIP, .sport = 40007, .dport = 80,
-			     .proto = IPPROTO_TCP, .tcp_flags = 0x02};
+	struct pkt_spec s = {.src = CLIENT,
+			     .dst = VIP,
+			     .sport = 40007,
+			     .dport = 80,
+			     .proto = IPPROTO_TCP,
+			     .tcp_flags = 0x02};
 	uint8_t in[PKT_MAX];
 	size_t len = pkt_build(in, &s);
 	struct run r;
@@ -479,8 +541,12 @@ static void test_malformed_dropped(void)
 
 static void test_fragment_passes(void)
 {
-	struct pkt_spec s = {.src = CLIENT, .dst = VIP, .sport = 5000, .dport = 53,
-			     .proto = IPPROTO_UDP, .payload = 100};
+	struct pkt_spec s = {.src = CLIENT,
+			     .dst = VIP,
+			     .sport = 5000,
+			     .dport = 53,
+			     .proto = IPPROTO_UDP,
+			     .payload = 100};
 	uint8_t in[PKT_MAX];
 	size_t len = pkt_build(in, &s);
 	struct run r;
@@ -495,11 +561,17 @@ static void test_fragment_passes(void)
 
 static void test_missing_backend_dropped(void)
 {
-	struct bpflet_fe_key k = {.port = htons(80), .proto = IPPROTO_TCP,
-				  .family = BPFLET_AF_INET, .scope = BPFLET_SCOPE_INTERNAL};
+	struct bpflet_fe_key k = {.port = htons(80),
+				  .proto = IPPROTO_TCP,
+				  .family = BPFLET_AF_INET,
+				  .scope = BPFLET_SCOPE_INTERNAL};
 	struct bpflet_fe_val v = {.svc_id = 9, .count = 1};
-	struct pkt_spec s = {.src = CLIENT, .dst = VIP, .sport = 40008, .dport = 80,
-			     .proto = IPPROTO_TCP, .tcp_flags = 0x02};
+	struct pkt_spec s = {.src = CLIENT,
+			     .dst = VIP,
+			     .sport = 40008,
+			     .dport = 80,
+			     .proto = IPPROTO_TCP,
+			     .tcp_flags = 0x02};
 	uint8_t in[PKT_MAX];
 	size_t len;
 	struct run r;
@@ -513,14 +585,32 @@ static void test_missing_backend_dropped(void)
 
 static void test_rst_ends_flow(void)
 {
-	struct pkt_spec syn = {.src = CLIENT, .dst = VIP, .sport = 40009, .dport = 80,
-			       .proto = IPPROTO_TCP, .tcp_flags = 0x02};
-	struct pkt_spec rst = {.src = CLIENT, .dst = VIP, .sport = 40009, .dport = 80,
-			       .proto = IPPROTO_TCP, .tcp_flags = 0x14, .seq = 1, .ack = 1};
-	struct pkt_spec direct = {.src = CLIENT, .dst = BE1, .sport = 40010, .dport = 8080,
-				  .proto = IPPROTO_TCP, .tcp_flags = 0x02};
-	struct pkt_spec reply = {.src = BE1, .dst = CLIENT, .sport = 8080, .dport = 40010,
-				 .proto = IPPROTO_TCP, .tcp_flags = 0x12};
+	struct pkt_spec syn = {.src = CLIENT,
+			       .dst = VIP,
+			       .sport = 40009,
+			       .dport = 80,
+			       .proto = IPPROTO_TCP,
+			       .tcp_flags = 0x02};
+	struct pkt_spec rst = {.src = CLIENT,
+			       .dst = VIP,
+			       .sport = 40009,
+			       .dport = 80,
+			       .proto = IPPROTO_TCP,
+			       .tcp_flags = 0x14,
+			       .seq = 1,
+			       .ack = 1};
+	struct pkt_spec direct = {.src = CLIENT,
+				  .dst = BE1,
+				  .sport = 40010,
+				  .dport = 8080,
+				  .proto = IPPROTO_TCP,
+				  .tcp_flags = 0x02};
+	struct pkt_spec reply = {.src = BE1,
+				 .dst = CLIENT,
+				 .sport = 8080,
+				 .dport = 40010,
+				 .proto = IPPROTO_TCP,
+				 .tcp_flags = 0x12};
 	struct bpflet_ct_val v;
 	uint8_t in[PKT_MAX];
 	size_t len;
@@ -540,8 +630,7 @@ static void test_rst_ends_flow(void)
 	REQUIRE(ct_get(IPPROTO_TCP, BE1, 8080, CLIENT, 40010, &v), "reply entry exists");
 	r = run_spec(&direct, in, &len);
 	EXPECT(r.retval == TC_ACT_OK && memcmp(r.out, in, len) == 0, "direct SYN untouched");
-	EXPECT(!ct_get(IPPROTO_TCP, BE1, 8080, CLIENT, 40010, &v),
-	       "the stale reply entry is gone");
+	EXPECT(!ct_get(IPPROTO_TCP, BE1, 8080, CLIENT, 40010, &v), "the stale reply entry is gone");
 	r = run_spec(&reply, in, &len);
 	EXPECT(pkt_ip_src(r.out) == ip4(BE1) && pkt_sport(r.out) == 8080,
 	       "the direct connection's SYN-ACK keeps the pod's address");

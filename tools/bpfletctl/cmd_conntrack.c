@@ -25,7 +25,8 @@ static int add_entry(void *arg, const void *k, const void *v)
 	e = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:I}", "protocol",
 		      ctl_proto_name(key->proto), "src", src, "dst", dst, "direction",
 		      val->dir == BPFLET_CT_REPLY ? "reply" : "forward", "nat", nat, "svc_id",
-		      val->svc_id, "backend_id", val->backend_id, "flags", val->flags, "idle_seconds",
+		      val->svc_id, "backend_id", val->backend_id, "flags", val->flags,
+		      "idle_seconds",
 		      (json_int_t)((w->now_ns - val->last_seen_ns) / 1000000000ull));
 	if (val->flags & BPFLET_CT_F_HAIRPIN) {
 		char hp[80];

@@ -48,8 +48,9 @@ int cmd_counters(const struct ctl *c, int argc, char **argv)
 			p += v[cpu].packets;
 			b += v[cpu].bytes;
 		}
-		json_array_append_new(out, json_pack("{s:s, s:I, s:I}", "reason", names[i], "packets",
-						     (json_int_t)p, "bytes", (json_int_t)b));
+		json_array_append_new(out,
+				      json_pack("{s:s, s:I, s:I}", "reason", names[i], "packets",
+						(json_int_t)p, "bytes", (json_int_t)b));
 	}
 	free(v);
 	close(fd);
@@ -62,9 +63,9 @@ int cmd_counters(const struct ctl *c, int argc, char **argv)
 
 	printf("%-26s %14s %16s\n", "REASON", "PACKETS", "BYTES");
 	json_array_foreach(out, i, e)
-	printf("%-26s %14lld %16lld\n", json_string_value(json_object_get(e, "reason")),
-	       json_integer_value(json_object_get(e, "packets")),
-	       json_integer_value(json_object_get(e, "bytes")));
+		printf("%-26s %14lld %16lld\n", json_string_value(json_object_get(e, "reason")),
+		       json_integer_value(json_object_get(e, "packets")),
+		       json_integer_value(json_object_get(e, "bytes")));
 	json_decref(out);
 	return 0;
 }

@@ -37,12 +37,12 @@ static int add_service(void *arg, const void *k, const void *v)
 		}
 		ctl_endpoint(&be.addr, be.family, 0, ip, sizeof(ip));
 		*strrchr(ip, ':') = '\0';
-		json_array_append_new(bes, json_pack("{s:i, s:s, s:i, s:s, s:s, s:b}", "id", id, "ip",
-						     ip, "port", ntohs(be.port), "protocol",
-						     ctl_proto_name(be.proto), "state",
-						     be.state == BPFLET_BE_TERMINATING ? "terminating"
-										       : "active",
-						     "local", !!(be.flags & BPFLET_BE_F_LOCAL)));
+		json_array_append_new(
+			bes,
+			json_pack("{s:i, s:s, s:i, s:s, s:s, s:b}", "id", id, "ip", ip, "port",
+				  ntohs(be.port), "protocol", ctl_proto_name(be.proto), "state",
+				  be.state == BPFLET_BE_TERMINATING ? "terminating" : "active",
+				  "local", !!(be.flags & BPFLET_BE_F_LOCAL)));
 	}
 	ctl_endpoint(&key->addr, key->family, 0, buf, sizeof(buf));
 	*strrchr(buf, ':') = '\0';
@@ -61,7 +61,8 @@ static int by_name(const void *a, const void *b)
 	int c = strcmp(json_string_value(json_object_get(x, "name")),
 		       json_string_value(json_object_get(y, "name")));
 
-	return c ? c : (int)json_integer_value(json_object_get(x, "svc_id")) -
+	return c ? c
+		 : (int)json_integer_value(json_object_get(x, "svc_id")) -
 			       (int)json_integer_value(json_object_get(y, "svc_id"));
 }
 
@@ -88,14 +89,16 @@ static void print_table(json_t *svcs)
 	printf("%-36s %-22s %-5s %-8s %s\n", "SERVICE", "FRONTEND", "PROTO", "SCOPE", "BACKENDS");
 	json_array_foreach(svcs, i, s)
 	{
-		json_t *fe = json_object_get(s, "frontend"), *bes = json_object_get(s, "backends"), *b;
+		json_t *fe = json_object_get(s, "frontend"), *bes = json_object_get(s, "backends"),
+		       *b;
 		char front[64];
 		size_t j;
 
-		snprintf(front, sizeof(front), "%s:%lld", json_string_value(json_object_get(fe, "ip")),
+		snprintf(front, sizeof(front), "%s:%lld",
+			 json_string_value(json_object_get(fe, "ip")),
 			 json_integer_value(json_object_get(fe, "port")));
-		printf("%-36s %-22s %-5s %-8s ", json_string_value(json_object_get(s, "name")), front,
-		       json_string_value(json_object_get(fe, "protocol")),
+		printf("%-36s %-22s %-5s %-8s ", json_string_value(json_object_get(s, "name")),
+		       front, json_string_value(json_object_get(fe, "protocol")),
 		       json_string_value(json_object_get(fe, "scope")));
 		if (json_array_size(bes) == 0)
 			printf("(none: rejected)");

@@ -8,20 +8,19 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: bpfletctl --instance NAME [-o table|json] COMMAND\n"
-		"\n"
-		"Reads the pinned maps of a bpflet instance (/sys/fs/bpf/bpflet/NAME).\n"
-		"\n"
-		"commands:\n"
-		"  service list       frontends with their backends\n"
-		"  conntrack list     connection tracking entries (both directions)\n"
-		"  counters           per-reason packet and byte counters\n"
-		"\n"
-		"options:\n"
-		"  -i, --instance NAME   the agent instance (required)\n"
-		"  -o, --output FORMAT   table (default) or json\n"
-		"  -h, --help            this text\n");
+	fprintf(out, "usage: bpfletctl --instance NAME [-o table|json] COMMAND\n"
+		     "\n"
+		     "Reads the pinned maps of a bpflet instance (/sys/fs/bpf/bpflet/NAME).\n"
+		     "\n"
+		     "commands:\n"
+		     "  service list       frontends with their backends\n"
+		     "  conntrack list     connection tracking entries (both directions)\n"
+		     "  counters           per-reason packet and byte counters\n"
+		     "\n"
+		     "options:\n"
+		     "  -i, --instance NAME   the agent instance (required)\n"
+		     "  -o, --output FORMAT   table (default) or json\n"
+		     "  -h, --help            this text\n");
 }
 
 int main(int argc, char **argv)
@@ -37,7 +36,9 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, "+i:o:h", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 'i': c.instance = optarg; break;
+		case 'i':
+			c.instance = optarg;
+			break;
 		case 'o':
 			if (!strcmp(optarg, "json"))
 				c.json = true;
@@ -46,8 +47,12 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (!bl_instance_valid(c.instance)) {

@@ -57,11 +57,16 @@ int ctl_map_walk(int fd, size_t ksz, size_t vsz, int (*fn)(void *arg, const void
 const char *ctl_proto_name(unsigned proto)
 {
 	switch (proto) {
-	case IPPROTO_TCP: return "TCP";
-	case IPPROTO_UDP: return "UDP";
-	case IPPROTO_SCTP: return "SCTP";
-	case IPPROTO_ICMP: return "ICMP";
-	default: return "?";
+	case IPPROTO_TCP:
+		return "TCP";
+	case IPPROTO_UDP:
+		return "UDP";
+	case IPPROTO_SCTP:
+		return "SCTP";
+	case IPPROTO_ICMP:
+		return "ICMP";
+	default:
+		return "?";
 	}
 }
 

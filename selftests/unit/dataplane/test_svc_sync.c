@@ -177,9 +177,8 @@ Test(svc_sync, creates_then_second_apply_writes_nothing)
 	cr_assert_eq(st.fe_added, 1);
 	cr_assert_eq(reach(want.key), (1ul << 2) | (1ul << 3));
 	cr_assert_eq(F.m[BL_DP_FE].n, 1);
-	struct bpflet_svc_name *nm = lookup(BL_DP_SVCNAME, &((struct bpflet_fe_val *)lookup(
-									BL_DP_FE, &want.key))
-								  ->svc_id);
+	struct bpflet_svc_name *nm = lookup(
+		BL_DP_SVCNAME, &((struct bpflet_fe_val *)lookup(BL_DP_FE, &want.key))->svc_id);
 	cr_assert_str_eq(nm->name, "default/svc80");
 
 	unsigned before = F.updates;

@@ -1,6 +1,7 @@
 /* kube-proxy's observable contract: /healthz rules and /metrics names where they apply,
  * plus bpflet's own (map fill levels, per-reason packet counters). */
 #include "agent/agent.h"
+#include "agent/common/maps_util.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -44,22 +45,6 @@ bool bl_agent_healthz(void *agent, struct evbuffer *body)
 	return ok;
 }
 
-static const char *const counter_names[BPFLET_CNT_MAX] = {
-	[BPFLET_CNT_PASS] = "pass",
-	[BPFLET_CNT_DNAT_NEW] = "dnat_new",
-	[BPFLET_CNT_DNAT_EST] = "dnat_established",
-	[BPFLET_CNT_RNAT] = "reverse_nat",
-	[BPFLET_CNT_REJECT_TCP] = "reject_tcp_rst",
-	[BPFLET_CNT_REJECT_UDP] = "reject_icmp_unreachable",
-	[BPFLET_CNT_DROP_MALFORMED] = "drop_malformed",
-	[BPFLET_CNT_DROP_NO_BACKEND] = "drop_no_backend",
-	[BPFLET_CNT_DROP_CT_FULL] = "drop_conntrack_full",
-	[BPFLET_CNT_DROP_REWRITE] = "drop_rewrite_failed",
-	[BPFLET_CNT_DROP_REJECT_FAILED] = "drop_reject_failed",
-	[BPFLET_CNT_FRAGMENT] = "fragment",
-	[BPFLET_CNT_NON_IP] = "non_ip",
-};
-
 static void packet_counters(struct bl_agent *a, struct evbuffer *b)
 {
 	int ncpu = libbpf_num_possible_cpus();
@@ -80,7 +65,7 @@ static void packet_counters(struct bl_agent *a, struct evbuffer *b)
 		for (int c = 0; c < ncpu; c++)
 			p += v[c].packets;
 		evbuffer_add_printf(b, "bpflet_packets_total{reason=\"%s\"} %llu\n",
-				    counter_names[i], p);
+				    bl_counter_name(i), p);
 	}
 	free(v);
 }
@@ -104,7 +89,7 @@ static void map_fill(struct bl_agent *a, struct evbuffer *b)
 		int fd = *(int *)((char *)&a->dp + maps[i].off);
 
 		evbuffer_add_printf(b, "bpflet_map_entries{map=\"%s\"} %ld\n", maps[i].name,
-				    bl_dp_map_count(fd));
+				    bl_map_count(fd));
 	}
 	evbuffer_add_printf(b, "# HELP bpflet_map_capacity Maximum entries of a pinned BPF map.\n"
 			       "# TYPE bpflet_map_capacity gauge\n");

@@ -1,5 +1,6 @@
 #include "agent/dataplane/loader.h"
 #include "agent/common/log.h"
+#include "agent/common/maps_util.h"
 #include "agent/common/paths.h"
 #include "tc_pod.skel.h"
 
@@ -221,28 +222,6 @@ struct bl_map_writer bl_dp_writer(struct bl_dataplane *dp)
 	return (struct bl_map_writer){.ctx = dp, .update = writer_update, .remove = writer_remove};
 }
 
-/* Walk a hash map calling fn for each entry. */
-static int walk_map(int fd, size_t ksz, size_t vsz, int (*fn)(void *, const void *, const void *),
-		    void *arg)
-{
-	char key[64], next[64], val[256];
-	void *prev = NULL;
-	int err = 0;
-
-	if (ksz > sizeof(key) || vsz > sizeof(val))
-		return -E2BIG;
-	while (bpf_map_get_next_key(fd, prev, next) == 0) {
-		memcpy(key, next, ksz);
-		prev = key;
-		if (bpf_map_lookup_elem(fd, key, val))
-			continue; /* deleted meanwhile */
-		err = fn(arg, key, val);
-		if (err)
-			break;
-	}
-	return err;
-}
-
 static int adopt_fe(void *s, const void *k, const void *v)
 {
 	int err = bl_svc_sync_adopt_frontend(s, k, v);
@@ -267,14 +246,14 @@ int bl_dp_adopt(struct bl_dataplane *dp, struct bl_svc_sync *sync)
 	struct bl_map_writer w = bl_dp_writer(dp);
 	int err;
 
-	err = walk_map(dp->fds[BL_DP_BE], sizeof(uint32_t), sizeof(struct bpflet_backend), adopt_be,
-		       sync);
+	err = bl_map_walk(dp->fds[BL_DP_BE], sizeof(uint32_t), sizeof(struct bpflet_backend),
+			  adopt_be, sync);
 	if (!err)
-		err = walk_map(dp->fds[BL_DP_FE], sizeof(struct bpflet_fe_key),
-			       sizeof(struct bpflet_fe_val), adopt_fe, sync);
+		err = bl_map_walk(dp->fds[BL_DP_FE], sizeof(struct bpflet_fe_key),
+				  sizeof(struct bpflet_fe_val), adopt_fe, sync);
 	if (!err)
-		err = walk_map(dp->fds[BL_DP_SLOT], sizeof(struct bpflet_slot_key),
-			       sizeof(uint32_t), adopt_slot, sync);
+		err = bl_map_walk(dp->fds[BL_DP_SLOT], sizeof(struct bpflet_slot_key),
+				  sizeof(uint32_t), adopt_slot, sync);
 	if (err)
 		return err;
 	err = bl_svc_sync_adopt_done(sync, &w);
@@ -285,20 +264,6 @@ int bl_dp_adopt(struct bl_dataplane *dp, struct bl_svc_sync *sync)
 	log_info("re-adopted %zu frontends and %zu backends from pinned maps",
 		 bl_svc_sync_frontends(sync), bl_svc_sync_backends(sync));
 	return 0;
-}
-
-long bl_dp_map_count(int fd)
-{
-	char key[128], next[128];
-	void *prev = NULL;
-	long n = 0;
-
-	while (bpf_map_get_next_key(fd, prev, next) == 0) {
-		memcpy(key, next, sizeof(key));
-		prev = key;
-		n++;
-	}
-	return n;
 }
 
 static int rm_tree(const char *dir)

@@ -37,9 +37,6 @@ int bl_dp_adopt(struct bl_dataplane *dp, struct bl_svc_sync *sync);
 /* A writer that applies the syncer's writes to the maps. */
 struct bl_map_writer bl_dp_writer(struct bl_dataplane *dp);
 
-/* Entries in a map (walks it; for metrics). */
-long bl_dp_map_count(int fd);
-
 /* Removes every pin, link and directory of the instance. */
 int bl_dp_cleanup(const char *instance);
 

@@ -62,8 +62,8 @@ int cmd_conntrack(const struct ctl *c, int argc, char **argv)
 		return 1;
 	}
 	for (int m = 0; m < 2; m++)
-		ctl_map_walk(fds[m], sizeof(struct bpflet_ct_key), sizeof(struct bpflet_ct_val),
-			     add_entry, &w);
+		bl_map_walk(fds[m], sizeof(struct bpflet_ct_key), sizeof(struct bpflet_ct_val),
+			    add_entry, &w);
 	ctl_close_all(fds, 2);
 	if (c->json) {
 		ctl_print_json(w.out);

@@ -1,27 +1,12 @@
 /* bpfletctl counters: the per-CPU reason counters, summed. */
 #include "tools/bpfletctl/ctl.h"
+#include "agent/common/maps_util.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
-
-static const char *const names[BPFLET_CNT_MAX] = {
-	[BPFLET_CNT_PASS] = "pass",
-	[BPFLET_CNT_DNAT_NEW] = "dnat_new",
-	[BPFLET_CNT_DNAT_EST] = "dnat_established",
-	[BPFLET_CNT_RNAT] = "reverse_nat",
-	[BPFLET_CNT_REJECT_TCP] = "reject_tcp_rst",
-	[BPFLET_CNT_REJECT_UDP] = "reject_icmp_unreachable",
-	[BPFLET_CNT_DROP_MALFORMED] = "drop_malformed",
-	[BPFLET_CNT_DROP_NO_BACKEND] = "drop_no_backend",
-	[BPFLET_CNT_DROP_CT_FULL] = "drop_conntrack_full",
-	[BPFLET_CNT_DROP_REWRITE] = "drop_rewrite_failed",
-	[BPFLET_CNT_DROP_REJECT_FAILED] = "drop_reject_failed",
-	[BPFLET_CNT_FRAGMENT] = "fragment",
-	[BPFLET_CNT_NON_IP] = "non_ip",
-};
 
 int cmd_counters(const struct ctl *c, int argc, char **argv)
 {
@@ -49,8 +34,8 @@ int cmd_counters(const struct ctl *c, int argc, char **argv)
 			b += v[cpu].bytes;
 		}
 		json_array_append_new(out,
-				      json_pack("{s:s, s:I, s:I}", "reason", names[i], "packets",
-						(json_int_t)p, "bytes", (json_int_t)b));
+				      json_pack("{s:s, s:I, s:I}", "reason", bl_counter_name(i),
+						"packets", (json_int_t)p, "bytes", (json_int_t)b));
 	}
 	free(v);
 	close(fd);

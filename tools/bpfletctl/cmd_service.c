@@ -129,8 +129,8 @@ int cmd_service(const struct ctl *c, int argc, char **argv)
 	w.be_fd = ctl_map_open(c, BPFLET_MAP_BACKENDS);
 	w.name_fd = ctl_map_open(c, BPFLET_MAP_SVC_NAMES);
 	if (fe_fd >= 0 && w.slot_fd >= 0 && w.be_fd >= 0 && w.name_fd >= 0) {
-		ctl_map_walk(fe_fd, sizeof(struct bpflet_fe_key), sizeof(struct bpflet_fe_val),
-			     add_service, &w);
+		bl_map_walk(fe_fd, sizeof(struct bpflet_fe_key), sizeof(struct bpflet_fe_val),
+			    add_service, &w);
 		w.out = sorted(w.out);
 		if (c->json) {
 			ctl_print_json(w.out);

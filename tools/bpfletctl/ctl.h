@@ -2,6 +2,8 @@
 #ifndef BPFLETCTL_H
 #define BPFLETCTL_H
 
+#include "agent/common/maps_util.h"
+
 #include <bpflet/abi.h>
 #include <jansson.h>
 #include <stdbool.h>
@@ -16,9 +18,6 @@ struct ctl {
 int ctl_map_open(const struct ctl *c, const char *name);
 /* Closes the valid fds of an array. */
 void ctl_close_all(const int *fds, size_t n);
-/* Calls fn for every entry of a hash map; stops early when fn returns non-zero. */
-int ctl_map_walk(int fd, size_t ksz, size_t vsz, int (*fn)(void *arg, const void *k, const void *v),
-		 void *arg);
 
 const char *ctl_proto_name(unsigned proto);
 /* "10.0.0.1:80" from ABI address + network-order port */

@@ -35,25 +35,6 @@ int ctl_map_open(const struct ctl *c, const char *name)
 	return fd;
 }
 
-int ctl_map_walk(int fd, size_t ksz, size_t vsz, int (*fn)(void *arg, const void *k, const void *v),
-		 void *arg)
-{
-	char key[128], next[128], val[512];
-	void *prev = NULL;
-
-	if (ksz > sizeof(key) || vsz > sizeof(val))
-		return -E2BIG;
-	while (bpf_map_get_next_key(fd, prev, next) == 0) {
-		memcpy(key, next, ksz);
-		prev = key;
-		if (bpf_map_lookup_elem(fd, key, val))
-			continue;
-		if (fn(arg, key, val))
-			break;
-	}
-	return 0;
-}
-
 const char *ctl_proto_name(unsigned proto)
 {
 	switch (proto) {

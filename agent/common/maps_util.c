@@ -1,0 +1,61 @@
+#include "agent/common/maps_util.h"
+
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <string.h>
+
+int bl_map_walk(int fd, size_t ksz, size_t vsz,
+		int (*fn)(void *arg, const void *key, const void *val), void *arg)
+{
+	char key[128], next[128], val[512];
+	void *prev = NULL;
+	int err = 0;
+
+	if (ksz > sizeof(key) || vsz > sizeof(val))
+		return -E2BIG;
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		memcpy(key, next, ksz);
+		prev = key;
+		if (bpf_map_lookup_elem(fd, key, val))
+			continue; /* deleted meanwhile */
+		err = fn(arg, key, val);
+		if (err)
+			break;
+	}
+	return err;
+}
+
+long bl_map_count(int fd)
+{
+	char key[128], next[128];
+	void *prev = NULL;
+	long n = 0;
+
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		memcpy(key, next, sizeof(key));
+		prev = key;
+		n++;
+	}
+	return n;
+}
+
+static const char *const counter_names[BPFLET_CNT_MAX] = {
+	[BPFLET_CNT_PASS] = "pass",
+	[BPFLET_CNT_DNAT_NEW] = "dnat_new",
+	[BPFLET_CNT_DNAT_EST] = "dnat_established",
+	[BPFLET_CNT_RNAT] = "reverse_nat",
+	[BPFLET_CNT_REJECT_TCP] = "reject_tcp_rst",
+	[BPFLET_CNT_REJECT_UDP] = "reject_icmp_unreachable",
+	[BPFLET_CNT_DROP_MALFORMED] = "drop_malformed",
+	[BPFLET_CNT_DROP_NO_BACKEND] = "drop_no_backend",
+	[BPFLET_CNT_DROP_CT_FULL] = "drop_conntrack_full",
+	[BPFLET_CNT_DROP_REWRITE] = "drop_rewrite_failed",
+	[BPFLET_CNT_DROP_REJECT_FAILED] = "drop_reject_failed",
+	[BPFLET_CNT_FRAGMENT] = "fragment",
+	[BPFLET_CNT_NON_IP] = "non_ip",
+};
+
+const char *bl_counter_name(unsigned idx)
+{
+	return idx < BPFLET_CNT_MAX && counter_names[idx] ? counter_names[idx] : "unknown";
+}

@@ -98,7 +98,15 @@ bl_bg() {
 bl_serve_echo() {
 	local pod=$1 port=$2
 	bl_bg "$pod" socat TCP-LISTEN:"$port",fork,reuseaddr SYSTEM:"echo $pod \$SOCAT_PEERADDR"
-	bl_bg "$pod" socat UDP-RECVFROM:"$port",fork,reuseaddr SYSTEM:"echo $pod \$SOCAT_PEERADDR"
+	# one process answering every datagram (socat's forking UDP server drops some)
+	bl_bg "$pod" python3 -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('0.0.0.0', $port))
+while True:
+    data, peer = s.recvfrom(2048)
+    s.sendto(b'$pod %s\n' % peer[0].encode(), peer)
+"
 }
 
 # bl_wait_port POD PORT: wait until a TCP listener is up in a pod.

@@ -23,26 +23,53 @@ static __always_inline __u64 l4_flags(const struct pkt *p)
 	return p->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
 }
 
+/* RFC 1624 incremental update of a 16-bit one's complement checksum for a 32-bit
+ * field change; byte order does not matter as long as all words are raw. */
+static __always_inline __u16 csum_update32(__u16 check, __u32 from, __u32 to)
+{
+	__u32 sum = (__u16)~check;
+
+	sum += (__u16) ~(from & 0xffff) + (__u16) ~(from >> 16) + (to & 0xffff) + (to >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
+}
+
 /* Rewrite the IPv4 address at ip_off (source or destination) and the port at
- * port_off. Returns 0 or a negative helper error. */
+ * port_off. The L4 checksum goes through the kernel's helper, which knows whether
+ * the skb carries a full or a partial (offloaded) checksum; the IP header checksum
+ * and the fields themselves are written directly, which is cheaper than helpers.
+ * Returns 0 or -1. */
 static __always_inline int rewrite(struct __sk_buff *skb, const struct pkt *p, __u32 ip_off,
 				   __be32 old_ip, __be32 new_ip, __u32 port_off, __be16 old_port,
 				   __be16 new_port)
 {
 	__u32 coff = l4_csum_off(p);
 	__u64 fl = l4_flags(p);
+	void *data, *end;
+	struct iphdr *ip;
 
+	if (old_ip != new_ip &&
+	    bpf_l4_csum_replace(skb, coff, old_ip, new_ip, fl | BPF_F_PSEUDO_HDR | 4))
+		return -1;
+	if (old_port != new_port && bpf_l4_csum_replace(skb, coff, old_port, new_port, fl | 2))
+		return -1;
+	/* the helpers may have moved the data: derive pointers afresh */
+	data = (void *)(long)skb->data;
+	end = (void *)(long)skb->data_end;
+	ip = data + ETH_HLEN;
+	if ((void *)(ip + 1) > end || port_off > ETH_HLEN + 60 + 2)
+		return -1;
+	if (data + port_off + sizeof(__be16) > end)
+		return -1;
 	if (old_ip != new_ip) {
-		if (bpf_l4_csum_replace(skb, coff, old_ip, new_ip, fl | BPF_F_PSEUDO_HDR | 4) ||
-		    bpf_l3_csum_replace(skb, IP_CSUM_OFF, old_ip, new_ip, 4) ||
-		    bpf_skb_store_bytes(skb, ip_off, &new_ip, 4, 0))
-			return -1;
+		ip->check = csum_update32(ip->check, old_ip, new_ip);
+		if (ip_off == IP_SRC_OFF)
+			ip->saddr = new_ip;
+		else
+			ip->daddr = new_ip;
 	}
-	if (old_port != new_port) {
-		if (bpf_l4_csum_replace(skb, coff, old_port, new_port, fl | 2) ||
-		    bpf_skb_store_bytes(skb, port_off, &new_port, 2, 0))
-			return -1;
-	}
+	*(__be16 *)(data + port_off) = new_port;
 	return 0;
 }
 

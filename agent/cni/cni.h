@@ -1,4 +1,6 @@
-/* bpflet-cni: a CNI 1.0 plugin. Shared types of its parts (config, IPAM, netlink, result). */
+/* bpflet-cni: a CNI 1.0 plugin. Types shared by its parts: errors, network config,
+ * environment, host veth naming, IPAM and the result document. The netlink side is
+ * in net.h, the commands in cmd.h. */
 #ifndef BPFLET_CNI_H
 #define BPFLET_CNI_H
 
@@ -8,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* CNI spec error codes */
+/* Error codes of the CNI specification */
 enum cni_code {
 	CNI_ERR_INCOMPATIBLE = 1,
 	CNI_ERR_UNSUPPORTED_FIELD = 2,
@@ -27,7 +29,13 @@ struct cni_error {
 	char details[512];
 };
 
-#define GATEWAY_IP "169.254.1.1"
+void cni_set_error(struct cni_error *e, int code, const char *details, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Pods route everything through this link-local next hop; the host veth answers for it. */
+#define CNI_GATEWAY	"169.254.1.1"
+#define CNI_DEFAULT_MTU 1500
+#define CNI_DATA_ROOT	"/var/lib/bpflet-cni"
 
 struct cni_conf {
 	char cni_version[16];
@@ -48,41 +56,42 @@ struct cni_env {
 	char pod_name[254];
 };
 
-/* config.c */
+/* config.c: the network configuration from stdin */
 int cni_conf_parse(const char *json, struct cni_conf *c, struct cni_error *e);
+
+/* env.c: CNI_COMMAND and friends; CNI_ARGS "K8S_POD_NAMESPACE=a;K8S_POD_NAME=b;..." */
 int cni_env_read(struct cni_env *env, struct cni_error *e);
-/* "A=1;K8S_POD_NAME=x" → pod namespace/name fields */
 int cni_args_parse(const char *args, struct cni_env *env, struct cni_error *e);
-/* "bl" + 11 hex chars of SHA-256(container id + "/" + ifname): stable, ≤ 15 chars */
+
+/* ifname.c: "bl" + 11 hex chars of SHA-256(container id "/" ifname): stable, 13 chars */
+#define CNI_HOST_IFNAME_LEN 13
 void cni_host_ifname(const char *container_id, const char *ifname, char out[16]);
 
-/* ipam.c: one file per allocated address under data_dir, guarded by flock. */
-int ipam_alloc(const struct cni_conf *c, const char *owner, uint32_t *ip_host_order,
-	       struct cni_error *e);
-int ipam_release(const struct cni_conf *c, const char *owner);
-/* 0 and the address when owner holds one, -ENOENT otherwise */
-int ipam_find(const struct cni_conf *c, const char *owner, uint32_t *ip_host_order);
+/* ipam.c: one file per allocated address under data_dir, guarded by flock */
+int ipam_alloc(const struct cni_conf *c, const char *container_id, const char *ifname,
+	       uint32_t *ip_host_order, struct cni_error *e);
+/* Releasing what is not held is fine. Returns 0 or -errno. */
+int ipam_release(const struct cni_conf *c, const char *container_id, const char *ifname);
+/* 0 and the address when the owner holds one, -ENOENT otherwise */
+int ipam_find(const struct cni_conf *c, const char *container_id, const char *ifname,
+	      uint32_t *ip_host_order);
 
-/* netlink.c */
+/* result.c */
 struct cni_link_info {
 	char host_ifname[16];
 	int host_ifindex;
 	char host_mac[18];
 	char pod_mac[18];
 };
-int net_setup(const struct cni_conf *c, const struct cni_env *env, uint32_t ip,
-	      struct cni_link_info *out, struct cni_error *e);
-/* Removes the host veth (the peer goes with it); absent is fine. */
-int net_teardown(const char *host_ifname);
-int net_check(const struct cni_env *env, const char *host_ifname, uint32_t ip,
-	      struct cni_error *e);
-
-/* result.c */
 char *cni_result_json(const struct cni_conf *c, const struct cni_env *env,
-		      const struct cni_link_info *li, uint32_t ip);
+		      const struct cni_link_info *li, uint32_t ip_host_order);
 char *cni_error_json(const char *version, const struct cni_error *e);
+char *cni_version_json(void);
 
-void cni_set_error(struct cni_error *e, int code, const char *details, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+/* cmd.c: the three commands; ADD hands back the result document (malloc'd) */
+int cni_cmd_add(const struct cni_conf *c, const struct cni_env *env, char **result,
+		struct cni_error *e);
+int cni_cmd_del(const struct cni_conf *c, const struct cni_env *env, struct cni_error *e);
+int cni_cmd_check(const struct cni_conf *c, const struct cni_env *env, struct cni_error *e);
 
 #endif

@@ -1,6 +1,7 @@
-/* Host-local IPAM: one file per allocated address (named after it, holding its
- * owner "containerid/ifname") under data_dir; an flock'd lock file serializes
- * concurrent plugin runs so no address is handed out twice. */
+/* Host-local IPAM. Every allocated address is a file named after it under data_dir
+ * holding its owner ("<container id>\n<ifname>\n"); a lock file taken with flock
+ * serializes concurrent plugin runs, so no address is ever handed out twice.
+ * The network address, the first host and the broadcast address are never used. */
 #include "agent/cni/cni.h"
 #include "agent/common/paths.h"
 
@@ -9,13 +10,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <unistd.h>
 
+#define FIRST_OFFSET 2 /* .0 is the network, .1 stays free (gateway by convention) */
+
 static int lock_dir(const struct cni_conf *c)
 {
-	char path[300];
+	char path[sizeof(c->data_dir) + 8];
 	int fd, err = bl_mkdir_p(c->data_dir, 0700);
 
 	if (err)
@@ -24,7 +28,9 @@ static int lock_dir(const struct cni_conf *c)
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	if (flock(fd, LOCK_EX)) {
+	while (flock(fd, LOCK_EX)) {
+		if (errno == EINTR)
+			continue;
 		err = -errno;
 		close(fd);
 		return err;
@@ -34,126 +40,207 @@ static int lock_dir(const struct cni_conf *c)
 
 static void unlock_dir(int fd)
 {
-	flock(fd, LOCK_UN);
-	close(fd);
+	close(fd); /* drops the flock */
 }
 
-/* Scan the allocations for owner; caller holds the lock. */
-static int find_locked(const struct cni_conf *c, const char *owner, uint32_t *ip)
+static void ip_path(const struct cni_conf *c, uint32_t ip, char *buf, size_t len)
 {
-	struct dirent *de;
+	struct in_addr a = {.s_addr = htonl(ip)};
+	char text[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &a, text, sizeof(text));
+	snprintf(buf, len, "%s/%s", c->data_dir, text);
+}
+
+static bool owned_by(int dirfd, const char *name, const char *id, const char *ifname)
+{
+	char buf[256], want[256];
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	snprintf(want, sizeof(want), "%s\n%s\n", id, ifname);
+	return !strcmp(buf, want);
+}
+
+/* Visits every allocation file; stops early when fn returns non-zero. Lock held. */
+static int scan(const struct cni_conf *c,
+		int (*fn)(int dirfd, const char *name, uint32_t ip, void *arg), void *arg)
+{
 	DIR *d = opendir(c->data_dir);
-	int rc = -ENOENT;
+	struct dirent *de;
+	int rc = 0;
 
 	if (!d)
 		return -errno;
-	while ((de = readdir(d))) {
-		char path[600], buf[300];
+	while (!rc && (de = readdir(d))) {
 		struct in_addr a;
-		ssize_t n;
-		int fd;
 
-		if (inet_pton(AF_INET, de->d_name, &a) != 1)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", c->data_dir, de->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
-		buf[strcspn(buf, "\n")] = '\0';
-		if (!strcmp(buf, owner)) {
-			*ip = ntohl(a.s_addr);
-			rc = 0;
-			break;
-		}
+		if (inet_pton(AF_INET, de->d_name, &a) == 1)
+			rc = fn(dirfd(d), de->d_name, ntohl(a.s_addr), arg);
 	}
 	closedir(d);
 	return rc;
 }
 
-int ipam_find(const struct cni_conf *c, const char *owner, uint32_t *ip)
+struct find_arg {
+	const char *id, *ifname;
+	uint32_t ip;
+};
+
+static int find_one(int dirfd, const char *name, uint32_t ip, void *arg)
+{
+	struct find_arg *fa = arg;
+
+	if (!owned_by(dirfd, name, fa->id, fa->ifname))
+		return 0;
+	fa->ip = ip;
+	return 1;
+}
+
+static int find_locked(const struct cni_conf *c, const char *id, const char *ifname, uint32_t *ip)
+{
+	struct find_arg fa = {.id = id, .ifname = ifname};
+	int rc = scan(c, find_one, &fa);
+
+	if (rc < 0)
+		return rc;
+	if (rc == 0)
+		return -ENOENT;
+	*ip = fa.ip;
+	return 0;
+}
+
+int ipam_find(const struct cni_conf *c, const char *id, const char *ifname, uint32_t *ip)
 {
 	int fd = lock_dir(c), rc;
 
 	if (fd < 0)
 		return fd;
-	rc = find_locked(c, owner, ip);
+	rc = find_locked(c, id, ifname, ip);
 	unlock_dir(fd);
 	return rc;
 }
 
-int ipam_alloc(const struct cni_conf *c, const char *owner, uint32_t *ip, struct cni_error *e)
+struct used_arg {
+	const struct bl_cidr4 *cidr;
+	unsigned char *bits;
+};
+
+static int mark_used(int dirfd, const char *name, uint32_t ip, void *arg)
+{
+	struct used_arg *ua = arg;
+	uint32_t off = ip - ua->cidr->net;
+
+	(void)dirfd;
+	(void)name;
+	if (bl_cidr4_contains(ua->cidr, ip))
+		ua->bits[off / 8] |= (unsigned char)(1u << (off % 8));
+	return 0;
+}
+
+/* Writes the owner to a temporary file, then link()s it into place: an address file
+ * is either absent or complete, even if the plugin dies half way. */
+static int claim(const struct cni_conf *c, uint32_t ip, const char *id, const char *ifname)
+{
+	char tmp[sizeof(c->data_dir) + 32], path[sizeof(c->data_dir) + 32];
+	int fd, rc = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s/.tmp.%d", c->data_dir, (int)getpid());
+	ip_path(c, ip, path, sizeof(path));
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (dprintf(fd, "%s\n%s\n", id, ifname) < 0 || fsync(fd))
+		rc = -errno;
+	close(fd);
+	if (!rc && link(tmp, path))
+		rc = -errno;
+	unlink(tmp);
+	return rc;
+}
+
+static int alloc_locked(const struct cni_conf *c, const char *id, const char *ifname, uint32_t *ip)
 {
 	uint32_t size = 1u << (32 - c->pod_cidr.plen);
-	int fd = lock_dir(c), rc = -ENOSPC;
+	struct used_arg ua = {.cidr = &c->pod_cidr, .bits = calloc(size / 8 + 1, 1)};
+	int rc;
+
+	if (!ua.bits)
+		return -ENOMEM;
+	rc = scan(c, mark_used, &ua);
+	for (uint32_t off = FIRST_OFFSET; !rc && off < size - 1; off++) {
+		if (ua.bits[off / 8] & (1u << (off % 8)))
+			continue;
+		rc = claim(c, c->pod_cidr.net + off, id, ifname);
+		if (rc == -EEXIST) { /* written by someone ignoring the lock; skip it */
+			rc = 0;
+			continue;
+		}
+		if (!rc)
+			*ip = c->pod_cidr.net + off;
+		free(ua.bits);
+		return rc;
+	}
+	free(ua.bits);
+	return rc ? rc : -ENOSPC;
+}
+
+int ipam_alloc(const struct cni_conf *c, const char *id, const char *ifname, uint32_t *ip,
+	       struct cni_error *e)
+{
+	int fd = lock_dir(c), rc;
 
 	if (fd < 0) {
 		cni_set_error(e, CNI_ERR_IO, strerror(-fd), "IPAM state in %s is not usable",
 			      c->data_dir);
 		return fd;
 	}
-	if (find_locked(c, owner, ip) == 0) { /* a repeated ADD gets the same address */
-		unlock_dir(fd);
-		return 0;
-	}
-	/* network address, the first host (gateway convention) and broadcast stay free */
-	for (uint32_t off = 2; off < size - 1; off++) {
-		char path[300], text[INET_ADDRSTRLEN];
-		struct in_addr a = {.s_addr = htonl(c->pod_cidr.net + off)};
-		int f;
+	/* a repeated ADD gets the address it already holds */
+	rc = find_locked(c, id, ifname, ip);
+	if (rc == 0 && !bl_cidr4_contains(&c->pod_cidr, *ip)) {
+		char path[sizeof(c->data_dir) + 32];
 
-		inet_ntop(AF_INET, &a, text, sizeof(text));
-		snprintf(path, sizeof(path), "%s/%s", c->data_dir, text);
-		f = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (f < 0) {
-			if (errno == EEXIST)
-				continue;
-			rc = -errno;
-			break;
-		}
-		if (dprintf(f, "%s\n", owner) < 0 || fsync(f)) {
-			rc = -errno;
-			close(f);
-			unlink(path);
-			break;
-		}
-		close(f);
-		*ip = c->pod_cidr.net + off;
-		rc = 0;
-		break;
+		/* held from an older podCIDR: give it back and take a new one */
+		ip_path(c, *ip, path, sizeof(path));
+		unlink(path);
+		rc = -ENOENT;
 	}
+	if (rc)
+		rc = alloc_locked(c, id, ifname, ip);
 	unlock_dir(fd);
 	if (rc == -ENOSPC)
-		cni_set_error(e, CNI_ERR_OTHER, NULL, "no free address left in podCIDR %s",
-			      c->pod_cidr_text);
+		cni_set_error(e, CNI_ERR_OTHER, "release addresses with DEL or widen podCIDR",
+			      "no free address left in podCIDR %s", c->pod_cidr_text);
 	else if (rc)
-		cni_set_error(e, CNI_ERR_IO, strerror(-rc), "IPAM write in %s failed",
-			      c->data_dir);
+		cni_set_error(e, CNI_ERR_IO, strerror(-rc),
+			      "IPAM: writing an allocation in %s failed", c->data_dir);
 	return rc;
 }
 
-int ipam_release(const struct cni_conf *c, const char *owner)
+int ipam_release(const struct cni_conf *c, const char *id, const char *ifname)
 {
 	int fd = lock_dir(c), rc;
 	uint32_t ip;
 
 	if (fd < 0)
 		return fd;
-	rc = find_locked(c, owner, &ip);
-	if (rc == 0) {
-		char path[300], text[INET_ADDRSTRLEN];
-		struct in_addr a = {.s_addr = htonl(ip)};
+	/* every address this owner holds (normally one) */
+	while ((rc = find_locked(c, id, ifname, &ip)) == 0) {
+		char path[sizeof(c->data_dir) + 32];
 
-		inet_ntop(AF_INET, &a, text, sizeof(text));
-		snprintf(path, sizeof(path), "%s/%s", c->data_dir, text);
-		rc = unlink(path) ? -errno : 0;
-	} else if (rc == -ENOENT) {
-		rc = 0; /* releasing twice is fine */
+		ip_path(c, ip, path, sizeof(path));
+		if (unlink(path)) {
+			rc = -errno;
+			break;
+		}
 	}
 	unlock_dir(fd);
-	return rc;
+	return rc == -ENOENT ? 0 : rc;
 }

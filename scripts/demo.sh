@@ -7,7 +7,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 BL_TAG=demo$$
 . "$HERE/netns_lib.sh"
 trap 'echo; echo "== cleaning up"; bl_teardown; echo "done."' EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT TERM HUP PIPE
 
 say() { printf '\n== %s\n' "$*"; }
 

@@ -9,7 +9,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 BL_TAG=bench$$
 . "$HERE/../../scripts/netns_lib.sh"
 trap 'bl_teardown' EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT TERM HUP PIPE
 REPS=${REPS:-5}
 SECS=${SECS:-2}
 OUT=${BENCH_OUT:-$BL_ROOT/build/bench-results.json}

@@ -29,7 +29,7 @@ cleanup() {
 	return 0
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT TERM HUP PIPE
 
 ok() { PASS=$((PASS + 1)); echo "ok   - $*"; }
 ko() { FAIL=$((FAIL + 1)); echo "FAIL - $*"; }

@@ -7,7 +7,7 @@ BL_TAG=e2e$$
 . "$HERE/../../scripts/netns_lib.sh"
 . "$HERE/assert.sh"
 trap 'bl_teardown' EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT TERM HUP PIPE
 
 VIP=10.96.0.10
 VIP_UDP=10.96.0.11

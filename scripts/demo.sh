@@ -6,7 +6,7 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 BL_TAG=demo$$
 . "$HERE/netns_lib.sh"
-trap 'echo; echo "== cleaning up"; bl_teardown; echo "done."' EXIT
+trap 'trap "" PIPE; echo; echo "== cleaning up"; bl_teardown; echo "done."' EXIT
 trap 'exit 130' INT TERM HUP PIPE
 
 say() { printf '\n== %s\n' "$*"; }

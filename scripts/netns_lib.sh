@@ -174,6 +174,8 @@ bl_pods() {
 
 bl_teardown() {
 	local pid pod
+	# nothing may interrupt the cleanup, not even a reader that went away
+	trap '' PIPE INT TERM HUP
 	for pid in "${BL_BG_PIDS[@]}"; do
 		kill "$pid" 2>/dev/null
 	done

@@ -46,9 +46,13 @@ BENCH_SRCS := $(wildcard selftests/bench/*.c)
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 asan = $(patsubst %.c,$(B)/asan/%.o,$(1))
 
-BINS := $(B)/bin/bpflet $(B)/bin/bpflet-cni $(B)/bin/bpfletctl $(B)/bin/bpflet-controlplane
-TEST_BINS := $(B)/bin/test_compile $(B)/bin/test_cni $(B)/bin/test_dataplane $(B)/bin/test_bpf \
-	$(B)/bin/test_controlplane
+BINS := $(B)/bin/bpflet $(B)/bin/bpflet-cni $(B)/bin/bpfletctl
+TEST_BINS := $(B)/bin/test_compile $(B)/bin/test_cni $(B)/bin/test_dataplane $(B)/bin/test_bpf
+# the control plane joins the build as soon as it has an entry point
+ifneq ($(wildcard controlplane/main.c),)
+BINS += $(B)/bin/bpflet-controlplane
+TEST_BINS += $(B)/bin/test_controlplane
+endif
 BENCH_BINS := $(B)/bin/bench_prog $(B)/bin/tcp_rr
 
 .PHONY: all check bench demo deps clean format test-unit test-bpf test-e2e

@@ -5,7 +5,8 @@
 #include "lib/maps.h"
 #include "lib/parse.h"
 
-/* refresh last_seen at most this often: one write per second, not per packet */
+/* refresh last_seen at most this often: one write per second, not per packet; the
+ * coarse clock (jiffy resolution) costs a fraction of bpf_ktime_get_ns() */
 #define CT_TOUCH_NS 1000000000ull
 
 static __always_inline void ct_key_of(struct bpflet_ct_key *k, __be32 saddr, __be32 daddr,
@@ -74,7 +75,7 @@ static __always_inline __u8 ct_tcp_bits(__u8 tcp_flags)
 /* Keep the entry's age and TCP state current with as few writes as possible. */
 static __always_inline void ct_touch(struct bpflet_ct_val *v, const struct pkt *p)
 {
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = bpf_ktime_get_coarse_ns();
 	__u8 bits = ct_tcp_bits(p->tcp_flags);
 
 	if (now - v->last_seen_ns > CT_TOUCH_NS)

@@ -132,7 +132,7 @@ struct bpflet_ct_val {
 	__u16 pad;
 	__u32 svc_id;
 	__u32 backend_id;
-	__u64 created_ns; /* bpf_ktime_get_ns() */
+	__u64 created_ns; /* bpf_ktime_get_coarse_ns(): CLOCK_MONOTONIC_COARSE */
 	__u64 last_seen_ns;
 };
 

@@ -27,7 +27,9 @@ static int add_entry(void *arg, const void *k, const void *v)
 		      val->dir == BPFLET_CT_REPLY ? "reply" : "forward", "nat", nat, "svc_id",
 		      val->svc_id, "backend_id", val->backend_id, "flags", val->flags,
 		      "idle_seconds",
-		      (json_int_t)((w->now_ns - val->last_seen_ns) / 1000000000ull));
+		      (json_int_t)(w->now_ns > val->last_seen_ns
+					   ? (w->now_ns - val->last_seen_ns) / 1000000000ull
+					   : 0));
 	if (val->flags & BPFLET_CT_F_HAIRPIN) {
 		char hp[80];
 
@@ -52,7 +54,7 @@ int cmd_conntrack(const struct ctl *c, int argc, char **argv)
 		json_decref(w.out);
 		return 2;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &ts); /* bpf_ktime_get_ns() clock */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts); /* the clock conntrack stamps use */
 	w.now_ns = (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
 	fds[0] = ctl_map_open(c, BPFLET_MAP_CT_TCP);
 	fds[1] = ctl_map_open(c, BPFLET_MAP_CT_ANY);

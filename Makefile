@@ -56,6 +56,8 @@ endif
 BENCH_BINS := $(B)/bin/bench_prog $(B)/bin/tcp_rr
 
 .PHONY: all check bench demo deps clean format test-unit test-bpf test-e2e
+# keep the BPF objects: bpftool and tests load them too, not only the skeletons
+.SECONDARY: $(BPF_OBJS)
 all: $(BINS)
 
 # ---- BPF ----

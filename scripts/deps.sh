@@ -13,8 +13,8 @@ codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
 
 # Add the backports suite from the same Debian archive the machine already uses.
 if ! grep -rqs "${codename}-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
-	mirror=$(grep -rhoE 'https?://[^ ]*/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null |
-		grep -v security | head -n1 | tr -d ' ')
+	mirror=$({ grep -rhoE 'https?://[^ ]*/debian/?( |$)' /etc/apt/sources.list \
+		/etc/apt/sources.list.d/ 2>/dev/null || true; } | grep -v security | head -n1 | tr -d ' ')
 	mirror=${mirror:-http://deb.debian.org/debian}
 	echo "deb ${mirror%/} ${codename}-backports main" >/etc/apt/sources.list.d/bpflet-backports.list
 fi

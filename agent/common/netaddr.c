@@ -1,6 +1,7 @@
 #include "agent/common/netaddr.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,4 +66,20 @@ bool bl_cidr4_contains(const struct bl_cidr4 *c, uint32_t host_order_ip)
 	uint32_t mask = c->plen ? ~0u << (32 - c->plen) : 0;
 
 	return (host_order_ip & mask) == c->net;
+}
+
+const char *bl_proto_name(unsigned proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return "TCP";
+	case IPPROTO_UDP:
+		return "UDP";
+	case IPPROTO_SCTP:
+		return "SCTP";
+	case IPPROTO_ICMP:
+		return "ICMP";
+	default:
+		return "?";
+	}
 }

@@ -12,6 +12,9 @@ int bl_addr_parse(const char *text, struct bpflet_addr *addr, uint8_t *family);
 /* addr → text; buf needs 46 bytes. Returns buf. */
 const char *bl_addr_format(const struct bpflet_addr *addr, uint8_t family, char *buf, size_t len);
 
+/* "TCP", "UDP", "SCTP", "ICMP", or "?" for an IPPROTO_* number. */
+const char *bl_proto_name(unsigned proto);
+
 /* IPv4 CIDR "10.244.1.0/24" → network (host order) and prefix length. */
 struct bl_cidr4 {
 	uint32_t net; /* host order, masked */

@@ -221,17 +221,3 @@ bool bl_k8s_port_name(const char *s)
 	}
 	return letter;
 }
-
-const char *bl_proto_name(uint8_t proto)
-{
-	switch (proto) {
-	case IPPROTO_TCP:
-		return "TCP";
-	case IPPROTO_UDP:
-		return "UDP";
-	case IPPROTO_SCTP:
-		return "SCTP";
-	default:
-		return "?";
-	}
-}

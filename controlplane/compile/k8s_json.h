@@ -6,6 +6,8 @@
 #ifndef BPFLET_K8S_JSON_H
 #define BPFLET_K8S_JSON_H
 
+#include "agent/common/netaddr.h" /* bl_proto_name */
+
 #include <bpflet/abi.h>
 #include <jansson.h>
 #include <stdbool.h>
@@ -46,8 +48,5 @@ int bl_kj_ip_text(const char *text, const char *path, struct bpflet_addr *addr, 
 bool bl_k8s_dns_label(const char *s);
 bool bl_k8s_dns_subdomain(const char *s);
 bool bl_k8s_port_name(const char *s);
-
-/* "TCP"/"UDP"/"SCTP" for printing. */
-const char *bl_proto_name(uint8_t proto);
 
 #endif

@@ -23,7 +23,7 @@ static int add_entry(void *arg, const void *k, const void *v)
 	ctl_endpoint(&key->daddr, key->family, key->dport, dst, sizeof(dst));
 	ctl_endpoint(&val->nat_addr, key->family, val->nat_port, nat, sizeof(nat));
 	e = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:I}", "protocol",
-		      ctl_proto_name(key->proto), "src", src, "dst", dst, "direction",
+		      bl_proto_name(key->proto), "src", src, "dst", dst, "direction",
 		      val->dir == BPFLET_CT_REPLY ? "reply" : "forward", "nat", nat, "svc_id",
 		      val->svc_id, "backend_id", val->backend_id, "flags", val->flags,
 		      "idle_seconds",

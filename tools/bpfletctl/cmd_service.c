@@ -38,18 +38,17 @@ static int add_service(void *arg, const void *k, const void *v)
 		ctl_endpoint(&be.addr, be.family, 0, ip, sizeof(ip));
 		*strrchr(ip, ':') = '\0';
 		json_array_append_new(
-			bes,
-			json_pack("{s:i, s:s, s:i, s:s, s:s, s:b}", "id", id, "ip", ip, "port",
-				  ntohs(be.port), "protocol", ctl_proto_name(be.proto), "state",
-				  be.state == BPFLET_BE_TERMINATING ? "terminating" : "active",
-				  "local", !!(be.flags & BPFLET_BE_F_LOCAL)));
+			bes, json_pack("{s:i, s:s, s:i, s:s, s:s, s:b}", "id", id, "ip", ip, "port",
+				       ntohs(be.port), "protocol", bl_proto_name(be.proto), "state",
+				       be.state == BPFLET_BE_TERMINATING ? "terminating" : "active",
+				       "local", !!(be.flags & BPFLET_BE_F_LOCAL)));
 	}
 	ctl_endpoint(&key->addr, key->family, 0, buf, sizeof(buf));
 	*strrchr(buf, ':') = '\0';
 	json_array_append_new(
 		w->out, json_pack("{s:s, s:i, s:{s:s, s:i, s:s, s:s}, s:i, s:o}", "name", nm.name,
 				  "svc_id", val->svc_id, "frontend", "ip", buf, "port",
-				  ntohs(key->port), "protocol", ctl_proto_name(key->proto), "scope",
+				  ntohs(key->port), "protocol", bl_proto_name(key->proto), "scope",
 				  key->scope == BPFLET_SCOPE_INTERNAL ? "internal" : "external",
 				  "affinity_timeout", val->affinity_timeout, "backends", bes));
 	return 0;

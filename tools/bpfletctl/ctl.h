@@ -3,6 +3,7 @@
 #define BPFLETCTL_H
 
 #include "agent/common/maps_util.h"
+#include "agent/common/netaddr.h"
 
 #include <bpflet/abi.h>
 #include <jansson.h>
@@ -19,7 +20,6 @@ int ctl_map_open(const struct ctl *c, const char *name);
 /* Closes the valid fds of an array. */
 void ctl_close_all(const int *fds, size_t n);
 
-const char *ctl_proto_name(unsigned proto);
 /* "10.0.0.1:80" from ABI address + network-order port */
 const char *ctl_endpoint(const struct bpflet_addr *a, unsigned family, unsigned port_be, char *buf,
 			 size_t len);

@@ -35,22 +35,6 @@ int ctl_map_open(const struct ctl *c, const char *name)
 	return fd;
 }
 
-const char *ctl_proto_name(unsigned proto)
-{
-	switch (proto) {
-	case IPPROTO_TCP:
-		return "TCP";
-	case IPPROTO_UDP:
-		return "UDP";
-	case IPPROTO_SCTP:
-		return "SCTP";
-	case IPPROTO_ICMP:
-		return "ICMP";
-	default:
-		return "?";
-	}
-}
-
 const char *ctl_endpoint(const struct bpflet_addr *a, unsigned family, unsigned port_be, char *buf,
 			 size_t len)
 {

@@ -57,7 +57,7 @@ int cmd_conntrack(const struct ctl *c, int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts); /* the clock conntrack stamps use */
 	w.now_ns = (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
 	fds[0] = ctl_map_open(c, BPFLET_MAP_CT_TCP);
-	fds[1] = ctl_map_open(c, BPFLET_MAP_CT_ANY);
+	fds[1] = fds[0] >= 0 ? ctl_map_open(c, BPFLET_MAP_CT_ANY) : -1;
 	if (fds[0] < 0 || fds[1] < 0) {
 		ctl_close_all(fds, 2);
 		json_decref(w.out);

@@ -123,10 +123,15 @@ int cmd_service(const struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "bpfletctl: usage: service list\n");
 		return 2;
 	}
+	/* stop at the first missing map: one clear error, not four */
+	w.slot_fd = w.be_fd = w.name_fd = -1;
 	fe_fd = ctl_map_open(c, BPFLET_MAP_FRONTENDS);
-	w.slot_fd = ctl_map_open(c, BPFLET_MAP_SLOTS);
-	w.be_fd = ctl_map_open(c, BPFLET_MAP_BACKENDS);
-	w.name_fd = ctl_map_open(c, BPFLET_MAP_SVC_NAMES);
+	if (fe_fd >= 0)
+		w.slot_fd = ctl_map_open(c, BPFLET_MAP_SLOTS);
+	if (w.slot_fd >= 0)
+		w.be_fd = ctl_map_open(c, BPFLET_MAP_BACKENDS);
+	if (w.be_fd >= 0)
+		w.name_fd = ctl_map_open(c, BPFLET_MAP_SVC_NAMES);
 	if (fe_fd >= 0 && w.slot_fd >= 0 && w.be_fd >= 0 && w.name_fd >= 0) {
 		bl_map_walk(fe_fd, sizeof(struct bpflet_fe_key), sizeof(struct bpflet_fe_val),
 			    add_service, &w);

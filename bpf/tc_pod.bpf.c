@@ -102,7 +102,7 @@ static __always_inline int new_flow(struct __sk_buff *skb, struct pkt *p,
 	fwd.dir = BPFLET_CT_FORWARD;
 	fwd.svc_id = fe->svc_id;
 	fwd.backend_id = *backend_id;
-	fwd.created_ns = fwd.last_seen_ns = bpf_ktime_get_coarse_ns();
+	fwd.created_ns = fwd.last_seen_ns = coarse_now();
 	fwd.flags = ct_tcp_bits(p->tcp_flags);
 	rev = fwd;
 	rev.dir = BPFLET_CT_REPLY;

@@ -2,11 +2,11 @@
 #ifndef BPFLET_BPF_CONNTRACK_H
 #define BPFLET_BPF_CONNTRACK_H
 
+#include "lib/clock.h"
 #include "lib/maps.h"
 #include "lib/parse.h"
 
-/* refresh last_seen at most this often: one write per second, not per packet; the
- * coarse clock (jiffy resolution) costs a fraction of bpf_ktime_get_ns() */
+/* refresh last_seen at most this often: one write per second, not per packet */
 #define CT_TOUCH_NS 1000000000ull
 
 static __always_inline void ct_key_of(struct bpflet_ct_key *k, __be32 saddr, __be32 daddr,
@@ -81,7 +81,7 @@ static __always_inline __u8 ct_tcp_bits(__u8 tcp_flags)
 /* Keep the entry's age and TCP state current with as few writes as possible. */
 static __always_inline void ct_touch(struct bpflet_ct_val *v, const struct pkt *p)
 {
-	__u64 now = bpf_ktime_get_coarse_ns();
+	__u64 now = coarse_now();
 	__u8 bits = ct_tcp_bits(p->tcp_flags);
 
 	if (now - v->last_seen_ns > CT_TOUCH_NS)

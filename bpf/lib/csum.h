@@ -1,5 +1,5 @@
-/* Checksums built from scratch (reject replies); rewrites use the kernel's
- * incremental helpers instead, which also handle CHECKSUM_PARTIAL skbs. */
+/* One's complement checksum arithmetic: whole checksums for the reject replies,
+ * RFC 1624 incremental updates for rewrites. */
 #ifndef BPFLET_BPF_CSUM_H
 #define BPFLET_BPF_CSUM_H
 
@@ -19,6 +19,22 @@ static __always_inline __u16 csum_buf(void *buf, __u32 len)
 	__s64 sum = bpf_csum_diff(0, 0, buf, len, 0);
 
 	return sum < 0 ? 0 : csum_fold32((__u32)sum);
+}
+
+/* HC' = ~(~HC + ~m + m') for a 32-bit field changing from m to m'. The sum does not
+ * care about byte order as long as the checksum and the fields are all taken raw
+ * from the packet. */
+static __always_inline __u16 csum_update32(__u16 check, __u32 from, __u32 to)
+{
+	__u32 sum = (__u16)~check;
+
+	sum += (__u16) ~(from & 0xffff) + (__u16) ~(from >> 16) + (to & 0xffff) + (to >> 16);
+	return csum_fold32(sum);
+}
+
+static __always_inline __u16 csum_update16(__u16 check, __u16 from, __u16 to)
+{
+	return csum_fold32((__u32)(__u16)~check + (__u16)~from + to);
 }
 
 #endif

@@ -179,7 +179,7 @@ int main(int argc, char **argv)
 				.tcp_flags = 0x10,
 				.seq = 1,
 				.ack = 1};
-	struct figure pass_f, est_f, new_f[3];
+	struct figure floor_f, pass_f, est_f, new_f[3];
 	const char *json_path = argc == 3 && !strcmp(argv[1], "--json") ? argv[2] : NULL;
 	uint8_t pkt[PKT_MAX], out[PKT_MAX];
 	size_t len = pkt_build(pkt, &spec);
@@ -192,7 +192,9 @@ int main(int argc, char **argv)
 			strerror(errno));
 		return 1;
 	}
-	err = measure(bpf_program__fd(pass->progs.tc_pass), pkt, len, &pass_f);
+	err = measure(bpf_program__fd(pass->progs.tc_nothing), pkt, len, &floor_f);
+	if (!err)
+		err = measure(bpf_program__fd(pass->progs.tc_pass), pkt, len, &pass_f);
 	/* established: the first run creates the flow, the measured ones follow it */
 	if (!err)
 		err = fill_services(est, 10);
@@ -233,6 +235,8 @@ int main(int argc, char **argv)
 
 	printf("%-40s %10s %18s %10s\n", "path (BPF_PROG_TEST_RUN, 1e6 runs x 5)", "ns/pkt",
 	       "min..max", "ratio");
+	printf("%-40s %10.1f %8.1f..%-8.1f %10.3f\n", "empty program (test_run's own cost)",
+	       floor_f.median, floor_f.min, floor_f.max, floor_f.median / pass_f.median);
 	printf("%-40s %10.1f %8.1f..%-8.1f %10.3f\n", "parse-and-pass baseline", pass_f.median,
 	       pass_f.min, pass_f.max, 1.0);
 	printf("%-40s %10.1f %8.1f..%-8.1f %10.3f\n", "tc_pod established flow", est_f.median,
@@ -254,14 +258,15 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		fprintf(f,
-			"{\"pass_ns\": %.2f, \"established_ns\": %.2f, \"new_flow_ns\": {\"10\": "
+			"{\"empty_ns\": %.2f, \"pass_ns\": %.2f, \"established_ns\": %.2f, "
+			"\"new_flow_ns\": {\"10\": "
 			"%.2f, "
 			"\"10000\": %.2f, \"100000\": %.2f},\n \"ratios\": "
 			"{\"established_to_pass\": "
 			"%.4f, \"new_flow_to_pass\": %.4f, \"new_flow_10k_to_10\": %.4f, "
 			"\"new_flow_100k_to_10\": %.4f}}\n",
-			pass_f.median, est_f.median, new_f[0].median, new_f[1].median,
-			new_f[2].median, est_f.median / pass_f.median,
+			floor_f.median, pass_f.median, est_f.median, new_f[0].median,
+			new_f[1].median, new_f[2].median, est_f.median / pass_f.median,
 			new_f[0].median / pass_f.median, new_f[1].median / new_f[0].median,
 			new_f[2].median / new_f[0].median);
 		fclose(f);

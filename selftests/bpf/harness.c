@@ -1,21 +1,44 @@
 #include "selftests/bpf/harness.h"
 
-int harness_case_failed;
+#include <stdarg.h>
+
+static int checks;	 /* checks made by the running case */
+static char reason[256]; /* its first failure, empty while it holds */
+
+bool harness_check(bool ok, const char *file, int line, const char *expr, const char *fmt, ...)
+{
+	char msg[192];
+	va_list ap;
+
+	checks++;
+	if (ok)
+		return true;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	printf("    %s:%d: expected %s: %s\n", file, line, expr, msg);
+	if (!reason[0])
+		snprintf(reason, sizeof(reason), "%s (%s:%d)", msg, file, line);
+	return false;
+}
 
 int harness_run(const struct test_case *cases, int n, void (*setup)(void))
 {
 	int passed = 0, failed = 0;
 
 	for (int i = 0; i < n; i++) {
-		harness_case_failed = 0;
+		checks = 0;
+		reason[0] = '\0';
 		if (setup)
 			setup();
 		cases[i].fn();
-		if (harness_case_failed) {
-			printf("FAIL - %s\n", cases[i].name);
+		if (!reason[0] && checks == 0)
+			snprintf(reason, sizeof(reason), "the case checked nothing");
+		if (reason[0]) {
+			printf("FAIL: %s: %s\n", cases[i].name, reason);
 			failed++;
 		} else {
-			printf("ok   - %s\n", cases[i].name);
+			printf("ok - %s (%d checks)\n", cases[i].name, checks);
 			passed++;
 		}
 		fflush(stdout);

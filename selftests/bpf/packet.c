@@ -52,16 +52,17 @@ static void put32(uint8_t *p, uint32_t v)
 
 size_t pkt_build(uint8_t *b, const struct pkt_spec *s)
 {
-	uint8_t *ip = b + OFF_IP, *l4 = b + OFF_L4;
+	size_t ihl = 20 + s->ip_options;
+	uint8_t *ip = b + OFF_IP, *l4 = ip + ihl;
 	size_t l4hdr = s->proto == IPPROTO_TCP ? (s->tcp_options ? 40 : 20) : 8;
-	size_t l4len = l4hdr + s->payload, total = 20 + l4len;
+	size_t l4len = l4hdr + s->payload, total = ihl + l4len;
 	uint32_t saddr = ip4(s->src), daddr = ip4(s->dst);
 
 	memset(b, 0, 14 + total);
 	memcpy(b + OFF_ETH_DST, mac_host, 6);
 	memcpy(b + OFF_ETH_SRC, mac_pod, 6);
 	put16(b + 12, 0x0800);
-	ip[0] = 0x45;
+	ip[0] = (uint8_t)(0x40 | ihl / 4);
 	put16(ip + 2, (uint16_t)total);
 	put16(ip + 4, 0x1234);
 	put16(ip + 6, 0x4000); /* DF */
@@ -69,7 +70,8 @@ size_t pkt_build(uint8_t *b, const struct pkt_spec *s)
 	ip[9] = s->proto;
 	memcpy(ip + 12, &saddr, 4);
 	memcpy(ip + 16, &daddr, 4);
-	put16(ip + 10, fold(sum16(ip, 20, 0)));
+	memset(ip + 20, 1, s->ip_options); /* NOPs */
+	put16(ip + 10, fold(sum16(ip, ihl, 0)));
 	for (size_t i = 0; i < s->payload; i++)
 		l4[l4hdr + i] = (uint8_t)('a' + i % 26);
 	if (s->proto == IPPROTO_TCP) {
@@ -100,6 +102,15 @@ size_t pkt_build(uint8_t *b, const struct pkt_spec *s)
 		put16(l4 + 2, fold(sum16(l4, l4len, 0)));
 	}
 	return 14 + total;
+}
+
+uint16_t pkt_udp_csum_calc(const uint8_t *p)
+{
+	const uint8_t *ip = p + OFF_IP, *l4 = ip + (ip[0] & 0xf) * 4;
+	uint16_t l4len = (uint16_t)(l4[4] << 8 | l4[5]);
+	uint32_t sum = sum16(l4, 6, pseudo(ip, IPPROTO_UDP, l4len));
+
+	return fold(sum16(l4 + 8, l4len - 8u, sum));
 }
 
 uint32_t pkt_ip_src(const uint8_t *p)

@@ -16,12 +16,13 @@ struct pkt_spec {
 	uint8_t proto;	       /* IPPROTO_TCP / UDP / ICMP */
 	uint8_t tcp_flags;     /* FIN 1, SYN 2, RST 4, PSH 8, ACK 16 */
 	uint32_t seq, ack;
-	uint16_t payload; /* bytes of payload */
-	bool udp_no_csum; /* UDP checksum 0 (none) */
-	bool tcp_options; /* 20 bytes of TCP options (a SYN's MSS/SACK/TS...) */
+	uint16_t payload;   /* bytes of payload */
+	bool udp_no_csum;   /* UDP checksum 0 (none) */
+	bool tcp_options;   /* 20 bytes of TCP options (a SYN's MSS/SACK/TS...) */
+	uint8_t ip_options; /* bytes of IPv4 options (NOPs), a multiple of 4 */
 };
 
-/* Field offsets in a frame built by pkt_build (20-byte IP header). */
+/* Field offsets in a frame built by pkt_build without IP options. */
 #define OFF_ETH_DST  0
 #define OFF_ETH_SRC  6
 #define OFF_IP	     14
@@ -39,6 +40,9 @@ uint32_t pkt_ip_dst(const uint8_t *p);
 uint16_t pkt_sport(const uint8_t *p); /* host order */
 uint16_t pkt_dport(const uint8_t *p);
 uint16_t pkt_udp_csum(const uint8_t *p);
+/* The UDP checksum the frame should carry, computed over it (0 stays a possible result:
+ * on the wire it must be sent as 0xffff). */
+uint16_t pkt_udp_csum_calc(const uint8_t *p);
 
 /* Verifies the IPv4 header checksum and the L4 checksum (TCP, UDP unless 0, ICMP).
  * Writes the reason on failure. */

@@ -15,8 +15,12 @@
 #include <linux/pkt_cls.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-static struct tc_pod *skel;
+/* Two loads of tc_pod: the default one patches L4 checksums in place (the skbs of
+ * test_run carry CHECKSUM_NONE); the other goes through the kernel's helpers, the
+ * path CHECKSUM_PARTIAL packets take on a real veth. */
+static struct tc_pod *skel_plain, *skel_helpers, *skel;
 static int fd_fe, fd_slot, fd_be, fd_ct_tcp, fd_ct_any, fd_cnt;
 
 #define VIP    "10.96.0.10"
@@ -74,18 +78,47 @@ static void reset(void)
 	free(zero);
 }
 
-static unsigned long long counter(enum bpflet_counter c)
+static void use_skel(struct tc_pod *s)
+{
+	skel = s;
+	fd_fe = bpf_map__fd(s->maps.bl_fe_v1);
+	fd_slot = bpf_map__fd(s->maps.bl_slot_v1);
+	fd_be = bpf_map__fd(s->maps.bl_be_v1);
+	fd_ct_tcp = bpf_map__fd(s->maps.bl_ct_tcp_v1);
+	fd_ct_any = bpf_map__fd(s->maps.bl_ct_any_v1);
+	fd_cnt = bpf_map__fd(s->maps.bl_cnt_v1);
+}
+
+/* Sum over CPUs of one counter (the maps are reset before every case). */
+static struct bpflet_counter_val counter_val(enum bpflet_counter c)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	struct bpflet_counter_val v[ncpu];
-	unsigned long long sum = 0;
+	struct bpflet_counter_val v[ncpu], sum = {~0ull, ~0ull};
 	__u32 k = c;
 
 	if (bpf_map_lookup_elem(fd_cnt, &k, v))
-		return ~0ull;
-	for (int i = 0; i < ncpu; i++)
-		sum += v[i].packets;
+		return sum;
+	sum.packets = sum.bytes = 0;
+	for (int i = 0; i < ncpu; i++) {
+		sum.packets += v[i].packets;
+		sum.bytes += v[i].bytes;
+	}
 	return sum;
+}
+
+static unsigned long long counter(enum bpflet_counter c)
+{
+	return counter_val(c).packets;
+}
+
+/* Packets over all counters: every packet must land in exactly one. */
+static unsigned long long counted_total(void)
+{
+	unsigned long long n = 0;
+
+	for (int c = 0; c < BPFLET_CNT_MAX; c++)
+		n += counter((enum bpflet_counter)c);
+	return n;
 }
 
 /* A Service frontend with backends (port = target port for all). */
@@ -192,12 +225,21 @@ static void test_syn_dnat(void)
 	EXPECT(fwd.dir == BPFLET_CT_FORWARD && fwd.nat_addr.addr[0] == ip4(BE1) &&
 		       fwd.nat_port == htons(8080) && fwd.svc_id == 1 && fwd.backend_id == 101,
 	       "forward entry content");
-	EXPECT(fwd.flags & BPFLET_CT_F_SYN_SEEN, "SYN recorded");
+	EXPECT(fwd.flags == BPFLET_CT_F_SYN_SEEN, "only SYN recorded, flags %#x", fwd.flags);
+	EXPECT(fwd.hairpin_addr.addr[0] == 0 && fwd.created_ns != 0 &&
+		       fwd.last_seen_ns == fwd.created_ns,
+	       "no hairpin address, timestamps set");
 	REQUIRE(ct_get(IPPROTO_TCP, BE1, 8080, CLIENT, 40000, &rev), "reply conntrack entry");
 	EXPECT(rev.dir == BPFLET_CT_REPLY && rev.nat_addr.addr[0] == ip4(VIP) &&
-		       rev.nat_port == htons(80),
+		       rev.nat_port == htons(80) && rev.svc_id == 1 && rev.backend_id == 101 &&
+		       rev.hairpin_addr.addr[0] == 0 && rev.created_ns == fwd.created_ns,
 	       "reply entry content");
-	EXPECT(counter(BPFLET_CNT_DNAT_NEW) == 1, "dnat_new %llu", counter(BPFLET_CNT_DNAT_NEW));
+	EXPECT(map_entries(fd_ct_tcp, sizeof(struct bpflet_ct_key)) == 2, "exactly 2 entries");
+	struct bpflet_counter_val c = counter_val(BPFLET_CNT_DNAT_NEW);
+
+	EXPECT(c.packets == 1 && c.bytes == len, "dnat_new %llu packets %llu bytes", c.packets,
+	       c.bytes);
+	EXPECT(counted_total() == 1, "one counter moved, total %llu", counted_total());
 }
 
 static void test_synack_reverse_nat(void)
@@ -265,6 +307,14 @@ static void test_established_follows_conntrack(void)
 	EXPECT(counter(BPFLET_CNT_DNAT_EST) == 50, "dnat_established %llu",
 	       counter(BPFLET_CNT_DNAT_EST));
 	EXPECT(counter(BPFLET_CNT_DNAT_NEW) == 1, "dnat_new %llu", counter(BPFLET_CNT_DNAT_NEW));
+	/* a FIN is ORed into the entry's flags */
+	struct bpflet_ct_val fwd;
+
+	s.tcp_flags = 0x11;
+	r = run_spec(&s, in, &len);
+	EXPECT(r.retval == TC_ACT_OK && pkt_ip_dst(r.out) == first, "FIN follows the flow");
+	REQUIRE(ct_get(IPPROTO_TCP, CLIENT, 40002, VIP, 80, &fwd), "forward entry");
+	EXPECT(fwd.flags == (BPFLET_CT_F_SYN_SEEN | BPFLET_CT_F_FIN_SEEN), "flags %#x", fwd.flags);
 }
 
 static void test_udp_both_ways(void)
@@ -302,6 +352,56 @@ static void test_udp_both_ways(void)
 	EXPECT(r.retval == TC_ACT_OK && pkt_ip_dst(r.out) == ip4(BE1), "DNAT without checksum");
 	EXPECT(pkt_udp_csum(r.out) == 0, "UDP checksum stays 0, got %#x", pkt_udp_csum(r.out));
 	CSUMS_OK(r);
+	a.dport = 5354;
+	a.udp_no_csum = true;
+	r = run_spec(&a, in, &len);
+	EXPECT(r.retval == TC_ACT_OK && pkt_ip_src(r.out) == ip4(VIP) && pkt_sport(r.out) == 53,
+	       "answer without checksum from the VIP");
+	EXPECT(pkt_udp_csum(r.out) == 0, "reply checksum stays 0, got %#x", pkt_udp_csum(r.out));
+	EXPECT(counter(BPFLET_CNT_DNAT_NEW) == 2 && counter(BPFLET_CNT_RNAT) == 2,
+	       "dnat_new %llu reverse_nat %llu", counter(BPFLET_CNT_DNAT_NEW),
+	       counter(BPFLET_CNT_RNAT));
+}
+
+/* A rewrite whose new UDP checksum computes to 0 must send 0xffff: 0 means "none". */
+static void test_udp_csum_zero_result(void)
+{
+	struct pkt_spec q = {.src = CLIENT,
+			     .dst = VIP,
+			     .sport = 5353,
+			     .dport = 53,
+			     .proto = IPPROTO_UDP,
+			     .payload = 2};
+	struct pkt_spec t = q;
+	uint8_t in[PKT_MAX], want[PKT_MAX];
+	size_t len = 0;
+	uint32_t w;
+	struct run r;
+
+	/* find the 2 payload bytes that make the translated datagram's checksum 0 */
+	t.dst = BE1;
+	t.dport = 1053;
+	for (w = 0; w < 0x10000; w++) {
+		len = pkt_build(want, &t);
+		want[OFF_L4 + 8] = (uint8_t)(w >> 8);
+		want[OFF_L4 + 9] = (uint8_t)w;
+		if (pkt_udp_csum_calc(want) == 0)
+			break;
+	}
+	REQUIRE(w < 0x10000, "payload found");
+	want[OFF_L4 + 6] = want[OFF_L4 + 7] = 0xff;
+	pkt_build(in, &q);
+	in[OFF_L4 + 8] = (uint8_t)(w >> 8);
+	in[OFF_L4 + 9] = (uint8_t)w;
+	uint16_t c = pkt_udp_csum_calc(in);
+
+	in[OFF_L4 + 6] = (uint8_t)(c >> 8);
+	in[OFF_L4 + 7] = (uint8_t)c;
+	add_service(VIP, 53, IPPROTO_UDP, 2, one_be, 1, 1053);
+	r = run_pkt(in, len);
+	EXPECT(r.retval == TC_ACT_OK, "verdict %d", r.retval);
+	EXPECT(pkt_udp_csum(r.out) == 0xffff, "checksum %#x, want 0xffff", pkt_udp_csum(r.out));
+	EXPECT(r.out_len == len && memcmp(r.out, want, len) == 0, "bytes as built by hand");
 }
 
 static void test_random_spreads(void)
@@ -354,6 +454,9 @@ static void test_reject_tcp_rst(void)
 	uint32_t ack = get32(r.out + OFF_L4 + 8);
 
 	EXPECT(ack == 5001, "ack %u = seq + 1 for the SYN", ack);
+	EXPECT(get32(r.out + OFF_L4 + 4) == 0, "seq 0 when the segment had no ACK");
+	EXPECT(r.out[OFF_L4 + 12] == 0x50, "a bare 20-byte TCP header");
+	EXPECT(r.out[OFF_IP_LEN] == 0 && r.out[OFF_IP_LEN + 1] == 40, "IP total length 40");
 	CSUMS_OK(r);
 	EXPECT(counter(BPFLET_CNT_REJECT_TCP) == 1, "reject counted");
 	EXPECT(map_entries(fd_ct_tcp, sizeof(struct bpflet_ct_key)) == 0, "no conntrack entry");
@@ -367,6 +470,15 @@ static void test_reject_tcp_rst(void)
 	EXPECT(r.out[OFF_L4 + 13] == 0x04, "flags RST only, got %#x", r.out[OFF_L4 + 13]);
 	EXPECT(get32(r.out + OFF_L4 + 4) == 777, "seq from the ACK");
 	CSUMS_OK(r);
+	/* data without ACK: ack covers the payload and the FIN */
+	s.tcp_flags = 0x09;
+	s.seq = 100;
+	r = run_spec(&s, in, &len);
+	EXPECT(r.retval == TC_ACT_REDIRECT && r.out[OFF_L4 + 13] == 0x14, "RST|ACK for PSH|FIN");
+	EXPECT(get32(r.out + OFF_L4 + 8) == 111, "ack %u = seq + 10 bytes + FIN",
+	       get32(r.out + OFF_L4 + 8));
+	CSUMS_OK(r);
+	EXPECT(counter(BPFLET_CNT_REJECT_TCP) == 3, "3 rejects counted");
 }
 
 static void test_reject_never_answers_rst(void)
@@ -384,6 +496,10 @@ static void test_reject_never_answers_rst(void)
 	add_service(VIP, 80, IPPROTO_TCP, 1, NULL, 0, 0);
 	r = run_spec(&s, in, &len);
 	EXPECT(r.retval == TC_ACT_SHOT, "verdict %d", r.retval);
+	/* counted as rejected: the connection attempt met a Service without endpoints */
+	EXPECT(counter(BPFLET_CNT_REJECT_TCP) == 1 && counted_total() == 1, "reject_tcp %llu",
+	       counter(BPFLET_CNT_REJECT_TCP));
+	EXPECT(map_entries(fd_ct_tcp, sizeof(struct bpflet_ct_key)) == 0, "no conntrack entry");
 }
 
 static void test_reject_udp_icmp(void)
@@ -408,8 +524,25 @@ static void test_reject_udp_icmp(void)
 	EXPECT(pkt_ip_src(r.out) == ip4(VIP) && pkt_ip_dst(r.out) == ip4(CLIENT), "addresses");
 	EXPECT(memcmp(r.out + OFF_L4 + 8, in + OFF_IP, 28) == 0,
 	       "quotes the original IP header and 8 bytes of UDP");
+	EXPECT(memcmp(r.out + OFF_ETH_DST, in + OFF_ETH_SRC, 6) == 0 &&
+		       memcmp(r.out + OFF_ETH_SRC, in + OFF_ETH_DST, 6) == 0,
+	       "MACs swapped");
+	EXPECT(r.out[OFF_IP_LEN] == 0 && r.out[OFF_IP_LEN + 1] == 56, "IP total length 56");
+	EXPECT(get32(r.out + OFF_L4 + 4) == 0, "unused word is 0");
 	CSUMS_OK(r);
 	EXPECT(counter(BPFLET_CNT_REJECT_UDP) == 1, "reject counted");
+	EXPECT(map_entries(fd_ct_any, sizeof(struct bpflet_ct_key)) == 0, "no conntrack entry");
+	/* an empty datagram: the reply grows the packet */
+	s.payload = 0;
+	r = run_spec(&s, in, &len);
+	EXPECT(r.retval == TC_ACT_REDIRECT && r.out_len == 70, "ICMP for an empty datagram, %u",
+	       r.out_len);
+	CSUMS_OK(r);
+	/* quoting assumes a 20-byte IP header: with options the reply is not built */
+	s.ip_options = 4;
+	r = run_spec(&s, in, &len);
+	EXPECT(r.retval == TC_ACT_SHOT, "verdict %d", r.retval);
+	EXPECT(counter(BPFLET_CNT_DROP_REJECT_FAILED) == 1, "reject_failed counted");
 }
 
 static void test_hairpin(void)
@@ -437,11 +570,38 @@ static void test_hairpin(void)
 	EXPECT(pkt_ip_src(r.out) == ip4("169.254.42.1"), "source rewritten to the hairpin IP");
 	EXPECT(pkt_ip_dst(r.out) == ip4(CLIENT) && pkt_dport(r.out) == 8080, "to the pod itself");
 	CSUMS_OK(r);
+	EXPECT(pkt_sport(r.out) == 40005, "source port kept");
+	struct bpflet_ct_val fwd, rev;
+
+	REQUIRE(ct_get(IPPROTO_TCP, CLIENT, 40005, VIP, 80, &fwd), "forward entry");
+	EXPECT(fwd.dir == BPFLET_CT_FORWARD && (fwd.flags & BPFLET_CT_F_HAIRPIN) &&
+		       fwd.hairpin_addr.addr[0] == ip4("169.254.42.1") &&
+		       fwd.nat_addr.addr[0] == ip4(CLIENT) && fwd.nat_port == htons(8080),
+	       "forward entry content, flags %#x", fwd.flags);
+	EXPECT(!ct_get(IPPROTO_TCP, CLIENT, 8080, CLIENT, 40005, &rev),
+	       "no reply entry keyed by the client address");
+	REQUIRE(ct_get(IPPROTO_TCP, CLIENT, 8080, "169.254.42.1", 40005, &rev),
+		"reply entry keyed by the hairpin address");
+	EXPECT(rev.dir == BPFLET_CT_REPLY && (rev.flags & BPFLET_CT_F_HAIRPIN) &&
+		       rev.hairpin_addr.addr[0] == ip4(CLIENT) &&
+		       rev.nat_addr.addr[0] == ip4(VIP) && rev.nat_port == htons(80),
+	       "reply entry content");
 	r = run_spec(&sa, in, &len);
+	EXPECT(r.retval == TC_ACT_OK, "verdict %d", r.retval);
 	EXPECT(pkt_ip_src(r.out) == ip4(VIP) && pkt_sport(r.out) == 80, "reply from the VIP");
 	EXPECT(pkt_ip_dst(r.out) == ip4(CLIENT) && pkt_dport(r.out) == 40005,
 	       "reply back to the original client");
 	CSUMS_OK(r);
+	/* the next forward packet takes the same translation from conntrack */
+	syn.tcp_flags = 0x10;
+	r = run_spec(&syn, in, &len);
+	EXPECT(pkt_ip_src(r.out) == ip4("169.254.42.1") && pkt_ip_dst(r.out) == ip4(CLIENT),
+	       "established hairpin packet SNATed and DNATed");
+	CSUMS_OK(r);
+	EXPECT(counter(BPFLET_CNT_DNAT_NEW) == 1 && counter(BPFLET_CNT_RNAT) == 1 &&
+		       counter(BPFLET_CNT_DNAT_EST) == 1,
+	       "counters new/rnat/est %llu/%llu/%llu", counter(BPFLET_CNT_DNAT_NEW),
+	       counter(BPFLET_CNT_RNAT), counter(BPFLET_CNT_DNAT_EST));
 }
 
 static void expect_untouched(const struct pkt_spec *s, enum bpflet_counter c)
@@ -482,6 +642,7 @@ static void test_non_service_passes(void)
 	reset();
 	add_service(VIP, 80, IPPROTO_TCP, 1, one_be, 1, 8080);
 	expect_untouched(&udp, BPFLET_CNT_PASS);
+	EXPECT(map_entries(fd_ct_any, sizeof(struct bpflet_ct_key)) == 0, "no UDP entry");
 }
 
 static void test_arp_passes(void)
@@ -502,12 +663,20 @@ static void test_malformed_dropped(void)
 			     .dport = 80,
 			     .proto = IPPROTO_TCP,
 			     .tcp_flags = 0x02};
+	struct pkt_spec u = {
+		.src = CLIENT, .dst = VIP, .sport = 9, .dport = 53, .proto = IPPROTO_UDP};
 	uint8_t in[PKT_MAX];
 	size_t len = pkt_build(in, &s);
+	unsigned long long bytes = 0;
 	struct run r;
 
 	add_service(VIP, 80, IPPROTO_TCP, 1, one_be, 1, 8080);
-	/* (frames shorter than an IP header never reach the program: test_run refuses them) */
+	add_service(VIP, 53, IPPROTO_UDP, 2, one_be, 1, 1053);
+	/* the shortest frame test_run takes: 20 bytes of IP, but ihl says 24 */
+	in[OFF_IP] = 0x46;
+	r = run_pkt(in, 34);
+	EXPECT(r.retval == TC_ACT_SHOT, "IP header cut by the frame: verdict %d", r.retval);
+	bytes += 34;
 	in[OFF_IP] = 0x4f; /* ihl 15: a 60-byte header that the frame does not hold */
 	r = run_pkt(in, len);
 	EXPECT(r.retval == TC_ACT_SHOT, "header longer than the packet: verdict %d", r.retval);
@@ -521,22 +690,57 @@ static void test_malformed_dropped(void)
 	r = run_pkt(in, len);
 	EXPECT(r.retval == TC_ACT_SHOT, "ihl < 5: verdict %d", r.retval);
 	pkt_build(in, &s);
+	in[OFF_IP] = 0x65; /* version 6 in an IPv4 frame */
+	r = run_pkt(in, len);
+	EXPECT(r.retval == TC_ACT_SHOT, "version 6: verdict %d", r.retval);
+	pkt_build(in, &s);
 	in[OFF_IP_LEN] = 0x05; /* total length 1280+ beyond the frame */
 	r = run_pkt(in, len);
 	EXPECT(r.retval == TC_ACT_SHOT, "tot_len past the frame: verdict %d", r.retval);
+	bytes += 5 * len;
 	pkt_build(in, &s);
 	in[OFF_IP_LEN] = 0;
 	in[OFF_IP_LEN + 1] = 30; /* claims only 10 bytes of TCP */
 	r = run_pkt(in, 14 + 30);
 	EXPECT(r.retval == TC_ACT_SHOT, "truncated TCP header: verdict %d", r.retval);
+	bytes += 14 + 30;
 	pkt_build(in, &s);
 	in[OFF_L4 + 12] = 0x30; /* doff 3 */
 	r = run_pkt(in, len);
 	EXPECT(r.retval == TC_ACT_SHOT, "doff < 5: verdict %d", r.retval);
-	EXPECT(counter(BPFLET_CNT_DROP_MALFORMED) == 6, "malformed counted %llu",
-	       counter(BPFLET_CNT_DROP_MALFORMED));
-	EXPECT(map_entries(fd_ct_tcp, sizeof(struct bpflet_ct_key)) == 0, "nothing tracked");
-	EXPECT(counter(BPFLET_CNT_DNAT_NEW) == 0, "nothing translated");
+	bytes += len;
+	len = pkt_build(in, &u);
+	in[OFF_IP_LEN] = 0;
+	in[OFF_IP_LEN + 1] = 24; /* claims only 4 bytes of UDP */
+	r = run_pkt(in, 14 + 24);
+	EXPECT(r.retval == TC_ACT_SHOT, "truncated UDP header: verdict %d", r.retval);
+	bytes += 14 + 24;
+	struct bpflet_counter_val c = counter_val(BPFLET_CNT_DROP_MALFORMED);
+
+	EXPECT(c.packets == 9 && c.bytes == bytes, "malformed counted %llu packets %llu bytes",
+	       c.packets, c.bytes);
+	EXPECT(counted_total() == 9, "only drop_malformed moved");
+	EXPECT(map_entries(fd_ct_tcp, sizeof(struct bpflet_ct_key)) == 0 &&
+		       map_entries(fd_ct_any, sizeof(struct bpflet_ct_key)) == 0,
+	       "nothing tracked");
+}
+
+/* test_run refuses frames shorter than an Ethernet header, and IPv4 frames without a
+ * whole 20-byte IP header, before the program runs: those shapes cannot be fed to it. */
+static void test_runt_refused_by_kernel(void)
+{
+	uint8_t in[PKT_MAX] = {0};
+	struct run r = run_pkt(in, 0);
+
+	EXPECT(r.retval == -EINVAL, "zero-length frame: %d (want -EINVAL)", r.retval);
+	r = run_pkt(in, 13);
+	EXPECT(r.retval == -EINVAL, "13-byte frame: %d (want -EINVAL)", r.retval);
+	in[12] = 0x08; /* IPv4 */
+	r = run_pkt(in, 14);
+	EXPECT(r.retval == -EINVAL, "IPv4 frame without IP header: %d (want -EINVAL)", r.retval);
+	r = run_pkt(in, 24);
+	EXPECT(r.retval == -EINVAL, "IPv4 frame with 10 bytes of IP: %d (want -EINVAL)", r.retval);
+	EXPECT(counted_total() == 0, "the program never saw them");
 }
 
 static void test_fragment_passes(void)
@@ -636,6 +840,36 @@ static void test_rst_ends_flow(void)
 	       "the direct connection's SYN-ACK keeps the pod's address");
 }
 
+/* The cases whose bytes depend on how L4 checksums are patched, run again through the
+ * kernel's helpers. */
+static void test_helper_path(void)
+{
+	static void (*const again[])(void) = {
+		test_syn_dnat,	    test_synack_reverse_nat,   test_established_follows_conntrack,
+		test_udp_both_ways, test_udp_csum_zero_result, test_hairpin};
+
+	use_skel(skel_helpers);
+	for (size_t i = 0; i < sizeof(again) / sizeof(again[0]); i++) {
+		reset();
+		again[i]();
+	}
+	use_skel(skel_plain);
+}
+
+static struct tc_pod *load(bool helpers_only)
+{
+	struct tc_pod *s = tc_pod__open();
+
+	if (!s)
+		return NULL;
+	s->rodata->l4_csum_helpers_only = helpers_only;
+	if (tc_pod__load(s)) {
+		tc_pod__destroy(s);
+		return NULL;
+	}
+	return s;
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
@@ -644,6 +878,7 @@ int main(void)
 		{"established packets follow conntrack (50 of 50 to one backend)",
 		 test_established_follows_conntrack},
 		{"UDP both ways, checksum 0 stays 0", test_udp_both_ways},
+		{"a UDP checksum that computes to 0 is sent as 0xffff", test_udp_csum_zero_result},
 		{"random selection spreads 200 new flows over 2 backends", test_random_spreads},
 		{"no endpoints: TCP answered with RST", test_reject_tcp_rst},
 		{"no endpoints: a RST is dropped, never answered", test_reject_never_answers_rst},
@@ -653,27 +888,35 @@ int main(void)
 		 test_non_service_passes},
 		{"ARP passes untouched", test_arp_passes},
 		{"malformed and truncated packets dropped and counted", test_malformed_dropped},
+		{"runt frames are refused by the kernel before the program",
+		 test_runt_refused_by_kernel},
 		{"IPv4 fragments pass untouched and are counted", test_fragment_passes},
 		{"a slot without backend drops and counts", test_missing_backend_dropped},
 		{"a RST forgets the flow; a direct SYN clears a stale reply entry",
 		 test_rst_ends_flow},
+		{"NAT cases again with the kernel's checksum helpers (CHECKSUM_PARTIAL path)",
+		 test_helper_path},
 	};
+	int rc;
 
-	skel = tc_pod__open_and_load();
-	if (!skel) {
-		printf("FAIL - loading tc_pod: %s (these tests need root and BPF)\n",
+	if (geteuid() != 0) {
+		printf("FAIL: setup: BPF_PROG_TEST_RUN needs root (CAP_BPF and CAP_NET_ADMIN); "
+		       "run as root\n");
+		printf("0 passed, 1 failed\n");
+		return 1;
+	}
+	skel_plain = load(false);
+	skel_helpers = load(true);
+	if (!skel_plain || !skel_helpers) {
+		printf("FAIL: setup: loading tc_pod failed: %s (needs root, BPF and kernel BTF at "
+		       "/sys/kernel/btf/vmlinux)\n",
 		       strerror(errno));
 		printf("0 passed, 1 failed\n");
 		return 1;
 	}
-	fd_fe = bpf_map__fd(skel->maps.bl_fe_v1);
-	fd_slot = bpf_map__fd(skel->maps.bl_slot_v1);
-	fd_be = bpf_map__fd(skel->maps.bl_be_v1);
-	fd_ct_tcp = bpf_map__fd(skel->maps.bl_ct_tcp_v1);
-	fd_ct_any = bpf_map__fd(skel->maps.bl_ct_any_v1);
-	fd_cnt = bpf_map__fd(skel->maps.bl_cnt_v1);
-	int rc = harness_run(cases, (int)(sizeof(cases) / sizeof(cases[0])), reset);
-
-	tc_pod__destroy(skel);
+	use_skel(skel_plain);
+	rc = harness_run(cases, (int)(sizeof(cases) / sizeof(cases[0])), reset);
+	tc_pod__destroy(skel_helpers);
+	tc_pod__destroy(skel_plain);
 	return rc;
 }

@@ -1,0 +1,55 @@
+/* The generic REST handlers: one set of verbs for every resource in the table. */
+#ifndef BPFLET_CP_REST_H
+#define BPFLET_CP_REST_H
+
+#include "controlplane/apiserver/exchange.h"
+#include "controlplane/apiserver/resources.h"
+#include "controlplane/apiserver/selector.h"
+
+#include <jansson.h>
+
+#define BL_NAME_MAX 254
+
+struct bl_route {
+	const struct bl_resource *res;
+	char ns[BL_NAME_MAX];	/* "" when the URL names none */
+	char name[BL_NAME_MAX]; /* "" for the collection */
+	char sub[32];		/* "status", ... or "" */
+	bool watch_path;	/* legacy /api/v1/watch/... URLs */
+};
+
+/* 0: r is filled; -1: not a resource URL of ours (404). */
+int bl_route_parse(const char *path, struct bl_route *r);
+/* The verb kube's authorizer would see: get list watch create update patch delete
+ * deletecollection */
+const char *bl_route_verb(struct hx *x, const struct bl_route *r);
+
+void bl_rest_handle(struct hx *x, const struct bl_route *r);
+
+/* rest_read.c */
+void bl_rest_get(struct hx *x, const struct bl_route *r);
+void bl_rest_list(struct hx *x, const struct bl_route *r);
+/* rest_write.c */
+void bl_rest_create(struct hx *x, const struct bl_route *r);
+void bl_rest_update(struct hx *x, const struct bl_route *r);
+void bl_rest_patch(struct hx *x, const struct bl_route *r);
+/* rest_delete.c */
+void bl_rest_delete(struct hx *x, const struct bl_route *r);
+void bl_rest_delete_collection(struct hx *x, const struct bl_route *r);
+/* watch.c */
+void bl_rest_watch(struct hx *x, const struct bl_route *r);
+
+/* Shared by the handlers. */
+struct bl_filter {
+	struct bl_selector *labels, *fields;
+};
+/* Parses labelSelector and fieldSelector; on error answers 400 and returns -1. */
+int bl_filter_parse(struct hx *x, const struct bl_route *r, struct bl_filter *f);
+bool bl_filter_match(const struct bl_filter *f, json_t *obj);
+void bl_filter_free(struct bl_filter *f);
+/* "v1" / "group/version" and "XList" for list bodies */
+void bl_list_kind(const struct bl_resource *res, char *buf, size_t len);
+/* Namespace of a namespaced route exists? Else answers 404 and returns false. */
+bool bl_namespace_exists(struct hx *x, const char *ns);
+
+#endif

@@ -1,0 +1,272 @@
+/* watch: one streaming response per watcher, fed by the store's fan-out. Events are JSON
+ * lines {"type":..., "object":...}; the stream ends at timeoutSeconds, when the client
+ * leaves, or with an ERROR event (410 Expired) when the start revision was compacted. */
+#include "controlplane/apiserver/objmeta.h"
+#include "controlplane/apiserver/respond.h"
+#include "controlplane/apiserver/rest.h"
+#include "controlplane/apiserver/server.h"
+#include "controlplane/apiserver/table.h"
+
+#include <event2/event.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <utlist.h>
+
+#define MIN_TIMEOUT 1800 /* kube-apiserver's --min-request-timeout */
+
+struct watch_stream {
+	struct hx *x;
+	struct bl_apiserver *srv;
+	const struct bl_resource *res;
+	char prefix[600];
+	struct bl_filter f;
+	struct bl_watch *w;
+	struct event *timeout, *bookmark;
+	bool table;
+	struct watch_stream *prev, *next;
+};
+
+static void send_event(struct watch_stream *ws, const char *type, json_t *obj)
+{
+	json_t *ev;
+	size_t n;
+	char *s, *line;
+
+	if (ws->table && strcmp(type, "ERROR") && strcmp(type, "BOOKMARK"))
+		obj = bl_table_of(ws->res, obj, false);
+	ev = json_pack("{s:s, s:o}", "type", type, "object", obj);
+	s = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+	json_decref(ev);
+	if (!s)
+		return;
+	/* one event per line; the newline lets line-based clients split them */
+	n = strlen(s);
+	line = realloc(s, n + 2);
+	if (!line) {
+		free(s);
+		return;
+	}
+	line[n] = '\n';
+	line[n + 1] = '\0';
+	ws->x->ops->stream_write(ws->x, line, n + 1);
+	free(line);
+}
+
+static void bookmark(struct watch_stream *ws, bool initial_end)
+{
+	char av[96];
+	json_t *obj;
+
+	bl_resource_api_version(ws->res, av, sizeof(av));
+	obj = json_pack("{s:s, s:s, s:{}}", "kind", ws->res->kind, "apiVersion", av, "metadata");
+	bl_obj_set_rv(obj, bl_store_current_rev(ws->srv->store));
+	if (initial_end)
+		json_object_set_new(bl_meta(obj), "annotations",
+				    json_pack("{s:s}", "k8s.io/initial-events-end", "true"));
+	send_event(ws, "BOOKMARK", obj);
+}
+
+static void ws_free(struct watch_stream *ws)
+{
+	if (ws->w)
+		bl_store_unwatch(ws->srv->store, ws->w);
+	if (ws->timeout)
+		event_free(ws->timeout);
+	if (ws->bookmark)
+		event_free(ws->bookmark);
+	bl_filter_free(&ws->f);
+	DL_DELETE(ws->srv->watches, ws);
+	free(ws);
+}
+
+/* We end it: the response finishes normally. */
+static void ws_end(struct watch_stream *ws)
+{
+	struct hx *x = ws->x;
+
+	x->on_close = NULL;
+	ws_free(ws);
+	x->ops->stream_end(x);
+}
+
+/* The client ended it: the exchange is going away. */
+static void ws_closed(struct hx *x, void *arg)
+{
+	(void)x;
+	ws_free(arg);
+}
+
+static void on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	ws_end(arg);
+}
+
+static void on_bookmark(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	bookmark(arg, false);
+}
+
+static json_t *decode(const struct bl_kv *kv, int64_t rev)
+{
+	json_t *obj = kv ? bl_obj_from_kv(kv) : NULL;
+
+	if (obj)
+		bl_obj_set_rv(obj, rev);
+	return obj;
+}
+
+/* A store change → ADDED / MODIFIED / DELETED as seen through the selectors: an object
+ * moving into the selection is ADDED for this watcher, one moving out DELETED. */
+static void on_change(const struct bl_event *ev, void *arg)
+{
+	struct watch_stream *ws = arg;
+	json_t *obj = decode(ev->kv, ev->kv->mod_rev);
+	json_t *prev = decode(ev->prev, ev->kv->mod_rev);
+	bool now = obj && bl_filter_match(&ws->f, obj);
+	bool before = prev && bl_filter_match(&ws->f, prev);
+
+	if (ev->type == BL_EV_DELETE) {
+		if (now)
+			send_event(ws, "DELETED", json_incref(obj));
+	} else if (now && before) {
+		send_event(ws, "MODIFIED", json_incref(obj));
+	} else if (now) {
+		send_event(ws, "ADDED", json_incref(obj));
+	} else if (before) {
+		send_event(ws, "DELETED", json_incref(obj));
+	}
+	json_decref(obj);
+	json_decref(prev);
+}
+
+static bool query_is(struct hx *x, const char *key, const char *val)
+{
+	const char *v = hx_query(x, key);
+
+	return v && !strcmp(v, val);
+}
+
+static int send_initial(struct watch_stream *ws, int64_t rev)
+{
+	struct bl_kv_list l;
+	int rc = bl_store_list(ws->srv->store, ws->prefix, NULL, rev, 0, &l);
+
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < l.n; i++) {
+		json_t *obj = bl_obj_from_kv(&l.items[i]);
+
+		if (obj && bl_filter_match(&ws->f, obj))
+			send_event(ws, "ADDED", obj);
+		else
+			json_decref(obj);
+	}
+	bl_kv_list_free(&l);
+	return 0;
+}
+
+static void send_error(struct watch_stream *ws, int rc, int64_t rev)
+{
+	char msg[160];
+
+	if (rc == BL_STORE_COMPACTED) {
+		snprintf(msg, sizeof(msg), "too old resource version: %lld (%lld)", (long long)rev,
+			 (long long)bl_store_compact_rev(ws->srv->store));
+		send_event(ws, "ERROR", bl_status_new(410, "Expired", msg));
+	} else if (rc == BL_STORE_FUTURE) {
+		send_event(ws, "ERROR",
+			   bl_status_new(504, "Timeout", "Too large resource version"));
+	} else {
+		send_event(ws, "ERROR", bl_status_new(500, "InternalError", "storage error"));
+	}
+}
+
+void bl_rest_watch(struct hx *x, const struct bl_route *r)
+{
+	struct bl_apiserver *srv = x->srv;
+	const char *rvs = hx_query(x, "resourceVersion");
+	const char *tos = hx_query(x, "timeoutSeconds");
+	bool initial_events = query_is(x, "sendInitialEvents", "true");
+	bool bookmarks = query_is(x, "allowWatchBookmarks", "true") ||
+			 query_is(x, "allowWatchBookmarks", "1");
+	struct timeval tv = {0};
+	struct watch_stream *ws;
+	int64_t rev = bl_store_current_rev(srv->store);
+	bool initial = !rvs || !rvs[0] || !strcmp(rvs, "0");
+	int rc;
+
+	if (initial_events &&
+	    (!bookmarks || !query_is(x, "resourceVersionMatch", "NotOlderThan"))) {
+		bl_reply_invalid(x, r->res, "", "sendInitialEvents", "FieldValueForbidden",
+				 "Forbidden: sendInitialEvents requires allowWatchBookmarks=true "
+				 "and resourceVersionMatch=NotOlderThan");
+		return;
+	}
+	if (!initial && !initial_events) {
+		rev = bl_parse_rv(rvs);
+		if (rev < 0) {
+			bl_reply_statusf(x, 400, "BadRequest", NULL, NULL,
+					 "invalid resource version \"%s\"", rvs);
+			return;
+		}
+	}
+	initial = initial || initial_events;
+	ws = calloc(1, sizeof(*ws));
+	if (!ws) {
+		bl_reply_status(x, 500, "InternalError", "out of memory", NULL, NULL);
+		return;
+	}
+	if (bl_filter_parse(x, r, &ws->f)) {
+		free(ws);
+		return;
+	}
+	ws->x = x;
+	ws->srv = srv;
+	ws->res = r->res;
+	ws->table = bl_wants_table(x);
+	bl_resource_key(r->res, r->ns[0] ? r->ns : NULL, NULL, ws->prefix, sizeof(ws->prefix));
+	DL_APPEND(srv->watches, ws);
+	x->on_close = ws_closed;
+	x->close_arg = ws;
+	x->ops->stream_start(x, 200, "application/json");
+
+	rc = initial ? send_initial(ws, rev) : 0;
+	if (initial_events && !rc)
+		bookmark(ws, true);
+	if (!rc)
+		rc = bl_store_watch(srv->store, ws->prefix, rev, on_change, ws, &ws->w);
+	if (rc) {
+		send_error(ws, rc, rev);
+		ws_end(ws);
+		return;
+	}
+	if (tos && strtol(tos, NULL, 10) > 0) {
+		tv.tv_sec = strtol(tos, NULL, 10);
+	} else {
+		unsigned char jitter;
+
+		/* spread the reconnects of many watchers over [min, 2*min) */
+		RAND_bytes(&jitter, 1);
+		tv.tv_sec = MIN_TIMEOUT + MIN_TIMEOUT * jitter / 256;
+	}
+	ws->timeout = evtimer_new(srv->base, on_timeout, ws);
+	evtimer_add(ws->timeout, &tv);
+	if (bookmarks) {
+		struct timeval btv = {srv->cfg.bookmark_interval, 0};
+
+		ws->bookmark = event_new(srv->base, -1, EV_PERSIST, on_bookmark, ws);
+		event_add(ws->bookmark, &btv);
+	}
+}
+
+void bl_watch_close_all(struct bl_apiserver *srv)
+{
+	while (srv->watches)
+		ws_end(srv->watches);
+}

@@ -1,0 +1,347 @@
+#!/usr/bin/env bash
+# bpflet-controlplane as kubectl and curl see it: a server on a random loopback port with
+# a temp data dir, then kubectl over HTTP/2, curl watches over HTTP/1.1 and HTTP/2, the
+# error codes, and kill -9 in the middle of a write burst. One line per check, then
+# "N passed, N failed". Every process, port and file it makes goes in the EXIT trap.
+#   BL_BIN=build/bin bash selftests/controlplane/run.sh   (BL_CP_LOG=FILE keeps the server log)
+set -u
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BIN=$(realpath "${BL_BIN:-$ROOT/build/bin}")
+CP=$BIN/bpflet-controlplane
+WORK=$(mktemp -d "/tmp/bpflet-cp-$$.XXXXXX")
+DATA=$WORK/data
+SRV_PID=
+BG_PIDS=()
+PASS=0
+FAIL=0
+
+cleanup() {
+	for p in "${BG_PIDS[@]}" $SRV_PID; do
+		kill "$p" 2>/dev/null
+	done
+	for p in "${BG_PIDS[@]}" $SRV_PID; do
+		wait "$p" 2>/dev/null
+	done
+	# the server's log is worth seeing after a failure (BL_CP_LOG=FILE keeps it anyway)
+	[ "$FAIL" -gt 0 ] && tail -n 30 "$WORK/server.log" 2>/dev/null | sed 's/^/# server: /'
+	[ -n "${BL_CP_LOG:-}" ] && cp "$WORK/server.log" "$BL_CP_LOG" 2>/dev/null
+	rm -rf "$WORK"
+	return 0
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP PIPE
+
+ok() { PASS=$((PASS + 1)); echo "ok   - $*"; }
+ko() { FAIL=$((FAIL + 1)); echo "FAIL - $*"; }
+# check DESCRIPTION CMD...: passes when CMD exits 0
+check() {
+	local what=$1
+	shift
+	if "$@" >/dev/null 2>&1; then ok "$what"; else ko "$what"; fi
+}
+
+if ! command -v kubectl >/dev/null || ! command -v curl >/dev/null || [ ! -x "$CP" ]; then
+	echo "FAIL - needs kubectl, curl and $CP"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
+# start_server: a random high port; another try if it is taken. Waits for /readyz.
+start_server() {
+	local tries i
+	for tries in 1 2 3 4 5; do
+		PORT=$((20000 + RANDOM % 40000))
+		"$CP" --data-dir "$DATA" --listen "127.0.0.1:$PORT" --watch-bookmark-interval 1 \
+			--compaction-interval 1 "$@" >>"$WORK/server.log" 2>&1 &
+		SRV_PID=$!
+		for i in $(seq 50); do
+			if curl -sk -m 1 "https://127.0.0.1:$PORT/readyz" >/dev/null 2>&1; then
+				return 0
+			fi
+			kill -0 "$SRV_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill "$SRV_PID" 2>/dev/null
+		wait "$SRV_PID" 2>/dev/null
+		SRV_PID=
+	done
+	return 1
+}
+
+stop_server() {
+	kill "${1:--TERM}" "$SRV_PID" 2>/dev/null
+	wait "$SRV_PID" 2>/dev/null
+	SRV_RC=$?
+	SRV_PID=
+}
+
+PKI=$DATA/pki
+K() { kubectl --kubeconfig "$DATA/admin.kubeconfig" --request-timeout=10s "$@"; }
+# C ARGS... URL-PATH: curl as admin over the given protocol flags
+C() { curl -sS -m 10 --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" "$@"; }
+url() { echo "https://127.0.0.1:$PORT$1"; }
+code_of() { C -o "$WORK/body" -w '%{http_code}' "$@"; }
+current_rv() { C "$(url /api/v1/namespaces/default/configmaps)" | python3 -c 'import json,sys; print(json.load(sys.stdin)["metadata"]["resourceVersion"])'; }
+
+# ---- start ----
+mkdir -p -m 0700 "$DATA"
+cat >"$DATA/tokens.csv" <<'CSV'
+admintoken,alice,1001,"system:masters,devs"
+plaintoken,bob,1002
+CSV
+if start_server; then ok "server starts on 127.0.0.1:$PORT"; else
+	ko "server starts"
+	cat "$WORK/server.log"
+	echo "$PASS passed, $FAIL failed"
+	exit 1
+fi
+check "--help reads like a man page" sh -c "'$CP' --help | grep -q '^SYNOPSIS'"
+check "admin.kubeconfig written (0600)" test "$(stat -c %a "$DATA/admin.kubeconfig")" = 600
+out=$(K get ns -o name 2>&1)
+check "kubectl get ns lists the four default namespaces" \
+	test "$(echo "$out" | sort | tr '\n' ' ')" = "namespace/default namespace/kube-node-lease namespace/kube-public namespace/kube-system "
+check "kubectl version: no skew warning, server v1.32" sh -c \
+	"kubectl --kubeconfig '$DATA/admin.kubeconfig' version 2>&1 | grep -q 'Server Version: v1.32' && ! kubectl --kubeconfig '$DATA/admin.kubeconfig' version 2>&1 | grep -qi warning"
+
+# ---- a Service through kubectl ----
+cat >"$WORK/svc.yaml" <<'YAML'
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  labels: {app: web}
+spec:
+  selector: {app: web}
+  ports:
+  - {name: http, port: 80, targetPort: 8080}
+YAML
+check "kubectl create -f service.yaml" K create -f "$WORK/svc.yaml"
+ip=$(K get svc web -o jsonpath='{.spec.clusterIP}' 2>/dev/null)
+in_range() { python3 -c "import ipaddress,sys; sys.exit(0 if ipaddress.ip_address('$1') in ipaddress.ip_network('10.96.0.0/12') else 1)" 2>/dev/null; }
+check "ClusterIP $ip allocated in 10.96.0.0/12" in_range "$ip"
+check "kubectl get svc -o json: defaults (TCP, targetPort, uid, resourceVersion)" sh -c \
+	"kubectl --kubeconfig '$DATA/admin.kubeconfig' get svc web -o json | python3 -c '
+import json,sys; s=json.load(sys.stdin); p=s[\"spec\"][\"ports\"][0]
+assert p[\"protocol\"]==\"TCP\" and p[\"targetPort\"]==8080 and s[\"spec\"][\"type\"]==\"ClusterIP\"
+assert s[\"metadata\"][\"uid\"] and int(s[\"metadata\"][\"resourceVersion\"])>0
+assert s[\"metadata\"][\"namespace\"]==\"default\"'"
+check "kubectl get svc prints a table with the ClusterIP" sh -c "kubectl --kubeconfig '$DATA/admin.kubeconfig' get svc | grep -q 'web .*ClusterIP .*$ip'"
+check "kubectl label svc" K label svc web tier=front
+check "kubectl get -l tier=front finds it" test "$(K get svc -l tier=front -o name 2>/dev/null)" = "service/web"
+check "kubectl get -l 'tier in (back)' does not" test -z "$(K get svc -l 'tier in (back)' -o name 2>/dev/null)"
+check "kubectl apply on the existing Service keeps the ClusterIP" sh -c \
+	"kubectl --kubeconfig '$DATA/admin.kubeconfig' apply -f '$WORK/svc.yaml' >/dev/null 2>&1 && test \"\$(kubectl --kubeconfig '$DATA/admin.kubeconfig' get svc web -o jsonpath='{.spec.clusterIP}')\" = '$ip'"
+check "kubectl patch (merge) svc" K patch svc web --type merge -p '{"metadata":{"annotations":{"a":"b"}}}'
+check "kubectl patch (json) svc" K patch svc web --type json -p '[{"op":"add","path":"/metadata/labels/j","value":"p"}]'
+check "the patches are stored" test "$(K get svc web -o jsonpath='{.metadata.annotations.a}{.metadata.labels.j}' 2>/dev/null)" = "bp"
+code=$(code_of -X POST -H 'Content-Type: application/json' --data "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"dup\"},\"spec\":{\"clusterIP\":\"$ip\",\"ports\":[{\"port\":1}]}}" "$(url /api/v1/namespaces/default/services)")
+check "a taken ClusterIP is 422 'already allocated'" sh -c "[ $code = 422 ] && grep -q 'already allocated' '$WORK/body'"
+code=$(code_of -X POST -H 'Content-Type: application/json' --data '{"metadata":{"name":"np"},"spec":{"type":"NodePort","ports":[{"port":1,"nodePort":20000}]}}' "$(url /api/v1/namespaces/default/services)")
+check "a NodePort out of range is 422 'not in the valid range'" sh -c "[ $code = 422 ] && grep -q 'not in the valid range' '$WORK/body'"
+check "kubectl delete svc" K delete svc web
+check "the Service is gone" sh -c "! kubectl --kubeconfig '$DATA/admin.kubeconfig' get svc web >/dev/null 2>&1"
+code=$(code_of -X POST -H 'Content-Type: application/json' --data "{\"metadata\":{\"name\":\"again\"},\"spec\":{\"clusterIP\":\"$ip\",\"ports\":[{\"port\":1}]}}" "$(url /api/v1/namespaces/default/services)")
+check "a deleted Service's ClusterIP is free again" test "$code" = 201
+
+# ---- watches over HTTP/1.1 and HTTP/2 ----
+rv=$(current_rv)
+C --http1.1 -N -w '%{http_version}\n' "$(url "/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=$rv&timeoutSeconds=3")" >"$WORK/w1" 2>&1 &
+BG_PIDS+=($!)
+C --http2 -N -w '%{http_version}\n' "$(url "/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=$rv&timeoutSeconds=3&allowWatchBookmarks=true")" >"$WORK/w2" 2>&1 &
+BG_PIDS+=($!)
+K get configmaps -w --output-watch-events >"$WORK/kw" 2>&1 &
+BG_PIDS+=($!)
+sleep 0.5
+K create -f - >/dev/null 2>&1 <<'JSON'
+{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cm1"},"data":{"a":"1"}}
+JSON
+K patch configmap cm1 --type merge -p '{"data":{"a":"2"}}' >/dev/null 2>&1
+K delete configmap cm1 >/dev/null 2>&1
+wait "${BG_PIDS[0]}" "${BG_PIDS[1]}" 2>/dev/null
+sleep 0.3
+kill "${BG_PIDS[2]}" 2>/dev/null
+wait "${BG_PIDS[2]}" 2>/dev/null
+BG_PIDS=()
+events() { grep -o '"type":"[A-Z]*"' "$1" | cut -d'"' -f4 | grep -v BOOKMARK | tr '\n' ' '; }
+check "HTTP/1.1 watch: ADDED MODIFIED DELETED, then ends at timeoutSeconds" \
+	sh -c "[ \"$(events "$WORK/w1")\" = 'ADDED MODIFIED DELETED ' ] && tail -1 '$WORK/w1' | grep -qx 1.1"
+check "HTTP/2 watch: ADDED MODIFIED DELETED" \
+	sh -c "[ \"$(events "$WORK/w2")\" = 'ADDED MODIFIED DELETED ' ] && tail -1 '$WORK/w2' | grep -qx 2"
+check "HTTP/2 watch with allowWatchBookmarks gets BOOKMARK events" grep -q '"type":"BOOKMARK"' "$WORK/w2"
+check "kubectl get -w sees ADDED, MODIFIED and DELETED" sh -c \
+	"grep -q '^ADDED .*cm1' '$WORK/kw' && grep -q '^MODIFIED .*cm1' '$WORK/kw' && grep -q '^DELETED .*cm1' '$WORK/kw'"
+sleep 2.2 # two compaction ticks: revision 1 is history now
+C --http2 -N "$(url "/api/v1/namespaces?watch=1&resourceVersion=1&timeoutSeconds=2")" >"$WORK/w410" 2>&1
+check "watch from a compacted revision: ERROR event with code 410" sh -c \
+	"grep -q '\"type\":\"ERROR\"' '$WORK/w410' && grep -q '\"code\":410' '$WORK/w410'"
+code=$(code_of "$(url "/api/v1/namespaces?watch=1&sendInitialEvents=true")")
+check "sendInitialEvents=true without bookmarks is rejected with 422" test "$code" = 422
+C -N "$(url "/api/v1/namespaces?watch=1&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan&timeoutSeconds=1")" >"$WORK/wi" 2>&1
+check "sendInitialEvents=true: ADDED each, then the initial-events-end BOOKMARK" sh -c \
+	"[ \$(grep -c '\"type\":\"ADDED\"' '$WORK/wi') -ge 4 ] && grep '\"type\":\"BOOKMARK\"' '$WORK/wi' | grep -q 'initial-events-end'"
+
+# ---- errors ----
+code=$(curl -sk -m 10 -o "$WORK/body" -w '%{http_code}' "$(url /api/v1/namespaces)")
+check "no credentials: 401 Status" sh -c "[ $code = 401 ] && grep -q '\"kind\":\"Status\"' '$WORK/body'"
+code=$(curl -sk -m 10 -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer nope' "$(url /api/v1/namespaces)")
+check "unknown bearer token: 401" test "$code" = 401
+code=$(code_of "$(url /api/v1/namespaces/default/configmaps/missing)")
+check "missing object: 404 NotFound" sh -c "[ $code = 404 ] && grep -q '\"reason\":\"NotFound\"' '$WORK/body'"
+C -X POST -H 'Content-Type: application/json' --data '{"metadata":{"name":"c409"},"data":{"v":"1"}}' "$(url /api/v1/namespaces/default/configmaps)" >"$WORK/c409"
+stale=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["metadata"]["resourceVersion"])' "$WORK/c409")
+C -X PATCH -H 'Content-Type: application/merge-patch+json' --data '{"data":{"v":"2"}}' "$(url /api/v1/namespaces/default/configmaps/c409)" >/dev/null
+code=$(code_of -X PUT -H 'Content-Type: application/json' --data "{\"metadata\":{\"name\":\"c409\",\"resourceVersion\":\"$stale\"},\"data\":{\"v\":\"3\"}}" "$(url /api/v1/namespaces/default/configmaps/c409)")
+check "update with a stale resourceVersion: 409 Conflict" sh -c "[ $code = 409 ] && grep -q '\"reason\":\"Conflict\"' '$WORK/body'"
+code=$(code_of -X PUT -H 'Content-Type: application/json' --data '{"metadata":{"name":"c409"},"data":{"v":"4"}}' "$(url /api/v1/namespaces/default/configmaps/c409)")
+check "update without resourceVersion: allowed (200)" test "$code" = 200
+code=$(code_of -X POST -H 'Content-Type: application/json' --data '{"metadata":{"name":"c409"}}' "$(url /api/v1/namespaces/default/configmaps)")
+check "create of an existing name: 409 AlreadyExists" sh -c "[ $code = 409 ] && grep -q AlreadyExists '$WORK/body'"
+before=$(current_rv)
+code=$(code_of -X POST -H 'Content-Type: application/json' --data '{"metadata":{"name":"bad"' "$(url /api/v1/namespaces/default/configmaps)")
+check "bad JSON: 400 BadRequest and nothing stored" sh -c "[ $code = 400 ] && [ \"\$0\" = \"$(current_rv)\" ]" "$before"
+code=$(code_of -X POST -H 'Content-Type: application/json' --data '{"data":{}}' "$(url /api/v1/namespaces/default/configmaps)")
+check "no name: 422 Invalid" sh -c "[ $code = 422 ] && grep -q '\"reason\":\"Invalid\"' '$WORK/body'"
+head -c $((3 * 1024 * 1024 + 10)) /dev/zero | tr '\0' 'a' >"$WORK/big"
+code=$(C -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' --data-binary @"$WORK/big" "$(url /api/v1/namespaces/default/configmaps)")
+check "a body over 3 MiB: 413" test "$code" = 413
+code=$(code_of -X POST -H 'Content-Type: application/json' --data '{"metadata":{"name":"x"}}' "$(url /api/v1/namespaces/nowhere/configmaps)")
+check "create in a missing namespace: 404" test "$code" = 404
+
+# ---- bearer tokens and node credentials ----
+code=$(curl -sS -m 10 --cacert "$PKI/ca.crt" -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer admintoken' "$(url /api/v1/namespaces)")
+check "bearer token of a system:masters user: 200" test "$code" = 200
+code=$(curl -sS -m 10 --cacert "$PKI/ca.crt" -o "$WORK/body" -w '%{http_code}' -H 'Authorization: Bearer plaintoken' "$(url /api/v1/namespaces)")
+check "bearer token of a user with no rights: 403 Forbidden" sh -c "[ $code = 403 ] && grep -q 'bob.*cannot list' '$WORK/body'"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/node.key" \
+	-subj "/O=system:nodes/CN=system:node:n1" 2>/dev/null |
+	openssl x509 -req -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -days 1 -out "$WORK/node.crt" \
+		-extfile <(echo extendedKeyUsage=clientAuth) 2>/dev/null
+N() { curl -sS -m 10 --cacert "$PKI/ca.crt" --cert "$WORK/node.crt" --key "$WORK/node.key" -o /dev/null -w '%{http_code}' "$@"; }
+node_json() { echo "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"$1\"}}"; }
+code=$(N -X POST -H 'Content-Type: application/json' --data "$(node_json n1)" "$(url /api/v1/nodes)")
+check "node n1 registers its own Node: 201" test "$code" = 201
+C -X POST -H 'Content-Type: application/json' --data "$(node_json n2)" "$(url /api/v1/nodes)" >/dev/null
+code=$(N -X PATCH -H 'Content-Type: application/merge-patch+json' --data '{"status":{"conditions":[{"type":"Ready","status":"True"}]}}' "$(url /api/v1/nodes/n1/status)")
+check "node n1 updates its own Node status: 200" test "$code" = 200
+code=$(N -X PATCH -H 'Content-Type: application/merge-patch+json' --data '{"metadata":{"labels":{"x":"y"}}}' "$(url /api/v1/nodes/n2)")
+check "node n1 may not touch Node n2: 403" test "$code" = 403
+code=$(N "$(url /api/v1/namespaces/default/secrets)")
+check "node n1 may not list secrets: 403" test "$code" = 403
+code=$(N "$(url "/api/v1/pods?fieldSelector=spec.nodeName%3Dn1")")
+check "node n1 lists pods: 200" test "$code" = 200
+check "kubectl get nodes shows n1 Ready" sh -c "kubectl --kubeconfig '$DATA/admin.kubeconfig' get nodes | grep -q 'n1 .*Ready'"
+
+# ---- list: selectors, limit/continue ----
+for i in 1 2 3 4 5; do
+	C -X POST -H 'Content-Type: application/json' --data "{\"metadata\":{\"name\":\"page$i\",\"labels\":{\"page\":\"$((i % 2))\"}}}" "$(url /api/v1/namespaces/default/configmaps)" >/dev/null
+done
+pages() {
+	local cont="" names="" n=0
+	while :; do
+		C "$(url "/api/v1/namespaces/default/configmaps?labelSelector=page&limit=2&continue=$cont")" >"$WORK/page"
+		names="$names$(python3 -c 'import json,sys; print(" ".join(i["metadata"]["name"] for i in json.load(open(sys.argv[1]))["items"]), end=" ")' "$WORK/page")"
+		cont=$(python3 -c 'import json,sys,urllib.parse; print(urllib.parse.quote(json.load(open(sys.argv[1]))["metadata"].get("continue",""), safe=""))' "$WORK/page")
+		n=$((n + 1))
+		[ -z "$cont" ] || [ $n -gt 5 ] && break
+	done
+	echo "$n:$names"
+}
+check "limit=2 with continue pages through 5 objects in 3 pages" test "$(pages)" = "3:page1 page2 page3 page4 page5 "
+check "labelSelector page=1 (equality)" test "$(K get cm -l page=1 -o name 2>/dev/null | tr '\n' ' ')" = "configmap/page1 configmap/page3 configmap/page5 "
+check "labelSelector 'page,page notin (1)' (exists + set-based)" test "$(K get cm -l 'page,page notin (1)' -o name 2>/dev/null | tr '\n' ' ')" = "configmap/page2 configmap/page4 "
+check "fieldSelector metadata.name" test "$(K get cm --field-selector metadata.name=page2 -o name 2>/dev/null)" = "configmap/page2"
+code=$(code_of "$(url "/api/v1/pods?fieldSelector=spec.nodeName%3Dn1")")
+check "fieldSelector spec.nodeName on pods: 200" test "$code" = 200
+code=$(code_of "$(url "/api/v1/namespaces/default/configmaps?fieldSelector=spec.nodeName%3Dn1")")
+check "an unsupported field selector: 400" test "$code" = 400
+check "kubectl delete configmaps -l (deletecollection)" sh -c \
+	"kubectl --kubeconfig '$DATA/admin.kubeconfig' delete cm -l page >/dev/null && [ -z \"\$(kubectl --kubeconfig '$DATA/admin.kubeconfig' get cm -l page -o name)\" ]"
+
+# ---- every resource of the table: create -f, get, delete through kubectl ----
+cat >"$WORK/all.yaml" <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata: {name: p1}
+spec: {containers: [{name: c, image: busybox}]}
+---
+apiVersion: v1
+kind: Endpoints
+metadata: {name: e1}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: n1}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cm2}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: s1}
+stringData: {k: v}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: sa1}
+---
+apiVersion: v1
+kind: Event
+metadata: {name: ev1}
+involvedObject: {kind: Pod, name: p1}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: es1}
+addressType: IPv4
+endpoints: []
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: np1}
+spec: {podSelector: {}}
+---
+apiVersion: coordination.k8s.io/v1
+kind: Lease
+metadata: {name: l1}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: extra}
+YAML
+check "kubectl apply -f of one object per resource" K apply -f "$WORK/all.yaml"
+check "kubectl get of each" K get pod/p1 endpoints/e1 node/n1 cm/cm2 secret/s1 sa/sa1 event/ev1 endpointslice/es1 netpol/np1 lease/l1 ns/extra
+check "kubectl delete of each" K delete -f "$WORK/all.yaml" --wait=false
+
+# ---- durability: kill -9 in the middle of a write burst ----
+: >"$WORK/acked"
+(
+	i=0
+	while [ $i -lt 400 ]; do
+		i=$((i + 1))
+		c=$(C -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+			--data "{\"metadata\":{\"name\":\"burst$i\"}}" \
+			"$(url /api/v1/namespaces/default/configmaps)" 2>/dev/null)
+		[ "$c" = 201 ] && echo "burst$i" >>"$WORK/acked"
+	done
+) &
+BURST=$!
+BG_PIDS+=($BURST)
+sleep 1.5
+stop_server -KILL
+wait "$BURST" 2>/dev/null
+BG_PIDS=()
+nacked=$(wc -l <"$WORK/acked")
+check "kill -9 during a burst of creates (server had acknowledged $nacked)" test "$nacked" -gt 0
+if start_server; then ok "restart on the same data dir"; else ko "restart on the same data dir"; fi
+C "$(url /api/v1/namespaces/default/configmaps)" | python3 -c 'import json,sys; print("\n".join(i["metadata"]["name"] for i in json.load(sys.stdin)["items"]))' >"$WORK/have"
+missing=$(grep -vxFf "$WORK/have" "$WORK/acked" | wc -l)
+check "every acknowledged write survived ($missing of $nacked missing)" test "$missing" -eq 0
+check "kubectl works after the restart" K get ns default
+
+stop_server -TERM
+check "SIGTERM: clean shutdown, exit 0" test "$SRV_RC" -eq 0
+
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]

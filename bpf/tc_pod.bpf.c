@@ -13,6 +13,7 @@
 #include "lib/nat.h"
 #include "lib/parse.h"
 #include "lib/reject.h"
+#include "lib/select.h"
 
 #include <linux/pkt_cls.h>
 
@@ -79,18 +80,15 @@ static __always_inline int reject(struct __sk_buff *skb, const struct pkt *p)
 static __always_inline int new_flow(struct __sk_buff *skb, struct pkt *p,
 				    const struct bpflet_fe_val *fe)
 {
-	struct bpflet_slot_key sk = {.svc_id = fe->svc_id};
 	struct bpflet_ct_key fwd_key, rev_key;
 	struct bpflet_ct_val fwd = {}, rev = {};
 	struct bpflet_backend *be;
-	__u32 *backend_id;
+	__u32 backend_id = 0;
 	__be32 client = p->saddr, vip = p->daddr;
 	__be16 cport = p->sport, vport = p->dport;
 	bool hairpin;
 
-	sk.slot = bpf_get_prandom_u32() % fe->count;
-	backend_id = bpf_map_lookup_elem(&bl_slot_v1, &sk);
-	be = backend_id ? bpf_map_lookup_elem(&bl_be_v1, backend_id) : NULL;
+	be = select_backend(fe, p, &backend_id);
 	if (!be) {
 		count(skb, BPFLET_CNT_DROP_NO_BACKEND);
 		return TC_ACT_SHOT;
@@ -101,7 +99,7 @@ static __always_inline int new_flow(struct __sk_buff *skb, struct pkt *p,
 	fwd.nat_port = be->port;
 	fwd.dir = BPFLET_CT_FORWARD;
 	fwd.svc_id = fe->svc_id;
-	fwd.backend_id = *backend_id;
+	fwd.backend_id = backend_id;
 	fwd.created_ns = fwd.last_seen_ns = coarse_now();
 	fwd.flags = ct_tcp_bits(p->tcp_flags);
 	rev = fwd;

@@ -136,6 +136,27 @@ assert d['dnat_new']>=70 and d['reverse_nat']>=70, d
 assert d['reject_tcp_rst']>=1 and d['reject_icmp_unreachable']>=1, d
 " "$json"
 
+json=$("$BL_BIN/bpfletctl" --instance "$BL_INSTANCE" -o json backend list)
+check "bpfletctl backend list shows $B:8080 used by default/web:p" python3 -c "
+import json,sys
+d=json.loads(sys.argv[1])
+b=[x for x in d if x['ip']=='$B' and x['port']==8080 and x['protocol']=='TCP']
+assert len(b)==1 and 'default/web:p' in b[0]['services'] and b[0]['state']=='active', d
+" "$json"
+json=$("$BL_BIN/bpfletctl" --instance "$BL_INSTANCE" -o json maps)
+check "bpfletctl maps lists every map with its fill level" python3 -c "
+import json,sys
+d={m['name']:m for m in json.loads(sys.argv[1])}
+for n in ['bl_fe_v1','bl_slot_v1','bl_be_v1','bl_ct_tcp_v1','bl_ct_any_v1','bl_cnt_v1','bl_svcname_v1']:
+    assert n in d, n
+assert d['bl_fe_v1']['entries']>=3 and d['bl_fe_v1']['max_entries']>=d['bl_fe_v1']['entries'], d['bl_fe_v1']
+assert d['bl_ct_tcp_v1']['entries']>=2 and 0 < d['bl_ct_tcp_v1']['fill_percent'] < 100
+assert 'entries' not in d['bl_cnt_v1']
+" "$json"
+out=$("$BL_BIN/bpfletctl" --instance "nosuch$$" maps 2>&1)
+grep -q "is the agent of instance 'nosuch$$' running" <<<"$out" &&
+	pass "bpfletctl names the missing instance and the fix" || fail "missing instance: $out"
+
 # kube-proxy's contract: healthz and metrics on the node's address.
 out=$(ip netns exec "$BL_NODE" curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:10256/healthz)
 [ "$out" = 200 ] && pass "/healthz answers 200" || fail "/healthz answered $out"

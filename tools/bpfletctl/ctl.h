@@ -29,5 +29,7 @@ void ctl_print_json(json_t *v);
 int cmd_service(const struct ctl *c, int argc, char **argv);
 int cmd_conntrack(const struct ctl *c, int argc, char **argv);
 int cmd_counters(const struct ctl *c, int argc, char **argv);
+int cmd_backend(const struct ctl *c, int argc, char **argv);
+int cmd_maps(const struct ctl *c, int argc, char **argv);
 
 #endif

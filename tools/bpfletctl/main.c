@@ -15,7 +15,9 @@ static void usage(FILE *out)
 		     "commands:\n"
 		     "  service list       frontends with their backends\n"
 		     "  conntrack list     connection tracking entries (both directions)\n"
+		     "  backend list       backends with their state and the services using them\n"
 		     "  counters           per-reason packet and byte counters\n"
+		     "  maps               every pinned map with its size and fill level\n"
 		     "\n"
 		     "options:\n"
 		     "  -i, --instance NAME   the agent instance (required)\n"
@@ -69,6 +71,10 @@ int main(int argc, char **argv)
 		return cmd_service(&c, argc - 1, argv + 1);
 	if (!strcmp(argv[0], "conntrack") || !strcmp(argv[0], "ct"))
 		return cmd_conntrack(&c, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "backend") || !strcmp(argv[0], "backends"))
+		return cmd_backend(&c, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "maps"))
+		return cmd_maps(&c, argc - 1, argv + 1);
 	if (!strcmp(argv[0], "counters"))
 		return cmd_counters(&c, argc - 1, argv + 1);
 	fprintf(stderr, "bpfletctl: unknown command '%s' (see --help)\n", argv[0]);

@@ -25,6 +25,7 @@ struct bl_agent_opts {
 	const char *metrics_bind;
 	const char *hairpin_ip;
 	int resync_seconds;
+	bool maglev; /* --lb-algorithm maglev */
 	bool cleanup;
 	bool verbose;
 };

@@ -43,6 +43,9 @@ static void usage(FILE *out)
 		"  --hairpin-ip IP       source used when a pod reaches itself through a Service\n"
 		"                        (default 169.254.42.1)\n"
 		"  --resync SECONDS      full re-read period (default 30)\n"
+		"  --lb-algorithm ALG    random (default) or maglev: consistent hashing, the\n"
+		"                        same backend for a flow on every node; a Service's\n"
+		"                        annotation service.bpflet.io/lb-algorithm overrides it\n"
 		"  --cleanup             detach and unpin everything the instance created, exit\n"
 		"  -v, --verbose         debug logging\n"
 		"  -h, --help            this text\n"
@@ -64,6 +67,7 @@ static int parse_opts(int argc, char **argv, struct bl_agent_opts *o)
 		{"metrics-bind", required_argument, NULL, 'M'},
 		{"hairpin-ip", required_argument, NULL, 'P'},
 		{"resync", required_argument, NULL, 'r'},
+		{"lb-algorithm", required_argument, NULL, 'L'},
 		{"cleanup", no_argument, NULL, 'c'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -108,6 +112,14 @@ static int parse_opts(int argc, char **argv, struct bl_agent_opts *o)
 			break;
 		case 'r':
 			o->resync_seconds = atoi(optarg);
+			break;
+		case 'L':
+			if (strcmp(optarg, "random") && strcmp(optarg, "maglev")) {
+				fprintf(stderr,
+					"bpflet: --lb-algorithm must be random or maglev\n");
+				return -EINVAL;
+			}
+			o->maglev = !strcmp(optarg, "maglev");
 			break;
 		case 'c':
 			o->cleanup = true;

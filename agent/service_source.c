@@ -80,7 +80,7 @@ static void record_duration(struct bl_agent *a, double secs)
 int bl_service_resync(struct bl_agent *a)
 {
 	struct bl_service_source *src = a->source;
-	struct bl_compile_opts opts = {.node_name = a->o.node_name};
+	struct bl_compile_opts opts = {.node_name = a->o.node_name, .maglev = a->o.maglev};
 	struct bl_svc_table table = {0};
 	struct bl_dp_frontend *fes = NULL;
 	struct bpflet_backend *bes = NULL;

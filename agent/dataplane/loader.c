@@ -96,6 +96,7 @@ int bl_dp_open(struct bl_dataplane *dp, const char *instance, uint32_t hairpin_i
 	dp->fds[BL_DP_SLOT] = bpf_map__fd(dp->skel->maps.bl_slot_v1);
 	dp->fds[BL_DP_BE] = bpf_map__fd(dp->skel->maps.bl_be_v1);
 	dp->fds[BL_DP_SVCNAME] = bpf_map__fd(dp->skel->maps.bl_svcname_v1);
+	dp->fds[BL_DP_MAGLEV] = bpf_map__fd(dp->skel->maps.bl_mg_v1);
 	dp->ct_tcp_fd = bpf_map__fd(dp->skel->maps.bl_ct_tcp_v1);
 	dp->ct_any_fd = bpf_map__fd(dp->skel->maps.bl_ct_any_v1);
 	dp->counters_fd = bpf_map__fd(dp->skel->maps.bl_cnt_v1);

@@ -123,6 +123,9 @@ static int emit(struct ctx *c, const struct bl_k8s_service *svc, const char *own
 	fe->key.family = ip->family;
 	fe->key.scope = scope;
 	fe_name(fe->name, svc, p);
+	if (svc->lb_algorithm == BL_LB_MAGLEV ||
+	    (svc->lb_algorithm == BL_LB_DEFAULT && c->o->maglev))
+		fe->flags |= BPFLET_FE_F_MAGLEV;
 	if (svc->affinity_client_ip) {
 		fe->flags |= BPFLET_FE_F_AFFINITY;
 		fe->affinity_timeout = svc->affinity_timeout;

@@ -4,6 +4,7 @@
  */
 #include "selftests/bpf/harness.h"
 #include "selftests/bpf/packet.h"
+#include "selftests/bpf/svc_lb_cases.h"
 #include "tc_pod.skel.h"
 
 #include <bpflet/abi.h>
@@ -915,7 +916,16 @@ int main(void)
 		return 1;
 	}
 	use_skel(skel_plain);
-	rc = harness_run(cases, (int)(sizeof(cases) / sizeof(cases[0])), reset);
+	svc_lb_skel = skel_plain;
+	int n = (int)(sizeof(cases) / sizeof(cases[0]));
+	struct test_case *all = calloc((size_t)(n + svc_lb_n_cases), sizeof(*all));
+
+	if (!all)
+		return 1;
+	memcpy(all, cases, sizeof(cases));
+	memcpy(all + n, svc_lb_cases, (size_t)svc_lb_n_cases * sizeof(*all));
+	rc = harness_run(all, n + svc_lb_n_cases, reset);
+	free(all);
 	tc_pod__destroy(skel_helpers);
 	tc_pod__destroy(skel_plain);
 	return rc;

@@ -1,0 +1,12 @@
+/* Backend-selection cases (test_svc_lb.c), run by test_tc_pod.c's main. */
+#ifndef BPFLET_TEST_SVC_LB_CASES_H
+#define BPFLET_TEST_SVC_LB_CASES_H
+
+#include "selftests/bpf/harness.h"
+
+struct tc_pod;
+extern struct tc_pod *svc_lb_skel; /* set before running the cases */
+extern const struct test_case svc_lb_cases[];
+extern const int svc_lb_n_cases;
+
+#endif

@@ -29,5 +29,6 @@ void ctl_print_json(json_t *v);
 int cmd_service(const struct ctl *c, int argc, char **argv);
 int cmd_conntrack(const struct ctl *c, int argc, char **argv);
 int cmd_counters(const struct ctl *c, int argc, char **argv);
+int cmd_maglev(const struct ctl *c, int argc, char **argv);
 
 #endif

@@ -16,6 +16,9 @@ static void usage(FILE *out)
 		     "  service list       frontends with their backends\n"
 		     "  conntrack list     connection tracking entries (both directions)\n"
 		     "  counters           per-reason packet and byte counters\n"
+		     "  maglev show SVC [--entries]\n"
+		     "                     a Service's Maglev table: each backend's share\n"
+		     "                     (SVC is namespace/name or namespace/name:port)\n"
 		     "\n"
 		     "options:\n"
 		     "  -i, --instance NAME   the agent instance (required)\n"
@@ -69,6 +72,8 @@ int main(int argc, char **argv)
 		return cmd_service(&c, argc - 1, argv + 1);
 	if (!strcmp(argv[0], "conntrack") || !strcmp(argv[0], "ct"))
 		return cmd_conntrack(&c, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "maglev"))
+		return cmd_maglev(&c, argc - 1, argv + 1);
 	if (!strcmp(argv[0], "counters"))
 		return cmd_counters(&c, argc - 1, argv + 1);
 	fprintf(stderr, "bpfletctl: unknown command '%s' (see --help)\n", argv[0]);

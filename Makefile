@@ -98,7 +98,7 @@ $(B)/bin/test_controlplane: $(call asan,$(UNIT_CP_SRCS) $(CP_SRCS) $(COMMON_SRCS
 $(B)/bin/test_dataplane: $(call asan,$(UNIT_DP_SRCS) agent/dataplane/svc_sync.c controlplane/compile/maglev.c $(COMMON_SRCS)) | $(B)/bin
 	$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 # BPF_PROG_TEST_RUN cases: need root, sanitizers on.
-$(B)/bin/test_bpf: $(call asan,$(BPFTEST_SRCS) controlplane/compile/maglev.c $(COMMON_SRCS)) | $(B)/bin
+$(B)/bin/test_bpf: $(call asan,$(BPFTEST_SRCS) controlplane/compile/maglev.c agent/dataplane/ct_gc.c $(COMMON_SRCS)) | $(B)/bin
 	$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS)
 $(B)/bin/bench_prog: $(call obj,selftests/bench/bench_prog.c selftests/bpf/packet.c $(COMMON_SRCS)) | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

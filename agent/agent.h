@@ -3,6 +3,7 @@
 #define BPFLET_AGENT_H
 
 #include "agent/cni_server.h"
+#include "agent/dataplane/ct_gc.h"
 #include "agent/dataplane/loader.h"
 #include "agent/endpoints.h"
 
@@ -26,6 +27,8 @@ struct bl_agent_opts {
 	const char *hairpin_ip;
 	int resync_seconds;
 	bool maglev; /* --lb-algorithm maglev */
+	int ct_gc_seconds;
+	struct bl_ct_timeouts ct_timeouts;
 	bool cleanup;
 	bool verbose;
 };
@@ -53,7 +56,9 @@ struct bl_agent {
 	struct bl_cni_server cni;
 	struct bl_service_source *source;
 	struct bl_agent_stats st;
-	struct event *resync_ev, *debounce_ev, *watch_ev;
+	struct event *resync_ev, *debounce_ev, *watch_ev, *ct_gc_ev;
+	struct bl_ct_gc_stats ct_gc; /* totals since start */
+	unsigned long ct_gc_runs;
 	int inotify_fd;
 };
 
@@ -66,6 +71,10 @@ int bl_service_source_init(struct bl_agent *a);
 void bl_service_source_free(struct bl_agent *a);
 /* Reload what changed and apply it; returns 0 or -errno (last good state kept). */
 int bl_service_resync(struct bl_agent *a);
+
+/* ct_gc_timer.c: periodic conntrack GC; a purge-only pass after Service changes. */
+int bl_ct_gc_start(struct bl_agent *a);
+void bl_ct_gc_pass(struct bl_agent *a, bool expire);
 
 /* metrics.c */
 struct evbuffer;

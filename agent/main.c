@@ -46,12 +46,32 @@ static void usage(FILE *out)
 		"  --lb-algorithm ALG    random (default) or maglev: consistent hashing, the\n"
 		"                        same backend for a flow on every node; a Service's\n"
 		"                        annotation service.bpflet.io/lb-algorithm overrides it\n"
+		"  --ct-gc SECONDS       conntrack garbage collection period (default 30)\n"
+		"  --ct-timeout-tcp-syn S, --ct-timeout-tcp S, --ct-timeout-tcp-closing S,\n"
+		"  --ct-timeout-udp S    idle timeouts of TCP flows in handshake (60),\n"
+		"                        established (21600), after FIN/RST (10) and of UDP\n"
+		"                        and other flows (60)\n"
 		"  --cleanup             detach and unpin everything the instance created, exit\n"
 		"  -v, --verbose         debug logging\n"
 		"  -h, --help            this text\n"
 		"\n"
 		"SIGTERM/SIGINT stop the agent and leave maps and programs in place, so a\n"
 		"restarted agent re-adopts them and no established connection is dropped.\n");
+}
+
+/* A whole positive number of seconds, else a message naming the flag. */
+static int positive_arg(const char *flag, const char *arg, int *out)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+
+	if (*arg == '\0' || *end || v < 1 || v > 86400 * 30) {
+		fprintf(stderr, "bpflet: %s takes a positive number of seconds, not '%s'\n", flag,
+			arg);
+		return -EINVAL;
+	}
+	*out = (int)v;
+	return 0;
 }
 
 static int parse_opts(int argc, char **argv, struct bl_agent_opts *o)
@@ -68,6 +88,11 @@ static int parse_opts(int argc, char **argv, struct bl_agent_opts *o)
 		{"hairpin-ip", required_argument, NULL, 'P'},
 		{"resync", required_argument, NULL, 'r'},
 		{"lb-algorithm", required_argument, NULL, 'L'},
+		{"ct-gc", required_argument, NULL, 'G'},
+		{"ct-timeout-tcp-syn", required_argument, NULL, 1001},
+		{"ct-timeout-tcp", required_argument, NULL, 1002},
+		{"ct-timeout-tcp-closing", required_argument, NULL, 1003},
+		{"ct-timeout-udp", required_argument, NULL, 1004},
 		{"cleanup", no_argument, NULL, 'c'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -80,6 +105,8 @@ static int parse_opts(int argc, char **argv, struct bl_agent_opts *o)
 		.metrics_bind = "0.0.0.0:10249",
 		.hairpin_ip = "169.254.42.1",
 		.resync_seconds = 30,
+		.ct_gc_seconds = 30,
+		.ct_timeouts = BL_CT_TIMEOUTS_DEFAULT,
 	};
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -121,6 +148,23 @@ static int parse_opts(int argc, char **argv, struct bl_agent_opts *o)
 			}
 			o->maglev = !strcmp(optarg, "maglev");
 			break;
+		case 'G':
+			if (positive_arg("--ct-gc", optarg, &o->ct_gc_seconds))
+				return -EINVAL;
+			break;
+		case 1001:
+		case 1002:
+		case 1003:
+		case 1004: {
+			uint32_t *t[] = {&o->ct_timeouts.tcp_syn, &o->ct_timeouts.tcp_established,
+					 &o->ct_timeouts.tcp_closing, &o->ct_timeouts.other};
+			int v;
+
+			if (positive_arg("--ct-timeout-*", optarg, &v))
+				return -EINVAL;
+			*t[c - 1001] = (uint32_t)v;
+			break;
+		}
 		case 'c':
 			o->cleanup = true;
 			break;
@@ -331,6 +375,8 @@ int main(int argc, char **argv)
 		return 1;
 	if (watch_manifests(&a))
 		return 1;
+	if (bl_ct_gc_start(&a))
+		return 1;
 	if (a.o.healthz_bind[0] && !bl_http_serve(a.base, a.o.healthz_bind, true, false, &h))
 		return 1;
 	if (a.o.metrics_bind[0] && !bl_http_serve(a.base, a.o.metrics_bind, false, true, &h))
@@ -353,6 +399,8 @@ int main(int argc, char **argv)
 	bl_endpoints_free(&a.eps);
 	bl_svc_sync_free(a.sync);
 	bl_dp_close(&a.dp);
+	if (a.ct_gc_ev)
+		event_free(a.ct_gc_ev);
 	event_free(sigterm);
 	event_free(sigint);
 	return 0;

@@ -136,6 +136,9 @@ int bl_service_resync(struct bl_agent *a)
 		a->st.last_sync = bl_now();
 		a->st.pending = false;
 	}
+	/* flows of UDP (and other) to backends that left are purged now */
+	if (st.updates || st.removes)
+		bl_ct_gc_pass(a, false);
 	if (st.updates || st.removes)
 		log_info("synced %zu frontends: %u entries written, %u removed (+%u ~%u -%u "
 			 "frontends) in %.1f ms",

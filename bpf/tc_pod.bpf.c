@@ -192,6 +192,13 @@ int tc_pod(struct __sk_buff *skb)
 	}
 	if (fe->count == 0)
 		return reject(skb, &p);
+	/* only a SYN opens a TCP flow: anything else without conntrack (state lost,
+	 * out of window, a scan) would reach a backend that never saw the handshake */
+	if (p.proto == IPPROTO_TCP &&
+	    (p.tcp_flags & (TCPF_SYN | TCPF_ACK | TCPF_RST)) != TCPF_SYN) {
+		count(skb, BPFLET_CNT_DROP_CT_INVALID);
+		return TC_ACT_SHOT;
+	}
 	return new_flow(skb, &p, fe);
 }
 

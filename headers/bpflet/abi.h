@@ -153,6 +153,7 @@ enum bpflet_counter {
 	BPFLET_CNT_DROP_REJECT_FAILED, /* could not build the reject reply */
 	BPFLET_CNT_FRAGMENT,	       /* IPv4 fragment, passed untouched */
 	BPFLET_CNT_NON_IP,	       /* not IPv4, passed untouched */
+	BPFLET_CNT_DROP_CT_INVALID,    /* TCP to a Service, not a SYN, no conntrack entry */
 	BPFLET_CNT_MAX,
 };
 

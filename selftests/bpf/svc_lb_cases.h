@@ -1,4 +1,5 @@
-/* Backend-selection cases (test_svc_lb.c), run by test_tc_pod.c's main. */
+/* Backend-selection (test_svc_lb.c) and conntrack-hygiene (test_ct_gc.c) cases, run by
+ * test_tc_pod.c's main on its skeleton. */
 #ifndef BPFLET_TEST_SVC_LB_CASES_H
 #define BPFLET_TEST_SVC_LB_CASES_H
 
@@ -8,5 +9,7 @@ struct tc_pod;
 extern struct tc_pod *svc_lb_skel; /* set before running the cases */
 extern const struct test_case svc_lb_cases[];
 extern const int svc_lb_n_cases;
+extern const struct test_case ct_gc_cases[];
+extern const int ct_gc_n_cases;
 
 #endif

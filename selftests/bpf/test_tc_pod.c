@@ -918,13 +918,14 @@ int main(void)
 	use_skel(skel_plain);
 	svc_lb_skel = skel_plain;
 	int n = (int)(sizeof(cases) / sizeof(cases[0]));
-	struct test_case *all = calloc((size_t)(n + svc_lb_n_cases), sizeof(*all));
+	struct test_case *all = calloc((size_t)(n + svc_lb_n_cases + ct_gc_n_cases), sizeof(*all));
 
 	if (!all)
 		return 1;
 	memcpy(all, cases, sizeof(cases));
 	memcpy(all + n, svc_lb_cases, (size_t)svc_lb_n_cases * sizeof(*all));
-	rc = harness_run(all, n + svc_lb_n_cases, reset);
+	memcpy(all + n + svc_lb_n_cases, ct_gc_cases, (size_t)ct_gc_n_cases * sizeof(*all));
+	rc = harness_run(all, n + svc_lb_n_cases + ct_gc_n_cases, reset);
 	free(all);
 	tc_pod__destroy(skel_helpers);
 	tc_pod__destroy(skel_plain);

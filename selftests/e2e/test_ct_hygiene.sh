@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Conntrack hygiene and protocol separation with real traffic: a UDP flow moves to the
+# remaining backend as soon as its own leaves the Service; idle entries are collected by
+# the agent's GC; TCP and UDP on one port reach different backends; fill levels and GC
+# counts are exported on /metrics.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+BL_TAG=ct$$
+. "$HERE/../../scripts/netns_lib.sh"
+. "$HERE/assert.sh"
+trap 'bl_teardown' EXIT
+trap 'exit 130' INT TERM HUP PIPE
+
+VIP_DNS=10.96.2.10
+VIP_MIX=10.96.2.11
+
+bl_node_up
+bl_agent_start --ct-gc 1 --ct-timeout-udp 3 || { fail "agent starts"; exit 1; }
+A=$(bl_pod_add a) && B=$(bl_pod_add b) && bl_pod_add client >/dev/null ||
+	{ fail "pods wired by bpflet-cni"; exit 1; }
+for p in a b; do bl_serve_echo "$p" 8080; done
+bl_wait_port a 8080 && bl_wait_port b 8080
+
+# --- a UDP flow follows its backend's removal -----------------------------------
+bl_service dns "$VIP_DNS" 53 UDP 8080 "$A"
+bl_wait_backends dns 1
+rm -f "$BL_WORK/go"
+bl_in client timeout 30 python3 -c "
+import socket, os, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('0.0.0.0', 5300)); s.settimeout(1)
+s.connect(('$VIP_DNS', 53))
+def ask():
+    for _ in range(5):
+        s.send(b'x')
+        try: return s.recv(100).decode().split()[0]
+        except socket.timeout: pass
+    return 'timeout'
+print(ask(), flush=True)
+open('$BL_WORK/first', 'w').close()
+while not os.path.exists('$BL_WORK/go'): time.sleep(0.05)
+print(ask(), flush=True)
+" >"$BL_WORK/udp.out" 2>&1 &
+udp_pid=$!
+for _ in $(seq 200); do [ -e "$BL_WORK/first" ] && break; sleep 0.05; done
+bl_service dns "$VIP_DNS" 53 UDP 8080 "$B"
+bl_wait_backends dns 1
+for _ in $(seq 100); do # until the purge ran: the flow's entries to a are gone
+	"$BL_BIN/bpfletctl" --instance "$BL_INSTANCE" -o json conntrack list |
+		grep -q "\"$A:8080\"" || break
+	sleep 0.05
+done
+touch "$BL_WORK/go"
+wait "$udp_pid"
+[ "$(tr '\n' ' ' <"$BL_WORK/udp.out")" = "a b " ] &&
+	pass "same UDP socket answered by a, then by b once a left the Service" ||
+	fail "UDP flow after backend removal: $(tr '\n' ' ' <"$BL_WORK/udp.out")"
+
+# --- idle entries go after the UDP timeout (3 s, GC every 1 s) -------------------
+ct_udp() {
+	"$BL_BIN/bpfletctl" --instance "$BL_INSTANCE" -o json conntrack list |
+		python3 -c "import json,sys; print(sum(1 for e in json.load(sys.stdin) if e['src'].endswith(':5301') or e['dst'].endswith(':5301')))"
+}
+echo x | bl_in client timeout 3 socat -T1 - "UDP:$VIP_DNS:53,sourceport=5301" >/dev/null 2>&1
+n1=$(ct_udp)
+gone=0
+for _ in $(seq 80); do
+	[ "$(ct_udp)" = 0 ] && { gone=1; break; }
+	sleep 0.1
+done
+[ "$n1" = 2 ] && [ "$gone" = 1 ] && pass "idle UDP flow (2 entries) collected by the agent's GC" ||
+	fail "GC: entries before $n1, gone=$gone"
+
+# --- TCP and UDP on the same port, separate backends ----------------------------
+cat >"$BL_MANIFESTS/mix.yaml" <<YAML
+apiVersion: v1
+kind: Service
+metadata: {name: mix, namespace: default}
+spec:
+  clusterIP: $VIP_MIX
+  ports: [{name: t, port: 80, protocol: TCP, targetPort: 8080}, {name: u, port: 80, protocol: UDP, targetPort: 8080}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: mix-t, namespace: default, labels: {kubernetes.io/service-name: mix}}
+addressType: IPv4
+ports: [{name: t, port: 8080, protocol: TCP}]
+endpoints: [{addresses: ["$A"], conditions: {ready: true}}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: mix-u, namespace: default, labels: {kubernetes.io/service-name: mix}}
+addressType: IPv4
+ports: [{name: u, port: 8080, protocol: UDP}]
+endpoints: [{addresses: ["$B"], conditions: {ready: true}}]
+YAML
+bl_wait_backends mix 2
+bad=0
+for _ in $(seq 5); do
+	t=$(bl_in client timeout 3 socat -T2 - "TCP:$VIP_MIX:80,connect-timeout=2" </dev/null 2>/dev/null | cut -d' ' -f1)
+	u=$(echo x | bl_in client timeout 3 socat -T1 - "UDP:$VIP_MIX:80" 2>/dev/null | cut -d' ' -f1)
+	[ "$t/$u" = "a/b" ] || bad=$((bad + 1))
+done
+[ "$bad" = 0 ] && pass "TCP $VIP_MIX:80 always reaches a, UDP $VIP_MIX:80 always b (5 each)" ||
+	fail "TCP/UDP on one port: $bad of 5 rounds wrong (last $t/$u)"
+
+# --- metrics ------------------------------------------------------------------
+out=$(ip netns exec "$BL_NODE" curl -s http://127.0.0.1:10249/metrics)
+check "/metrics: fill of every conntrack and affinity map, GC deletions by reason" python3 -c "
+import re,sys
+m=dict(re.findall(r'^(\S+) (\S+)$', sys.argv[1], re.M))
+for mp in ('bl_ct_tcp_v1','bl_ct_any_v1','bl_aff_v1'):
+    assert 'bpflet_map_entries{map=\"%s\"}' % mp in m, mp
+    assert int(m['bpflet_map_capacity{map=\"%s\"}' % mp]) > 0, mp
+assert int(m['bpflet_conntrack_gc_deleted_total{reason=\"backend_gone\"}']) >= 2, m
+assert int(m['bpflet_conntrack_gc_deleted_total{reason=\"expired\"}']) >= 2, m
+assert int(m['bpflet_conntrack_gc_runs_total']) >= 1
+" "$out"
+
+[ "$BL_FAILED" -eq 0 ] || { echo "# agent log:"; tail -30 "$BL_AGENT_LOG" | sed 's/^/#   /'; }
+bl_summary

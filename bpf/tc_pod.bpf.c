@@ -190,8 +190,13 @@ int tc_pod(struct __sk_buff *skb)
 		count(skb, BPFLET_CNT_PASS);
 		return TC_ACT_OK;
 	}
-	if (fe->count == 0)
+	if (fe->count == 0) {
+		if (fe->flags & BPFLET_FE_F_NO_LOCAL_DROP) {
+			count(skb, BPFLET_CNT_DROP_NO_LOCAL);
+			return TC_ACT_SHOT;
+		}
 		return reject(skb, &p);
+	}
 	/* only a SYN opens a TCP flow: anything else without conntrack (state lost,
 	 * out of window, a scan) would reach a backend that never saw the handshake */
 	if (p.proto == IPPROTO_TCP &&

@@ -132,6 +132,8 @@ static int emit(struct ctx *c, const struct bl_k8s_service *svc, const char *own
 	}
 	fe->local_only = local_only;
 	fe->no_local_endpoints = local_only && !n_be && c->any_endpoints;
+	if (fe->no_local_endpoints)
+		fe->flags |= BPFLET_FE_F_NO_LOCAL_DROP;
 	if (n_be) {
 		fe->backends = malloc(n_be * sizeof(*be));
 		if (!fe->backends) {

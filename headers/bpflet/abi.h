@@ -154,6 +154,7 @@ enum bpflet_counter {
 	BPFLET_CNT_FRAGMENT,	       /* IPv4 fragment, passed untouched */
 	BPFLET_CNT_NON_IP,	       /* not IPv4, passed untouched */
 	BPFLET_CNT_DROP_CT_INVALID,    /* TCP to a Service, not a SYN, no conntrack entry */
+	BPFLET_CNT_DROP_NO_LOCAL,      /* traffic policy Local, no endpoint on this node */
 	BPFLET_CNT_MAX,
 };
 

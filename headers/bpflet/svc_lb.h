@@ -28,6 +28,10 @@
 /* Default number of blocks; the agent may resize the map before load. */
 #define BPFLET_MAGLEV_BLOCKS 64u
 
+/* Traffic policy Local with no endpoint on this node while other nodes have some: the
+ * frontend (count 0) drops instead of rejecting, as kube-proxy does. */
+#define BPFLET_FE_F_NO_LOCAL_DROP (1u << 3)
+
 #define BPFLET_AFFINITY_MAX 65536
 #define BPFLET_AFF_MAGLEV   (1u << 31) /* bpflet_aff_val.slot is a Maglev index */
 

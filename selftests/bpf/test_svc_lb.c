@@ -294,7 +294,41 @@ static void test_no_affinity_no_entries(void)
 	EXPECT(!aff_get(CLIENT, 6, &v), "no affinity entry written");
 }
 
+static unsigned long long counter_sum(enum bpflet_counter c)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct bpflet_counter_val v[ncpu];
+	unsigned long long n = 0;
+	__u32 k = c;
+
+	if (bpf_map_lookup_elem(fd(svc_lb_skel->maps.bl_cnt_v1), &k, v))
+		return ~0ull;
+	for (int i = 0; i < ncpu; i++)
+		n += v[i].packets;
+	return n;
+}
+
+/* Traffic policy Local with no endpoint here: dropped and counted, never answered;
+ * without the flag the same empty frontend rejects with a RST. */
+static void test_no_local_endpoint_drops(void)
+{
+	uint8_t out[PKT_MAX];
+	uint32_t out_len;
+	struct pkt_spec s = syn(CLIENT, 43000);
+
+	add_svc(7, 0, BPFLET_FE_F_NO_LOCAL_DROP, 0, 0);
+	EXPECT(run(&s, out, &out_len) == TC_ACT_SHOT, "dropped");
+	EXPECT(counter_sum(BPFLET_CNT_DROP_NO_LOCAL) == 1, "drop_no_local_endpoint counted");
+	EXPECT(counter_sum(BPFLET_CNT_REJECT_TCP) == 0, "no RST sent");
+	add_svc(7, 0, 0, 0, 0);
+	s.sport = 43001;
+	EXPECT(run(&s, out, &out_len) != TC_ACT_SHOT, "plain empty frontend answers");
+	EXPECT(counter_sum(BPFLET_CNT_REJECT_TCP) == 1, "with a RST");
+}
+
 const struct test_case svc_lb_cases[] = {
+	{"policy Local, no local endpoint: dropped and counted, not rejected",
+	 test_no_local_endpoint_drops},
 	{"Maglev: 64 new flows land where the generator and flow hash predict",
 	 test_maglev_predicted},
 	{"Maglev: a large table (M=65521) over 4 blocks, same prediction", test_maglev_large},

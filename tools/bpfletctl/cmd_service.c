@@ -47,13 +47,14 @@ static int add_service(void *arg, const void *k, const void *v)
 	*strrchr(buf, ':') = '\0';
 	json_array_append_new(
 		w->out,
-		json_pack("{s:s, s:i, s:{s:s, s:i, s:s, s:s}, s:s, s:s, s:i, s:o}", "name", nm.name,
-			  "svc_id", val->svc_id, "frontend", "ip", buf, "port", ntohs(key->port),
-			  "protocol", bl_proto_name(key->proto), "scope",
+		json_pack("{s:s, s:i, s:{s:s, s:i, s:s, s:s}, s:s, s:s, s:i, s:b, s:o}", "name",
+			  nm.name, "svc_id", val->svc_id, "frontend", "ip", buf, "port",
+			  ntohs(key->port), "protocol", bl_proto_name(key->proto), "scope",
 			  key->scope == BPFLET_SCOPE_INTERNAL ? "internal" : "external",
 			  "algorithm", val->flags & BPFLET_FE_F_MAGLEV ? "maglev" : "random",
 			  "affinity", val->flags & BPFLET_FE_F_AFFINITY ? "ClientIP" : "None",
-			  "affinity_timeout", val->affinity_timeout, "backends", bes));
+			  "affinity_timeout", val->affinity_timeout, "no_local_endpoints",
+			  !!(val->flags & BPFLET_FE_F_NO_LOCAL_DROP), "backends", bes));
 	return 0;
 }
 

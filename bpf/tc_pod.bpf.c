@@ -9,6 +9,7 @@
  */
 #include "lib/conntrack.h"
 #include "lib/counters.h"
+#include "lib/icmp_err.h"
 #include "lib/maps.h"
 #include "lib/nat.h"
 #include "lib/parse.h"
@@ -158,6 +159,10 @@ int tc_pod(struct __sk_buff *skb)
 		count(skb, BPFLET_CNT_FRAGMENT);
 		return TC_ACT_OK;
 	case PARSE_OTHER_L4:
+		if (icmp_error_nat(skb, &p) == ICMP_ERR_DONE) {
+			count(skb, BPFLET_CNT_ICMP_ERROR_NAT);
+			return TC_ACT_OK;
+		}
 		count(skb, BPFLET_CNT_PASS);
 		return TC_ACT_OK;
 	default:

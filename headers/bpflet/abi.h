@@ -155,6 +155,7 @@ enum bpflet_counter {
 	BPFLET_CNT_NON_IP,	       /* not IPv4, passed untouched */
 	BPFLET_CNT_DROP_CT_INVALID,    /* TCP to a Service, not a SYN, no conntrack entry */
 	BPFLET_CNT_DROP_NO_LOCAL,      /* traffic policy Local, no endpoint on this node */
+	BPFLET_CNT_ICMP_ERROR_NAT,     /* ICMP error about a translated flow, translated */
 	BPFLET_CNT_MAX,
 };
 

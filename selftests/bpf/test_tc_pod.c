@@ -918,14 +918,24 @@ int main(void)
 	use_skel(skel_plain);
 	svc_lb_skel = skel_plain;
 	int n = (int)(sizeof(cases) / sizeof(cases[0]));
-	struct test_case *all = calloc((size_t)(n + svc_lb_n_cases + ct_gc_n_cases), sizeof(*all));
+	const struct {
+		const struct test_case *c;
+		int n;
+	} extra[] = {{svc_lb_cases, svc_lb_n_cases},
+		     {ct_gc_cases, ct_gc_n_cases},
+		     {icmp_err_cases, icmp_err_n_cases}};
+	int total = n;
+
+	for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
+		total += extra[i].n;
+	struct test_case *all = calloc((size_t)total, sizeof(*all));
 
 	if (!all)
 		return 1;
 	memcpy(all, cases, sizeof(cases));
-	memcpy(all + n, svc_lb_cases, (size_t)svc_lb_n_cases * sizeof(*all));
-	memcpy(all + n + svc_lb_n_cases, ct_gc_cases, (size_t)ct_gc_n_cases * sizeof(*all));
-	rc = harness_run(all, n + svc_lb_n_cases + ct_gc_n_cases, reset);
+	for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); n += extra[i].n, i++)
+		memcpy(all + n, extra[i].c, (size_t)extra[i].n * sizeof(*all));
+	rc = harness_run(all, total, reset);
 	free(all);
 	tc_pod__destroy(skel_helpers);
 	tc_pod__destroy(skel_plain);

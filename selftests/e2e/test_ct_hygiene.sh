@@ -104,6 +104,32 @@ done
 [ "$bad" = 0 ] && pass "TCP $VIP_MIX:80 always reaches a, UDP $VIP_MIX:80 always b (5 each)" ||
 	fail "TCP/UDP on one port: $bad of 5 rounds wrong (last $t/$u)"
 
+# --- ICMP errors of a backend reach the client translated -------------------------
+# b has no UDP listener on 9999: its kernel answers with port unreachable quoting
+# client -> b:9999; only when translated back to the VIP does the client's socket
+# (connected to the VIP) see it as ECONNREFUSED instead of waiting in vain.
+VIP_CLOSED=10.96.2.12
+bl_service closed "$VIP_CLOSED" 53 UDP 9999 "$B"
+bl_wait_backends closed 1
+before=$("$BL_BIN/bpfletctl" --instance "$BL_INSTANCE" -o json counters |
+	python3 -c "import json,sys; print({c['reason']:c['packets'] for c in json.load(sys.stdin)}['icmp_error_translated'])")
+out=$(bl_in client timeout 5 python3 -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2)
+s.connect(('$VIP_CLOSED', 53))
+s.send(b'x')
+try:
+    s.recv(100); print('answered')
+except ConnectionRefusedError: print('refused')
+except socket.timeout: print('timeout')
+" 2>&1)
+after=$("$BL_BIN/bpfletctl" --instance "$BL_INSTANCE" -o json counters |
+	python3 -c "import json,sys; print({c['reason']:c['packets'] for c in json.load(sys.stdin)}['icmp_error_translated'])")
+[ "$out" = refused ] && [ "$after" -gt "$before" ] &&
+	pass "backend's ICMP port unreachable reached the client as the VIP's (refused; counter $before -> $after)" ||
+	fail "ICMP error translation: client saw '$out', counter $before -> $after"
+
 # --- metrics ------------------------------------------------------------------
 out=$(ip netns exec "$BL_NODE" curl -s http://127.0.0.1:10249/metrics)
 check "/metrics: fill of every conntrack and affinity map, GC deletions by reason" python3 -c "

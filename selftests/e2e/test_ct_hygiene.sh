@@ -16,7 +16,7 @@ VIP_MIX=10.96.2.11
 
 bl_node_up
 bl_agent_start --ct-gc 1 --ct-timeout-udp 3 || { fail "agent starts"; exit 1; }
-A=$(bl_pod_add a) && B=$(bl_pod_add b) && bl_pod_add client >/dev/null ||
+A=$(bl_pod_add a) && B=$(bl_pod_add b) && C=$(bl_pod_add client) ||
 	{ fail "pods wired by bpflet-cni"; exit 1; }
 for p in a b; do bl_serve_echo "$p" 8080; done
 bl_wait_port a 8080 && bl_wait_port b 8080
@@ -103,6 +103,42 @@ for _ in $(seq 5); do
 done
 [ "$bad" = 0 ] && pass "TCP $VIP_MIX:80 always reaches a, UDP $VIP_MIX:80 always b (5 each)" ||
 	fail "TCP/UDP on one port: $bad of 5 rounds wrong (last $t/$u)"
+
+# --- bpfletctl nat list / conntrack flush ---------------------------------------
+ctl() { "$BL_BIN/bpfletctl" --instance "$BL_INSTANCE" -o json "$@"; }
+bl_in client timeout 3 socat -T2 - "TCP:$VIP_MIX:80,connect-timeout=2" </dev/null >/dev/null 2>&1
+echo x | bl_in client timeout 3 socat -T1 - "UDP:$VIP_MIX:80,sourceport=5310" >/dev/null 2>&1
+ctl nat list >"$BL_WORK/nat.json"
+check "bpfletctl nat list: TCP and UDP flows of mix with client, frontend and backend" python3 -c "
+import json,sys
+d=json.load(open(sys.argv[1]))
+t=[e for e in d if e['service']=='default/mix:t' and e['protocol']=='TCP']
+u=[e for e in d if e['service']=='default/mix:u' and e['protocol']=='UDP']
+assert t and all(e['frontend']=='$VIP_MIX:80' and e['backend']=='$A:8080' and e['client'].startswith('$C:') for e in t), t
+assert u and all(e['frontend']=='$VIP_MIX:80' and e['backend']=='$B:8080' for e in u), u
+assert all(e['protocol'] in ('TCP','UDP') for e in d)
+" "$BL_WORK/nat.json"
+# a TCP flow of another Service (long timeouts: the GC cannot take it meanwhile)
+bl_service keep 10.96.2.13 80 TCP 8080 "$A"
+bl_wait_backends keep 1
+bl_in client timeout 3 socat -T2 - "TCP:10.96.2.13:80,connect-timeout=2,sourceport=5311" </dev/null >/dev/null 2>&1
+ctl conntrack flush --service default/mix >"$BL_WORK/flush.json"
+ctl conntrack list >"$BL_WORK/ct.json"
+check "conntrack flush --service default/mix: its flows gone, another Service's kept" python3 -c "
+import json,sys
+f=json.load(open(sys.argv[1])); d=json.load(open(sys.argv[2]))
+assert f['deleted']>=4 and f['failed']==0, f
+assert not any(e['dst']=='$VIP_MIX:80' or e['nat']=='$VIP_MIX:80' for e in d), d
+assert any(e['src']=='$C:5311' for e in d), d
+" "$BL_WORK/flush.json" "$BL_WORK/ct.json"
+ctl conntrack flush >"$BL_WORK/flush.json"
+check "conntrack flush: every entry deleted" python3 -c "
+import json,sys
+f=json.load(open(sys.argv[1]))
+assert f['deleted']>=2, f
+" "$BL_WORK/flush.json"
+n=$(ctl conntrack list | python3 -c "import json,sys; print(len(json.load(sys.stdin)))")
+[ "$n" = 0 ] && pass "conntrack empty after flush" || fail "conntrack after flush: $n entries"
 
 # --- ICMP errors of a backend reach the client translated -------------------------
 # b has no UDP listener on 9999: its kernel answers with port unreachable quoting

@@ -82,6 +82,7 @@ static void map_fill(struct bl_agent *a, struct evbuffer *b)
 		{BPFLET_MAP_CT_TCP, offsetof(struct bl_dataplane, ct_tcp_fd)},
 		{BPFLET_MAP_CT_ANY, offsetof(struct bl_dataplane, ct_any_fd)},
 		{BPFLET_MAP_AFFINITY, offsetof(struct bl_dataplane, aff_fd)},
+		{BPFLET_MAP_FRAG, offsetof(struct bl_dataplane, frag_fd)},
 	};
 
 	evbuffer_add_printf(b, "# HELP bpflet_map_entries Entries in a pinned BPF map.\n"

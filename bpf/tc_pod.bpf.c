@@ -9,6 +9,7 @@
  */
 #include "lib/conntrack.h"
 #include "lib/counters.h"
+#include "lib/frag.h"
 #include "lib/icmp_err.h"
 #include "lib/maps.h"
 #include "lib/nat.h"
@@ -155,9 +156,24 @@ int tc_pod(struct __sk_buff *skb)
 	case PARSE_NON_IP:
 		count(skb, BPFLET_CNT_NON_IP);
 		return TC_ACT_OK;
-	case PARSE_FRAGMENT:
-		count(skb, BPFLET_CNT_FRAGMENT);
-		return TC_ACT_OK;
+	case PARSE_FRAGMENT: {
+		int fr = frag_prepare(skb, &p);
+		bool done;
+
+		if (fr == FRAG_FOLLOW) {
+			if (frag_follow(skb, &p, &done)) {
+				count(skb, BPFLET_CNT_DROP_REWRITE);
+				return TC_ACT_SHOT;
+			}
+			count(skb, done ? BPFLET_CNT_FRAGMENT_NAT : BPFLET_CNT_FRAGMENT);
+			return TC_ACT_OK;
+		}
+		if (fr != FRAG_FIRST) {
+			count(skb, BPFLET_CNT_FRAGMENT);
+			return TC_ACT_OK;
+		}
+		break; /* the first fragment takes the normal path */
+	}
 	case PARSE_OTHER_L4:
 		if (icmp_error_nat(skb, &p) == ICMP_ERR_DONE) {
 			count(skb, BPFLET_CNT_ICMP_ERROR_NAT);

@@ -75,6 +75,14 @@ struct {
 	__type(value, __u32);
 } bl_mg_v1 SEC(".maps");
 
+/* first fragment's ports by {addresses, id, proto}, for the later fragments */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BPFLET_FRAG_MAX);
+	__type(key, struct bpflet_frag_key);
+	__type(value, struct bpflet_frag_val);
+} bl_frag_v1 SEC(".maps");
+
 /* sessionAffinity ClientIP: {client, svc_id} → backend; LRU bounds it */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

@@ -151,11 +151,12 @@ enum bpflet_counter {
 	BPFLET_CNT_DROP_CT_FULL,       /* conntrack insert failed */
 	BPFLET_CNT_DROP_REWRITE,       /* a helper failed while rewriting */
 	BPFLET_CNT_DROP_REJECT_FAILED, /* could not build the reject reply */
-	BPFLET_CNT_FRAGMENT,	       /* IPv4 fragment, passed untouched */
+	BPFLET_CNT_FRAGMENT,	       /* IPv4 fragment of no tracked flow, passed untouched */
 	BPFLET_CNT_NON_IP,	       /* not IPv4, passed untouched */
 	BPFLET_CNT_DROP_CT_INVALID,    /* TCP to a Service, not a SYN, no conntrack entry */
 	BPFLET_CNT_DROP_NO_LOCAL,      /* traffic policy Local, no endpoint on this node */
 	BPFLET_CNT_ICMP_ERROR_NAT,     /* ICMP error about a translated flow, translated */
+	BPFLET_CNT_FRAGMENT_NAT,       /* later IPv4 fragment of a translated datagram */
 	BPFLET_CNT_MAX,
 };
 
@@ -170,6 +171,7 @@ struct bpflet_svc_name {
 	__u32 pad;
 };
 
+#include <bpflet/frag.h>
 #include <bpflet/svc_lb.h>
 
 #endif /* BPFLET_ABI_H */

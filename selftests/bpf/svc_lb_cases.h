@@ -1,5 +1,5 @@
 /* Backend-selection (test_svc_lb.c), conntrack-hygiene (test_ct_gc.c) and ICMP error
- * (test_icmp_err.c) cases, run by
+ * (test_icmp_err.c) and fragment (test_frag.c) cases, run by
  * test_tc_pod.c's main on its skeleton. */
 #ifndef BPFLET_TEST_SVC_LB_CASES_H
 #define BPFLET_TEST_SVC_LB_CASES_H
@@ -14,5 +14,7 @@ extern const struct test_case ct_gc_cases[];
 extern const int ct_gc_n_cases;
 extern const struct test_case icmp_err_cases[];
 extern const int icmp_err_n_cases;
+extern const struct test_case frag_cases[];
+extern const int frag_n_cases;
 
 #endif

@@ -140,6 +140,25 @@ assert f['deleted']>=2, f
 n=$(ctl conntrack list | python3 -c "import json,sys; print(len(json.load(sys.stdin)))")
 [ "$n" = 0 ] && pass "conntrack empty after flush" || fail "conntrack after flush: $n entries"
 
+# --- a fragmented datagram through the VIP --------------------------------------
+# 2000 bytes over 1500-byte veths: the client's kernel sends two fragments; the first
+# carries the ports, the second must follow it to the same backend.
+bl_service big 10.96.2.14 53 UDP 8080 "$A"
+bl_wait_backends big 1
+out=$(bl_in client timeout 5 python3 -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2)
+s.connect(('10.96.2.14', 53))
+s.send(b'y' * 2000)
+try: print(s.recv(100).decode().split()[0])
+except socket.timeout: print('timeout')
+" 2>&1)
+n=$(ctl counters | python3 -c "import json,sys; print({c['reason']:c['packets'] for c in json.load(sys.stdin)}['fragment_translated'])")
+[ "$out" = a ] && [ "${n:-0}" -ge 1 ] &&
+	pass "a 2000-byte UDP datagram (2 fragments) through the VIP answered by a (fragment_translated $n)" ||
+	fail "fragmented datagram: '$out', fragment_translated ${n:-?}"
+
 # --- ICMP errors of a backend reach the client translated -------------------------
 # b has no UDP listener on 9999: its kernel answers with port unreachable quoting
 # client -> b:9999; only when translated back to the VIP does the client's socket
@@ -168,10 +187,10 @@ after=$("$BL_BIN/bpfletctl" --instance "$BL_INSTANCE" -o json counters |
 
 # --- metrics ------------------------------------------------------------------
 out=$(ip netns exec "$BL_NODE" curl -s http://127.0.0.1:10249/metrics)
-check "/metrics: fill of every conntrack and affinity map, GC deletions by reason" python3 -c "
+check "/metrics: fill of every conntrack, affinity and fragment map, GC deletions by reason" python3 -c "
 import re,sys
 m=dict(re.findall(r'^(\S+) (\S+)$', sys.argv[1], re.M))
-for mp in ('bl_ct_tcp_v1','bl_ct_any_v1','bl_aff_v1'):
+for mp in ('bl_ct_tcp_v1','bl_ct_any_v1','bl_aff_v1','bl_frag_v1'):
     assert 'bpflet_map_entries{map=\"%s\"}' % mp in m, mp
     assert int(m['bpflet_map_capacity{map=\"%s\"}' % mp]) > 0, mp
 assert int(m['bpflet_conntrack_gc_deleted_total{reason=\"backend_gone\"}']) >= 2, m

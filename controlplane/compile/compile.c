@@ -131,6 +131,8 @@ static int emit(struct ctx *c, const struct bl_k8s_service *svc, const char *own
 		fe->affinity_timeout = svc->affinity_timeout;
 	}
 	fe->local_only = local_only;
+	if (local_only)
+		fe->flags |= BPFLET_FE_F_POLICY_LOCAL;
 	fe->no_local_endpoints = local_only && !n_be && c->any_endpoints;
 	if (fe->no_local_endpoints)
 		fe->flags |= BPFLET_FE_F_NO_LOCAL_DROP;

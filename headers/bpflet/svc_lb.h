@@ -31,6 +31,9 @@
 /* Traffic policy Local with no endpoint on this node while other nodes have some: the
  * frontend (count 0) drops instead of rejecting, as kube-proxy does. */
 #define BPFLET_FE_F_NO_LOCAL_DROP (1u << 3)
+/* Informational (bpfletctl): the frontend's traffic policy is Local, so its backends
+ * are this node's only. Never read per packet. */
+#define BPFLET_FE_F_POLICY_LOCAL (1u << 4)
 
 #define BPFLET_AFFINITY_MAX 65536
 #define BPFLET_AFF_MAGLEV   (1u << 31) /* bpflet_aff_val.slot is a Maglev index */

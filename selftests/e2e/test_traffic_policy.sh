@@ -97,6 +97,10 @@ svc Local "$A/$HERE_NODE/true/true/false" "$B/far/true/true/false"
 wait_tp "$A"
 got=$(hits 20)
 [ "$got" = "a " ] && pass "ITP Local: 20 connections all reach the local endpoint a" || fail "Local: '$got'"
+out=$("$BL_BIN/bpfletctl" --instance "$BL_INSTANCE" service list)
+grep -E "^default/tp:p .* Local +$A:8080 \(local\)" <<<"$out" >/dev/null &&
+	pass "bpfletctl service list (table) shows policy Local and the local backend" ||
+	fail "service list table: $out"
 
 # Local, the local endpoint terminating but serving, remote one ready: the fallback is
 # decided within the Local scope, so the terminating local one still serves.
@@ -119,10 +123,11 @@ got=$(hits 10)
 [ "$got" = "a " ] && pass "ITP Cluster, all terminating: only the serving one (a) used" ||
 	fail "Cluster fallback: '$got'"
 json=$("$BL_BIN/bpfletctl" --instance "$BL_INSTANCE" -o json service list)
-check "bpfletctl shows the fallback backend as terminating" python3 -c "
+check "bpfletctl shows policy Cluster and the fallback backend as terminating, local" python3 -c "
 import json,sys
 d=[s for s in json.loads(sys.argv[1]) if s['name']=='default/tp:p'][0]
-assert [(b['ip'],b['state']) for b in d['backends']]==[('$A','terminating')], d
+assert d['traffic_policy']=='Cluster', d
+assert [(b['ip'],b['state'],b['local']) for b in d['backends']]==[('$A','terminating',True)], d
 " "$json"
 
 # Local with no local endpoint but a remote one: dropped (timeout), not refused.

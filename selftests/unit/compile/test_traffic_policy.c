@@ -30,8 +30,10 @@ Test(traffic_policy, local_without_local_endpoints_drops_not_rejects)
 	cr_assert_neq(flags_at(&t, "10.96.4.2") & BPFLET_FE_F_NO_LOCAL_DROP, 0);
 	cr_assert_eq(fe_get(&t, "10.96.4.2", 80, IPPROTO_TCP, BPFLET_SCOPE_INTERNAL)->n_backends,
 		     0);
-	/* policy Cluster never drops */
+	/* policy Cluster never drops; the informational policy flag follows the policy */
 	cr_assert_eq(flags_at(&t, "10.96.4.1") & BPFLET_FE_F_NO_LOCAL_DROP, 0);
+	cr_assert_eq(flags_at(&t, "10.96.4.1") & BPFLET_FE_F_POLICY_LOCAL, 0);
+	cr_assert_neq(flags_at(&t, "10.96.4.2") & BPFLET_FE_F_POLICY_LOCAL, 0);
 	bl_svc_table_free(&t);
 	bl_errlist_free(&e);
 }

@@ -283,3 +283,38 @@ Test(maglev_sync, readopted_table_is_rewritten_with_the_same_values)
 	bl_svc_sync_free(s2);
 	free(before);
 }
+
+/* Two nodes whose syncers gave the backends different ids (other history) still
+ * publish tables naming the same backend in every entry. */
+Test(maglev_sync, two_nodes_with_different_ids_agree)
+{
+	struct bl_svc_sync *n1 = bl_svc_sync_new(), *n2 = bl_svc_sync_new();
+	struct bpflet_backend b[6] = {be(1), be(2), be(3), be(4), be(5), be(6)};
+	struct bpflet_backend rev[6] = {be(6), be(5), be(4), be(3), be(2), be(1)};
+	struct bpflet_backend other[3] = {be(90), be(91), be(92)};
+	struct bl_dp_frontend f1 = mgfe(8, b, 6), f2 = mgfe(8, rev, 6), pre = mgfe(9, other, 3);
+	uint32_t base;
+	struct bpflet_backend *ids1 = calloc(BPFLET_MAGLEV_M, sizeof(*ids1));
+	struct bl_sync_stats st;
+
+	cr_assert_eq(bl_svc_sync_apply(n1, &f1, 1, &W, &st), 0);
+	base = ((struct bpflet_fe_val *)kv_get(BL_DP_FE, &f1.key))->maglev_base;
+	for (uint32_t i = 0; i < BPFLET_MAGLEV_M; i++)
+		ids1[i] = *(struct bpflet_backend *)kv_get(BL_DP_BE, &M.mg[base + i]);
+	/* node 2: fresh maps, other backends first so ids differ, input order reversed */
+	init();
+	cr_assert_eq(bl_svc_sync_apply(n2, &pre, 1, &W, &st), 0);
+	struct bl_dp_frontend both[2] = {pre, f2};
+
+	cr_assert_eq(bl_svc_sync_apply(n2, both, 2, &W, &st), 0);
+	base = ((struct bpflet_fe_val *)kv_get(BL_DP_FE, &f2.key))->maglev_base;
+	for (uint32_t i = 0; i < BPFLET_MAGLEV_M; i++) {
+		struct bpflet_backend *x = kv_get(BL_DP_BE, &M.mg[base + i]);
+
+		cr_assert_not_null(x);
+		cr_assert(!memcmp(x, &ids1[i], sizeof(*x)), "entry %u differs between nodes", i);
+	}
+	bl_svc_sync_free(n1);
+	bl_svc_sync_free(n2);
+	free(ids1);
+}

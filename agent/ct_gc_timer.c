@@ -4,13 +4,54 @@
 #include "agent/agent.h"
 #include "agent/common/log.h"
 
+#include <errno.h>
 #include <event2/event.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <uthash.h>
+
+/* The published {svc_id, backend_id} pairs, built once per pass: a purge looks each
+ * entry up in O(1) instead of scanning the Service's slots. */
+struct member {
+	uint64_t key;
+	UT_hash_handle hh;
+};
+
+static int add_member(void *arg, uint32_t svc_id, uint32_t backend_id)
+{
+	struct member **set = arg, *m;
+	uint64_t key = (uint64_t)svc_id << 32 | backend_id;
+
+	HASH_FIND(hh, *set, &key, sizeof(key), m);
+	if (m)
+		return 0;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->key = key;
+	HASH_ADD(hh, *set, key, sizeof(m->key), m);
+	return 0;
+}
 
 static bool backend_live(void *arg, uint32_t svc_id, uint32_t backend_id)
 {
-	return bl_svc_sync_backend_live(arg, svc_id, backend_id);
+	struct member *set = arg, *m;
+	uint64_t key = (uint64_t)svc_id << 32 | backend_id;
+
+	HASH_FIND(hh, set, &key, sizeof(key), m);
+	return m != NULL;
+}
+
+static void free_members(struct member *set)
+{
+	struct member *m, *tmp;
+
+	HASH_ITER(hh, set, m, tmp)
+	{
+		HASH_DEL(set, m);
+		free(m);
+	}
 }
 
 static uint64_t coarse_ns(void)
@@ -24,11 +65,15 @@ static uint64_t coarse_ns(void)
 void bl_ct_gc_pass(struct bl_agent *a, bool expire)
 {
 	struct bl_ct_gc_stats st = {0};
+	struct member *set = NULL;
 	uint64_t now = coarse_ns();
 	int err;
 
-	err = bl_ct_gc_run(a->dp.ct_any_fd, false, now, &a->o.ct_timeouts, expire, backend_live,
-			   a->sync, &st);
+	/* without the full set, purge nothing rather than too much */
+	err = bl_svc_sync_for_each_member(a->sync, add_member, &set);
+	err = bl_ct_gc_run(a->dp.ct_any_fd, false, now, &a->o.ct_timeouts, expire,
+			   err ? NULL : backend_live, set, &st);
+	free_members(set);
 	if (!err && expire)
 		err = bl_ct_gc_run(a->dp.ct_tcp_fd, true, now, &a->o.ct_timeouts, true, NULL, NULL,
 				   &st);

@@ -704,14 +704,22 @@ uint32_t bl_svc_sync_svc_id(const struct bl_svc_sync *s, const struct bpflet_fe_
 	return fe ? fe->val.svc_id : 0;
 }
 
-bool bl_svc_sync_backend_live(const struct bl_svc_sync *s, uint32_t svc_id, uint32_t backend_id)
+int bl_svc_sync_for_each_member(const struct bl_svc_sync *s,
+				int (*fn)(void *arg, uint32_t svc_id, uint32_t backend_id),
+				void *arg)
 {
-	const struct fe_entry *fe = fe_find_svc(s, svc_id);
+	struct fe_entry *fe, *tmp;
+	int err;
 
-	if (!fe || !fe->published)
-		return false;
-	for (size_t i = 0; i < fe->val.count && i < fe->n_slots; i++)
-		if (fe->slots[i] == backend_id)
-			return true;
-	return false;
+	HASH_ITER(hh, s->fes, fe, tmp)
+	{
+		if (!fe->published)
+			continue;
+		for (size_t i = 0; i < fe->val.count && i < fe->n_slots; i++) {
+			err = fn(arg, fe->val.svc_id, fe->slots[i]);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
 }

@@ -74,8 +74,10 @@ int bl_svc_sync_apply(struct bl_svc_sync *s, const struct bl_dp_frontend *want, 
 /* Mirror sizes, for metrics and tests. */
 size_t bl_svc_sync_frontends(const struct bl_svc_sync *s);
 size_t bl_svc_sync_backends(const struct bl_svc_sync *s);
-/* Is backend_id among the published backends of the frontend with svc_id? */
-bool bl_svc_sync_backend_live(const struct bl_svc_sync *s, uint32_t svc_id, uint32_t backend_id);
+/* Calls fn for every published {svc_id, backend_id} pair; stops at a non-zero return. */
+int bl_svc_sync_for_each_member(const struct bl_svc_sync *s,
+				int (*fn)(void *arg, uint32_t svc_id, uint32_t backend_id),
+				void *arg);
 /* svc_id of a frontend in the mirror, 0 if absent. */
 uint32_t bl_svc_sync_svc_id(const struct bl_svc_sync *s, const struct bpflet_fe_key *k);
 

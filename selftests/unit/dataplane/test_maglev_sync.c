@@ -318,3 +318,45 @@ Test(maglev_sync, two_nodes_with_different_ids_agree)
 	bl_svc_sync_free(n2);
 	free(ids1);
 }
+
+static int collect(void *arg, uint32_t svc_id, uint32_t backend_id)
+{
+	uint64_t *pairs = arg;
+
+	for (int i = 0; i < 8; i++)
+		if (!pairs[i]) {
+			pairs[i] = (uint64_t)svc_id << 32 | backend_id;
+			return 0;
+		}
+	return -E2BIG;
+}
+
+/* The membership the conntrack purge relies on: exactly the published backends. */
+Test(maglev_sync, members_are_the_published_backends)
+{
+	struct bl_svc_sync *s = bl_svc_sync_new();
+	struct bpflet_backend b[3] = {be(1), be(2), be(3)}, less[2] = {be(1), be(3)};
+	struct bl_dp_frontend f = mgfe(10, b, 3);
+	struct bl_sync_stats st;
+	uint64_t pairs[8] = {0};
+	uint32_t svc;
+	int n = 0;
+
+	cr_assert_eq(bl_svc_sync_apply(s, &f, 1, &W, &st), 0);
+	f.backends = less;
+	f.n_backends = 2;
+	cr_assert_eq(bl_svc_sync_apply(s, &f, 1, &W, &st), 0);
+	svc = ((struct bpflet_fe_val *)kv_get(BL_DP_FE, &f.key))->svc_id;
+	cr_assert_eq(bl_svc_sync_for_each_member(s, collect, pairs), 0);
+	for (int i = 0; i < 8 && pairs[i]; i++, n++) {
+		uint32_t id = (uint32_t)pairs[i];
+		struct bpflet_backend *x = kv_get(BL_DP_BE, &id);
+
+		cr_assert_eq(pairs[i] >> 32, svc);
+		cr_assert_not_null(x);
+		cr_assert(!memcmp(x, &less[0], sizeof(*x)) || !memcmp(x, &less[1], sizeof(*x)),
+			  "a removed backend is still a member");
+	}
+	cr_assert_eq(n, 2);
+	bl_svc_sync_free(s);
+}

@@ -26,7 +26,8 @@ struct bl_agent_opts {
 	const char *metrics_bind;
 	const char *hairpin_ip;
 	int resync_seconds;
-	bool maglev; /* --lb-algorithm maglev */
+	bool maglev;	   /* --lb-algorithm maglev */
+	int maglev_tables; /* --maglev-tables: blocks of the Maglev map */
 	int ct_gc_seconds;
 	struct bl_ct_timeouts ct_timeouts;
 	bool cleanup;
@@ -41,6 +42,7 @@ struct bl_agent_stats {
 	unsigned long syncs, sync_errors, manifest_errors;
 	unsigned long service_changes, endpoint_changes;
 	unsigned long map_updates, map_removes;
+	unsigned long maglev_writes, maglev_fallbacks;
 	/* sync duration histogram (seconds) */
 	unsigned long buckets[BL_SYNC_BUCKETS];
 	double duration_sum;

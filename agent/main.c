@@ -46,6 +46,9 @@ static void usage(FILE *out)
 		"  --lb-algorithm ALG    random (default) or maglev: consistent hashing, the\n"
 		"                        same backend for a flow on every node; a Service's\n"
 		"                        annotation service.bpflet.io/lb-algorithm overrides it\n"
+		"  --maglev-tables N     Maglev table space: N tables of 16381 entries (64 KiB\n"
+		"                        each; a Service past 160 backends takes 4); default 64.\n"
+		"                        When full, further Services fall back to random\n"
 		"  --ct-gc SECONDS       conntrack garbage collection period (default 30)\n"
 		"  --ct-timeout-tcp-syn S, --ct-timeout-tcp S, --ct-timeout-tcp-closing S,\n"
 		"  --ct-timeout-udp S    idle timeouts of TCP flows in handshake (60),\n"
@@ -89,6 +92,7 @@ static int parse_opts(int argc, char **argv, struct bl_agent_opts *o)
 		{"resync", required_argument, NULL, 'r'},
 		{"lb-algorithm", required_argument, NULL, 'L'},
 		{"ct-gc", required_argument, NULL, 'G'},
+		{"maglev-tables", required_argument, NULL, 1005},
 		{"ct-timeout-tcp-syn", required_argument, NULL, 1001},
 		{"ct-timeout-tcp", required_argument, NULL, 1002},
 		{"ct-timeout-tcp-closing", required_argument, NULL, 1003},
@@ -106,6 +110,7 @@ static int parse_opts(int argc, char **argv, struct bl_agent_opts *o)
 		.hairpin_ip = "169.254.42.1",
 		.resync_seconds = 30,
 		.ct_gc_seconds = 30,
+		.maglev_tables = BPFLET_MAGLEV_BLOCKS,
 		.ct_timeouts = BL_CT_TIMEOUTS_DEFAULT,
 	};
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
@@ -151,6 +156,13 @@ static int parse_opts(int argc, char **argv, struct bl_agent_opts *o)
 		case 'G':
 			if (positive_arg("--ct-gc", optarg, &o->ct_gc_seconds))
 				return -EINVAL;
+			break;
+		case 1005:
+			if (positive_arg("--maglev-tables", optarg, &o->maglev_tables) ||
+			    o->maglev_tables > 4096) {
+				fprintf(stderr, "bpflet: --maglev-tables takes 1..4096\n");
+				return -EINVAL;
+			}
 			break;
 		case 1001:
 		case 1002:
@@ -352,8 +364,10 @@ int main(int argc, char **argv)
 
 	a.base = event_base_new();
 	a.sync = bl_svc_sync_new();
-	if (!a.base || !a.sync)
+	if (!a.base || !a.sync ||
+	    bl_svc_sync_set_maglev_blocks(a.sync, (uint32_t)a.o.maglev_tables))
 		return 1;
+	bl_dp_set_maglev_blocks((uint32_t)a.o.maglev_tables);
 	err = bl_dp_open(&a.dp, a.o.instance, hairpin.addr[0]);
 	if (err)
 		return 1;

@@ -118,6 +118,16 @@ static void ct_gc_metrics(struct bl_agent *a, struct evbuffer *b)
 			    "bpflet_conntrack_gc_deleted_total{reason=\"expired\"} %lu\n"
 			    "bpflet_conntrack_gc_deleted_total{reason=\"backend_gone\"} %lu\n",
 			    a->ct_gc_runs, a->ct_gc.expired, a->ct_gc.backend_gone);
+	evbuffer_add_printf(b,
+			    "# HELP bpflet_maglev_entries_written_total Maglev entries written "
+			    "(only changed ones).\n"
+			    "# TYPE bpflet_maglev_entries_written_total counter\n"
+			    "bpflet_maglev_entries_written_total %lu\n"
+			    "# HELP bpflet_maglev_fallbacks_total Frontends that wanted Maglev and "
+			    "got random selection (table space full), per sync.\n"
+			    "# TYPE bpflet_maglev_fallbacks_total counter\n"
+			    "bpflet_maglev_fallbacks_total %lu\n",
+			    a->st.maglev_writes, a->st.maglev_fallbacks);
 }
 
 void bl_agent_metrics(void *agent, struct evbuffer *b)

@@ -127,6 +127,12 @@ int bl_service_resync(struct bl_agent *a)
 	a->st.map_removes += st.removes;
 	a->st.service_changes += st.fe_added + st.fe_changed + st.fe_removed;
 	a->st.endpoint_changes += st.be_added + st.be_removed;
+	a->st.maglev_writes += st.maglev_writes;
+	a->st.maglev_fallbacks += st.maglev_fallbacks;
+	if (st.maglev_fallbacks)
+		log_warn("Maglev table space full (--maglev-tables %d): %u frontends use random "
+			 "selection",
+			 a->o.maglev_tables, st.maglev_fallbacks);
 	record_duration(a, bl_now() - t0);
 	if (rc) {
 		a->st.sync_errors++;

@@ -57,6 +57,13 @@ static int pin_maps(struct bl_dataplane *dp)
 	return 0;
 }
 
+static uint32_t maglev_blocks = BPFLET_MAGLEV_BLOCKS;
+
+void bl_dp_set_maglev_blocks(uint32_t blocks)
+{
+	maglev_blocks = blocks;
+}
+
 int bl_dp_open(struct bl_dataplane *dp, const char *instance, uint32_t hairpin_ip)
 {
 	char links[192];
@@ -81,7 +88,9 @@ int bl_dp_open(struct bl_dataplane *dp, const char *instance, uint32_t hairpin_i
 		return err;
 	}
 	dp->skel->rodata->hairpin_ip = hairpin_ip;
-	err = pin_maps(dp);
+	err = bpf_map__set_max_entries(dp->skel->maps.bl_mg_v1, maglev_blocks * BPFLET_MAGLEV_M);
+	if (!err)
+		err = pin_maps(dp);
 	if (!err)
 		err = tc_pod__load(dp->skel);
 	if (err) {

@@ -22,6 +22,10 @@ struct bl_dataplane {
 	bool reused_maps; /* pinned maps from an earlier run were adopted */
 };
 
+/* Size of the Maglev map in blocks of BPFLET_MAGLEV_M entries for the next bl_dp_open
+ * (default BPFLET_MAGLEV_BLOCKS). A pinned map of another size is not re-used. */
+void bl_dp_set_maglev_blocks(uint32_t blocks);
+
 /* Mounts bpffs if missing, loads and pins. hairpin_ip is network order. */
 int bl_dp_open(struct bl_dataplane *dp, const char *instance, uint32_t hairpin_ip);
 void bl_dp_close(struct bl_dataplane *dp); /* leaves pins and links in place */

@@ -652,18 +652,25 @@ int bl_svc_sync_apply(struct bl_svc_sync *s, const struct bl_dp_frontend *want, 
 	HASH_ITER(hh, s->fes, fe, ftmp)
 	fe->seen = false;
 	for (size_t i = 0; i < n; i++) {
-		err = sync_frontend(s, &want[i], w, st);
+		fe = fe_find(s, &want[i].key);
+		if (fe)
+			fe->seen = true;
+	}
+	/* frontends that went away first: their Maglev blocks and map room serve the
+	 * ones that come in this round */
+	HASH_ITER(hh, s->fes, fe, ftmp)
+	{
+		if (fe->seen)
+			continue;
+		err = remove_frontend(s, fe, w, st);
 		if (err) {
 			st->errors++;
 			if (!first_err)
 				first_err = err;
 		}
 	}
-	HASH_ITER(hh, s->fes, fe, ftmp)
-	{
-		if (fe->seen)
-			continue;
-		err = remove_frontend(s, fe, w, st);
+	for (size_t i = 0; i < n; i++) {
+		err = sync_frontend(s, &want[i], w, st);
 		if (err) {
 			st->errors++;
 			if (!first_err)

@@ -67,7 +67,7 @@ hits() {
 }
 
 bl_node_up
-bl_agent_start || { fail "agent starts"; exit 1; }
+bl_agent_start --maglev-tables 2 || { fail "agent starts"; exit 1; }
 A=$(bl_pod_add a) && B=$(bl_pod_add b) && C=$(bl_pod_add c) && bl_pod_add client >/dev/null ||
 	{ fail "pods wired by bpflet-cni"; exit 1; }
 for p in a b c; do bl_serve_echo "$p" 8080; done
@@ -157,6 +157,25 @@ d={s['name']:s for s in json.loads(sys.argv[1])}
 assert d['default/mg:p']['algorithm']=='maglev' and d['default/mg:p']['affinity']=='None'
 assert d['default/sticky:p']['algorithm']=='random' and d['default/sticky:p']['affinity']=='ClientIP'
 " "$json"
+
+# --- Maglev table space (--maglev-tables 2): mg holds one, mg2 the other ---------
+svc mg2 10.96.1.12 None "" maglev "$A" "$B"
+check "mg2 gets the second Maglev table" wait_field mg2 algorithm maglev
+svc mg3 10.96.1.13 None "" maglev "$A" "$B"
+bl_wait_backends mg3 2
+got=$("$BL_BIN/bpfletctl" --instance "$BL_INSTANCE" -o json service list |
+	python3 -c "import json,sys; print([s['algorithm'] for s in json.load(sys.stdin) if s['name']=='default/mg3:p'])")
+[ "$got" = "['random']" ] && grep -q "Maglev table space full" "$BL_AGENT_LOG" &&
+	pass "table space full: mg3 served by random selection, warning logged" ||
+	fail "mg3 with full table space: $got"
+out=$(ip netns exec "$BL_NODE" curl -s http://127.0.0.1:10249/metrics)
+grep -qE '^bpflet_maglev_fallbacks_total [1-9]' <<<"$out" &&
+	grep -qE '^bpflet_maglev_entries_written_total [1-9]' <<<"$out" &&
+	pass "/metrics: Maglev entries written and fallbacks" || fail "Maglev metrics"
+got=$(hits 10.96.1.13 10)
+[[ "$got" != *bad* ]] && pass "mg3 answers meanwhile ($got)" || fail "mg3: '$got'"
+rm -f "$BL_MANIFESTS/mg2.yaml"
+check "mg2 removed: its table goes to mg3" wait_field mg3 algorithm maglev
 
 [ "$BL_FAILED" -eq 0 ] || { echo "# agent log:"; tail -30 "$BL_AGENT_LOG" | sed 's/^/#   /'; }
 bl_summary

@@ -53,7 +53,7 @@ ifneq ($(wildcard controlplane/main.c),)
 BINS += $(B)/bin/bpflet-controlplane
 TEST_BINS += $(B)/bin/test_controlplane
 endif
-BENCH_BINS := $(B)/bin/bench_prog $(B)/bin/tcp_rr
+BENCH_BINS := $(B)/bin/bench_prog $(B)/bin/tcp_rr $(B)/bin/bench_maglev
 
 .PHONY: all check bench demo deps clean format test-unit test-bpf test-e2e
 # keep the BPF objects: bpftool and tests load them too, not only the skeletons
@@ -95,13 +95,15 @@ $(B)/bin/test_cni: $(call asan,$(UNIT_CNI_SRCS) $(CNI_LIB_SRCS) $(COMMON_SRCS)) 
 	$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 $(B)/bin/test_controlplane: $(call asan,$(UNIT_CP_SRCS) $(CP_SRCS) $(COMMON_SRCS)) | $(B)/bin
 	$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS) $(CP_LIBS) -lcriterion
-$(B)/bin/test_dataplane: $(call asan,$(UNIT_DP_SRCS) agent/dataplane/svc_sync.c $(COMMON_SRCS)) | $(B)/bin
+$(B)/bin/test_dataplane: $(call asan,$(UNIT_DP_SRCS) agent/dataplane/svc_sync.c controlplane/compile/maglev.c $(COMMON_SRCS)) | $(B)/bin
 	$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 # BPF_PROG_TEST_RUN cases: need root, sanitizers on.
-$(B)/bin/test_bpf: $(call asan,$(BPFTEST_SRCS) $(COMMON_SRCS)) | $(B)/bin
+$(B)/bin/test_bpf: $(call asan,$(BPFTEST_SRCS) controlplane/compile/maglev.c agent/dataplane/ct_gc.c $(COMMON_SRCS)) | $(B)/bin
 	$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS)
 $(B)/bin/bench_prog: $(call obj,selftests/bench/bench_prog.c selftests/bpf/packet.c $(COMMON_SRCS)) | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/bin/bench_maglev: $(call obj,selftests/bench/bench_maglev.c agent/dataplane/svc_sync.c controlplane/compile/maglev.c) | $(B)/bin
+	$(CC) $(CFLAGS) -o $@ $^
 $(B)/bin/tcp_rr: $(call obj,selftests/bench/tcp_rr.c) | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $^
 

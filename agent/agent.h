@@ -3,6 +3,7 @@
 #define BPFLET_AGENT_H
 
 #include "agent/cni_server.h"
+#include "agent/dataplane/ct_gc.h"
 #include "agent/dataplane/loader.h"
 #include "agent/endpoints.h"
 
@@ -25,6 +26,10 @@ struct bl_agent_opts {
 	const char *metrics_bind;
 	const char *hairpin_ip;
 	int resync_seconds;
+	bool maglev;	   /* --lb-algorithm maglev */
+	int maglev_tables; /* --maglev-tables: blocks of the Maglev map */
+	int ct_gc_seconds;
+	struct bl_ct_timeouts ct_timeouts;
 	bool cleanup;
 	bool verbose;
 };
@@ -37,6 +42,7 @@ struct bl_agent_stats {
 	unsigned long syncs, sync_errors, manifest_errors;
 	unsigned long service_changes, endpoint_changes;
 	unsigned long map_updates, map_removes;
+	unsigned long maglev_writes, maglev_fallbacks;
 	/* sync duration histogram (seconds) */
 	unsigned long buckets[BL_SYNC_BUCKETS];
 	double duration_sum;
@@ -52,7 +58,9 @@ struct bl_agent {
 	struct bl_cni_server cni;
 	struct bl_service_source *source;
 	struct bl_agent_stats st;
-	struct event *resync_ev, *debounce_ev, *watch_ev;
+	struct event *resync_ev, *debounce_ev, *watch_ev, *ct_gc_ev;
+	struct bl_ct_gc_stats ct_gc; /* totals since start */
+	unsigned long ct_gc_runs;
 	int inotify_fd;
 };
 
@@ -65,6 +73,10 @@ int bl_service_source_init(struct bl_agent *a);
 void bl_service_source_free(struct bl_agent *a);
 /* Reload what changed and apply it; returns 0 or -errno (last good state kept). */
 int bl_service_resync(struct bl_agent *a);
+
+/* ct_gc_timer.c: periodic conntrack GC; a purge-only pass after Service changes. */
+int bl_ct_gc_start(struct bl_agent *a);
+void bl_ct_gc_pass(struct bl_agent *a, bool expire);
 
 /* metrics.c */
 struct evbuffer;

@@ -43,12 +43,38 @@ static void usage(FILE *out)
 		"  --hairpin-ip IP       source used when a pod reaches itself through a Service\n"
 		"                        (default 169.254.42.1)\n"
 		"  --resync SECONDS      full re-read period (default 30)\n"
+		"  --lb-algorithm ALG    random (default) or maglev: consistent hashing, the\n"
+		"                        same backend for a flow on every node; a Service's\n"
+		"                        annotation service.bpflet.io/lb-algorithm overrides it\n"
+		"  --maglev-tables N     Maglev table space: N tables of 16381 entries (64 KiB\n"
+		"                        each; a Service past 160 backends takes 4); default 64.\n"
+		"                        When full, further Services fall back to random\n"
+		"  --ct-gc SECONDS       conntrack garbage collection period (default 30)\n"
+		"  --ct-timeout-tcp-syn S, --ct-timeout-tcp S, --ct-timeout-tcp-closing S,\n"
+		"  --ct-timeout-udp S    idle timeouts of TCP flows in handshake (60),\n"
+		"                        established (21600), after FIN/RST (10) and of UDP\n"
+		"                        and other flows (60)\n"
 		"  --cleanup             detach and unpin everything the instance created, exit\n"
 		"  -v, --verbose         debug logging\n"
 		"  -h, --help            this text\n"
 		"\n"
 		"SIGTERM/SIGINT stop the agent and leave maps and programs in place, so a\n"
 		"restarted agent re-adopts them and no established connection is dropped.\n");
+}
+
+/* A whole positive number of seconds, else a message naming the flag. */
+static int positive_arg(const char *flag, const char *arg, int *out)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+
+	if (*arg == '\0' || *end || v < 1 || v > 86400 * 30) {
+		fprintf(stderr, "bpflet: %s takes a positive number of seconds, not '%s'\n", flag,
+			arg);
+		return -EINVAL;
+	}
+	*out = (int)v;
+	return 0;
 }
 
 static int parse_opts(int argc, char **argv, struct bl_agent_opts *o)
@@ -64,6 +90,13 @@ static int parse_opts(int argc, char **argv, struct bl_agent_opts *o)
 		{"metrics-bind", required_argument, NULL, 'M'},
 		{"hairpin-ip", required_argument, NULL, 'P'},
 		{"resync", required_argument, NULL, 'r'},
+		{"lb-algorithm", required_argument, NULL, 'L'},
+		{"ct-gc", required_argument, NULL, 'G'},
+		{"maglev-tables", required_argument, NULL, 1005},
+		{"ct-timeout-tcp-syn", required_argument, NULL, 1001},
+		{"ct-timeout-tcp", required_argument, NULL, 1002},
+		{"ct-timeout-tcp-closing", required_argument, NULL, 1003},
+		{"ct-timeout-udp", required_argument, NULL, 1004},
 		{"cleanup", no_argument, NULL, 'c'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -76,6 +109,9 @@ static int parse_opts(int argc, char **argv, struct bl_agent_opts *o)
 		.metrics_bind = "0.0.0.0:10249",
 		.hairpin_ip = "169.254.42.1",
 		.resync_seconds = 30,
+		.ct_gc_seconds = 30,
+		.maglev_tables = BPFLET_MAGLEV_BLOCKS,
+		.ct_timeouts = BL_CT_TIMEOUTS_DEFAULT,
 	};
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -109,6 +145,38 @@ static int parse_opts(int argc, char **argv, struct bl_agent_opts *o)
 		case 'r':
 			o->resync_seconds = atoi(optarg);
 			break;
+		case 'L':
+			if (strcmp(optarg, "random") && strcmp(optarg, "maglev")) {
+				fprintf(stderr,
+					"bpflet: --lb-algorithm must be random or maglev\n");
+				return -EINVAL;
+			}
+			o->maglev = !strcmp(optarg, "maglev");
+			break;
+		case 'G':
+			if (positive_arg("--ct-gc", optarg, &o->ct_gc_seconds))
+				return -EINVAL;
+			break;
+		case 1005:
+			if (positive_arg("--maglev-tables", optarg, &o->maglev_tables) ||
+			    o->maglev_tables > 4096) {
+				fprintf(stderr, "bpflet: --maglev-tables takes 1..4096\n");
+				return -EINVAL;
+			}
+			break;
+		case 1001:
+		case 1002:
+		case 1003:
+		case 1004: {
+			uint32_t *t[] = {&o->ct_timeouts.tcp_syn, &o->ct_timeouts.tcp_established,
+					 &o->ct_timeouts.tcp_closing, &o->ct_timeouts.other};
+			int v;
+
+			if (positive_arg("--ct-timeout-*", optarg, &v))
+				return -EINVAL;
+			*t[c - 1001] = (uint32_t)v;
+			break;
+		}
 		case 'c':
 			o->cleanup = true;
 			break;
@@ -296,8 +364,10 @@ int main(int argc, char **argv)
 
 	a.base = event_base_new();
 	a.sync = bl_svc_sync_new();
-	if (!a.base || !a.sync)
+	if (!a.base || !a.sync ||
+	    bl_svc_sync_set_maglev_blocks(a.sync, (uint32_t)a.o.maglev_tables))
 		return 1;
+	bl_dp_set_maglev_blocks((uint32_t)a.o.maglev_tables);
 	err = bl_dp_open(&a.dp, a.o.instance, hairpin.addr[0]);
 	if (err)
 		return 1;
@@ -318,6 +388,8 @@ int main(int argc, char **argv)
 	if (bl_cni_server_start(&a.cni, a.base, a.o.instance, &a.eps))
 		return 1;
 	if (watch_manifests(&a))
+		return 1;
+	if (bl_ct_gc_start(&a))
 		return 1;
 	if (a.o.healthz_bind[0] && !bl_http_serve(a.base, a.o.healthz_bind, true, false, &h))
 		return 1;
@@ -341,6 +413,8 @@ int main(int argc, char **argv)
 	bl_endpoints_free(&a.eps);
 	bl_svc_sync_free(a.sync);
 	bl_dp_close(&a.dp);
+	if (a.ct_gc_ev)
+		event_free(a.ct_gc_ev);
 	event_free(sigterm);
 	event_free(sigint);
 	return 0;

@@ -81,6 +81,8 @@ static void map_fill(struct bl_agent *a, struct evbuffer *b)
 		{BPFLET_MAP_BACKENDS, offsetof(struct bl_dataplane, fds[BL_DP_BE])},
 		{BPFLET_MAP_CT_TCP, offsetof(struct bl_dataplane, ct_tcp_fd)},
 		{BPFLET_MAP_CT_ANY, offsetof(struct bl_dataplane, ct_any_fd)},
+		{BPFLET_MAP_AFFINITY, offsetof(struct bl_dataplane, aff_fd)},
+		{BPFLET_MAP_FRAG, offsetof(struct bl_dataplane, frag_fd)},
 	};
 
 	evbuffer_add_printf(b, "# HELP bpflet_map_entries Entries in a pinned BPF map.\n"
@@ -102,6 +104,30 @@ static void map_fill(struct bl_agent *a, struct evbuffer *b)
 			evbuffer_add_printf(b, "bpflet_map_capacity{map=\"%s\"} %u\n", maps[i].name,
 					    info.max_entries);
 	}
+}
+
+static void ct_gc_metrics(struct bl_agent *a, struct evbuffer *b)
+{
+	evbuffer_add_printf(b,
+			    "# HELP bpflet_conntrack_gc_runs_total Full conntrack GC passes.\n"
+			    "# TYPE bpflet_conntrack_gc_runs_total counter\n"
+			    "bpflet_conntrack_gc_runs_total %lu\n"
+			    "# HELP bpflet_conntrack_gc_deleted_total Conntrack entries deleted "
+			    "by GC.\n"
+			    "# TYPE bpflet_conntrack_gc_deleted_total counter\n"
+			    "bpflet_conntrack_gc_deleted_total{reason=\"expired\"} %lu\n"
+			    "bpflet_conntrack_gc_deleted_total{reason=\"backend_gone\"} %lu\n",
+			    a->ct_gc_runs, a->ct_gc.expired, a->ct_gc.backend_gone);
+	evbuffer_add_printf(b,
+			    "# HELP bpflet_maglev_entries_written_total Maglev entries written "
+			    "(only changed ones).\n"
+			    "# TYPE bpflet_maglev_entries_written_total counter\n"
+			    "bpflet_maglev_entries_written_total %lu\n"
+			    "# HELP bpflet_maglev_fallbacks_total Frontends that wanted Maglev and "
+			    "got random selection (table space full), per sync.\n"
+			    "# TYPE bpflet_maglev_fallbacks_total counter\n"
+			    "bpflet_maglev_fallbacks_total %lu\n",
+			    a->st.maglev_writes, a->st.maglev_fallbacks);
 }
 
 void bl_agent_metrics(void *agent, struct evbuffer *b)
@@ -153,5 +179,6 @@ void bl_agent_metrics(void *agent, struct evbuffer *b)
 			    a->st.map_removes, bl_svc_sync_frontends(a->sync),
 			    bl_svc_sync_backends(a->sync), bl_endpoints_count(&a->eps));
 	map_fill(a, b);
+	ct_gc_metrics(a, b);
 	packet_counters(a, b);
 }

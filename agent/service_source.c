@@ -80,7 +80,7 @@ static void record_duration(struct bl_agent *a, double secs)
 int bl_service_resync(struct bl_agent *a)
 {
 	struct bl_service_source *src = a->source;
-	struct bl_compile_opts opts = {.node_name = a->o.node_name};
+	struct bl_compile_opts opts = {.node_name = a->o.node_name, .maglev = a->o.maglev};
 	struct bl_svc_table table = {0};
 	struct bl_dp_frontend *fes = NULL;
 	struct bpflet_backend *bes = NULL;
@@ -127,6 +127,12 @@ int bl_service_resync(struct bl_agent *a)
 	a->st.map_removes += st.removes;
 	a->st.service_changes += st.fe_added + st.fe_changed + st.fe_removed;
 	a->st.endpoint_changes += st.be_added + st.be_removed;
+	a->st.maglev_writes += st.maglev_writes;
+	a->st.maglev_fallbacks += st.maglev_fallbacks;
+	if (st.maglev_fallbacks)
+		log_warn("Maglev table space full (--maglev-tables %d): %u frontends use random "
+			 "selection",
+			 a->o.maglev_tables, st.maglev_fallbacks);
 	record_duration(a, bl_now() - t0);
 	if (rc) {
 		a->st.sync_errors++;
@@ -136,6 +142,9 @@ int bl_service_resync(struct bl_agent *a)
 		a->st.last_sync = bl_now();
 		a->st.pending = false;
 	}
+	/* flows of UDP (and other) to backends that left are purged now */
+	if (st.updates || st.removes)
+		bl_ct_gc_pass(a, false);
 	if (st.updates || st.removes)
 		log_info("synced %zu frontends: %u entries written, %u removed (+%u ~%u -%u "
 			 "frontends) in %.1f ms",

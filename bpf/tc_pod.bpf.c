@@ -9,6 +9,8 @@
  */
 #include "lib/conntrack.h"
 #include "lib/counters.h"
+#include "lib/frag.h"
+#include "lib/icmp_err.h"
 #include "lib/maps.h"
 #include "lib/nat.h"
 #include "lib/parse.h"
@@ -154,10 +156,29 @@ int tc_pod(struct __sk_buff *skb)
 	case PARSE_NON_IP:
 		count(skb, BPFLET_CNT_NON_IP);
 		return TC_ACT_OK;
-	case PARSE_FRAGMENT:
-		count(skb, BPFLET_CNT_FRAGMENT);
-		return TC_ACT_OK;
+	case PARSE_FRAGMENT: {
+		int fr = frag_prepare(skb, &p);
+		bool done;
+
+		if (fr == FRAG_FOLLOW) {
+			if (frag_follow(skb, &p, &done)) {
+				count(skb, BPFLET_CNT_DROP_REWRITE);
+				return TC_ACT_SHOT;
+			}
+			count(skb, done ? BPFLET_CNT_FRAGMENT_NAT : BPFLET_CNT_FRAGMENT);
+			return TC_ACT_OK;
+		}
+		if (fr != FRAG_FIRST) {
+			count(skb, BPFLET_CNT_FRAGMENT);
+			return TC_ACT_OK;
+		}
+		break; /* the first fragment takes the normal path */
+	}
 	case PARSE_OTHER_L4:
+		if (icmp_error_nat(skb, &p) == ICMP_ERR_DONE) {
+			count(skb, BPFLET_CNT_ICMP_ERROR_NAT);
+			return TC_ACT_OK;
+		}
 		count(skb, BPFLET_CNT_PASS);
 		return TC_ACT_OK;
 	default:
@@ -190,8 +211,20 @@ int tc_pod(struct __sk_buff *skb)
 		count(skb, BPFLET_CNT_PASS);
 		return TC_ACT_OK;
 	}
-	if (fe->count == 0)
+	if (fe->count == 0) {
+		if (fe->flags & BPFLET_FE_F_NO_LOCAL_DROP) {
+			count(skb, BPFLET_CNT_DROP_NO_LOCAL);
+			return TC_ACT_SHOT;
+		}
 		return reject(skb, &p);
+	}
+	/* only a SYN opens a TCP flow: anything else without conntrack (state lost,
+	 * out of window, a scan) would reach a backend that never saw the handshake */
+	if (p.proto == IPPROTO_TCP &&
+	    (p.tcp_flags & (TCPF_SYN | TCPF_ACK | TCPF_RST)) != TCPF_SYN) {
+		count(skb, BPFLET_CNT_DROP_CT_INVALID);
+		return TC_ACT_SHOT;
+	}
 	return new_flow(skb, &p, fe);
 }
 

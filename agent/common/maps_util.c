@@ -53,6 +53,10 @@ static const char *const counter_names[BPFLET_CNT_MAX] = {
 	[BPFLET_CNT_DROP_REJECT_FAILED] = "drop_reject_failed",
 	[BPFLET_CNT_FRAGMENT] = "fragment",
 	[BPFLET_CNT_NON_IP] = "non_ip",
+	[BPFLET_CNT_DROP_CT_INVALID] = "drop_ct_invalid",
+	[BPFLET_CNT_DROP_NO_LOCAL] = "drop_no_local_endpoint",
+	[BPFLET_CNT_ICMP_ERROR_NAT] = "icmp_error_translated",
+	[BPFLET_CNT_FRAGMENT_NAT] = "fragment_translated",
 };
 
 const char *bl_counter_name(unsigned idx)

@@ -57,6 +57,13 @@ static int pin_maps(struct bl_dataplane *dp)
 	return 0;
 }
 
+static uint32_t maglev_blocks = BPFLET_MAGLEV_BLOCKS;
+
+void bl_dp_set_maglev_blocks(uint32_t blocks)
+{
+	maglev_blocks = blocks;
+}
+
 int bl_dp_open(struct bl_dataplane *dp, const char *instance, uint32_t hairpin_ip)
 {
 	char links[192];
@@ -81,7 +88,9 @@ int bl_dp_open(struct bl_dataplane *dp, const char *instance, uint32_t hairpin_i
 		return err;
 	}
 	dp->skel->rodata->hairpin_ip = hairpin_ip;
-	err = pin_maps(dp);
+	err = bpf_map__set_max_entries(dp->skel->maps.bl_mg_v1, maglev_blocks * BPFLET_MAGLEV_M);
+	if (!err)
+		err = pin_maps(dp);
 	if (!err)
 		err = tc_pod__load(dp->skel);
 	if (err) {
@@ -96,9 +105,12 @@ int bl_dp_open(struct bl_dataplane *dp, const char *instance, uint32_t hairpin_i
 	dp->fds[BL_DP_SLOT] = bpf_map__fd(dp->skel->maps.bl_slot_v1);
 	dp->fds[BL_DP_BE] = bpf_map__fd(dp->skel->maps.bl_be_v1);
 	dp->fds[BL_DP_SVCNAME] = bpf_map__fd(dp->skel->maps.bl_svcname_v1);
+	dp->fds[BL_DP_MAGLEV] = bpf_map__fd(dp->skel->maps.bl_mg_v1);
 	dp->ct_tcp_fd = bpf_map__fd(dp->skel->maps.bl_ct_tcp_v1);
 	dp->ct_any_fd = bpf_map__fd(dp->skel->maps.bl_ct_any_v1);
 	dp->counters_fd = bpf_map__fd(dp->skel->maps.bl_cnt_v1);
+	dp->aff_fd = bpf_map__fd(dp->skel->maps.bl_aff_v1);
+	dp->frag_fd = bpf_map__fd(dp->skel->maps.bl_frag_v1);
 	log_info("BPF maps %s under %s", dp->reused_maps ? "re-adopted" : "created", dp->pin_dir);
 	return 0;
 }

@@ -18,9 +18,13 @@ struct bl_dataplane {
 	char instance[64];
 	char pin_dir[128];
 	int fds[BL_DP_MAP_MAX]; /* indexed by enum bl_dp_map */
-	int ct_tcp_fd, ct_any_fd, counters_fd;
+	int ct_tcp_fd, ct_any_fd, counters_fd, aff_fd, frag_fd;
 	bool reused_maps; /* pinned maps from an earlier run were adopted */
 };
+
+/* Size of the Maglev map in blocks of BPFLET_MAGLEV_M entries for the next bl_dp_open
+ * (default BPFLET_MAGLEV_BLOCKS). A pinned map of another size is not re-used. */
+void bl_dp_set_maglev_blocks(uint32_t blocks);
 
 /* Mounts bpffs if missing, loads and pins. hairpin_ip is network order. */
 int bl_dp_open(struct bl_dataplane *dp, const char *instance, uint32_t hairpin_ip);

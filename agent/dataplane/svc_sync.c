@@ -1,4 +1,5 @@
 #include "agent/dataplane/svc_sync.h"
+#include "controlplane/compile/maglev.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -26,6 +27,12 @@ struct fe_entry {
 	size_t n_slots, cap_slots;
 	bool published; /* the frontend entry itself exists in the map */
 	bool seen;
+	/* Maglev table: blocks owned (0 = none) and a mirror of its m entries (NULL
+	 * when unknown, e.g. adopted: the next apply rewrites every entry) */
+	uint32_t mg_block, mg_nblocks, mg_m;
+	uint32_t *mg;
+	/* blocks the published frontend may still point at, released after publishing */
+	uint32_t mg_stale_block, mg_stale_nblocks;
 	UT_hash_handle hh;
 	UT_hash_handle hh_svc;
 };
@@ -36,6 +43,8 @@ struct bl_svc_sync {
 	struct be_entry *bes_ident;
 	struct be_entry *bes_id;
 	uint32_t next_svc_id, next_be_id;
+	uint8_t *mg_used; /* per Maglev block: owned by a frontend */
+	uint32_t mg_blocks;
 	/* slots adopted before their frontend; resolved in adopt_done */
 	struct {
 		struct bpflet_slot_key k;
@@ -53,14 +62,57 @@ struct bl_svc_sync *bl_svc_sync_new(void)
 	if (s) {
 		s->next_svc_id = 1;
 		s->next_be_id = 1;
+		if (bl_svc_sync_set_maglev_blocks(s, BPFLET_MAGLEV_BLOCKS)) {
+			free(s);
+			return NULL;
+		}
 	}
 	return s;
+}
+
+int bl_svc_sync_set_maglev_blocks(struct bl_svc_sync *s, uint32_t blocks)
+{
+	uint8_t *u = calloc(blocks ? blocks : 1, 1);
+
+	if (!u)
+		return -ENOMEM;
+	free(s->mg_used);
+	s->mg_used = u;
+	s->mg_blocks = blocks;
+	return 0;
+}
+
+/* First run of k free blocks; -ENOSPC when the table space is full. */
+static int mg_alloc(struct bl_svc_sync *s, uint32_t k, uint32_t *first)
+{
+	for (uint32_t b = 0; b + k <= s->mg_blocks; b++) {
+		uint32_t j = 0;
+
+		while (j < k && !s->mg_used[b + j])
+			j++;
+		if (j == k) {
+			memset(s->mg_used + b, 1, k);
+			*first = b;
+			return 0;
+		}
+		b += j; /* skip past the used block */
+	}
+	return -ENOSPC;
+}
+
+static void mg_release(struct bl_svc_sync *s, uint32_t first, uint32_t k)
+{
+	if (k && first + k <= s->mg_blocks)
+		memset(s->mg_used + first, 0, k);
 }
 
 static void fe_free(struct bl_svc_sync *s, struct fe_entry *fe)
 {
 	HASH_DEL(s->fes, fe);
 	HASH_DELETE(hh_svc, s->fes_by_svc, fe);
+	mg_release(s, fe->mg_block, fe->mg_nblocks);
+	mg_release(s, fe->mg_stale_block, fe->mg_stale_nblocks);
+	free(fe->mg);
 	free(fe->slots);
 	free(fe);
 }
@@ -84,6 +136,7 @@ void bl_svc_sync_free(struct bl_svc_sync *s)
 	HASH_ITER(hh_id, s->bes_id, be, btmp)
 	be_free(s, be);
 	free(s->pending);
+	free(s->mg_used);
 	free(s);
 }
 
@@ -204,6 +257,22 @@ int bl_svc_sync_adopt_frontend(struct bl_svc_sync *s, const struct bpflet_fe_key
 		return -ENOMEM;
 	fe->val = *v;
 	fe->published = true;
+	if (v->flags & BPFLET_FE_F_MAGLEV) {
+		uint32_t k = v->flags & BPFLET_FE_F_MAGLEV_LARGE ? BPFLET_MAGLEV_LARGE_BLOCKS : 1;
+		uint32_t b = v->maglev_base / BPFLET_MAGLEV_M;
+		bool ok = v->maglev_base % BPFLET_MAGLEV_M == 0 && b + k <= s->mg_blocks;
+
+		for (uint32_t j = 0; ok && j < k; j++)
+			ok = !s->mg_used[b + j];
+		if (ok) {
+			memset(s->mg_used + b, 1, k);
+			fe->mg_block = b;
+			fe->mg_nblocks = k;
+			fe->mg_m = k > 1 ? BPFLET_MAGLEV_M_LARGE : BPFLET_MAGLEV_M;
+		} else {
+			fe->val.flags = 0xffff; /* table unusable: force a rewrite */
+		}
+	}
 	return 0;
 }
 
@@ -391,6 +460,71 @@ static void plan_slots(const struct fe_entry *fe, const uint32_t *want, size_t n
 	free(placed);
 }
 
+/* Bring the frontend's Maglev table to the one for this backend set, writing only
+ * the entries that differ. On return *flags says what to publish (MAGLEV cleared when
+ * there is no table space). A table of another size goes to new blocks; the old
+ * ones stay reserved until the frontend is published without them. */
+static int sync_maglev(struct bl_svc_sync *s, struct fe_entry *fe, const struct bl_dp_frontend *d,
+		       const uint32_t *ids, const struct bl_map_writer *w, struct bl_sync_stats *st,
+		       uint16_t *flags)
+{
+	size_t n = d->n_backends;
+	uint32_t m = bl_maglev_size(n), *table;
+	uint32_t k = m == BPFLET_MAGLEV_M ? 1 : BPFLET_MAGLEV_LARGE_BLOCKS;
+	int err;
+
+	*flags &= (uint16_t) ~(BPFLET_FE_F_MAGLEV | BPFLET_FE_F_MAGLEV_LARGE);
+	if (!n)
+		return 0; /* count 0 rejects; the table, if any, is released */
+	if (!fe->mg_nblocks || fe->mg_m != m) {
+		uint32_t b;
+
+		if (mg_alloc(s, k, &b)) {
+			st->maglev_fallbacks++;
+			return 0;
+		}
+		if (fe->mg_stale_nblocks) /* current blocks were never published */
+			mg_release(s, fe->mg_block, fe->mg_nblocks);
+		else {
+			fe->mg_stale_block = fe->mg_block;
+			fe->mg_stale_nblocks = fe->mg_nblocks;
+		}
+		free(fe->mg);
+		fe->mg = NULL;
+		fe->mg_block = b;
+		fe->mg_nblocks = k;
+		fe->mg_m = m;
+	}
+	if (!fe->mg) {
+		fe->mg = calloc(m, sizeof(*fe->mg)); /* 0 is never an id: all get written */
+		if (!fe->mg)
+			return -ENOMEM;
+	}
+	table = malloc(m * sizeof(*table));
+	if (!table)
+		return -ENOMEM;
+	err = bl_maglev_build(d->backends, n, m, table);
+	st->maglev_rebuilds++;
+	for (uint32_t i = 0; !err && i < m; i++) {
+		uint32_t id = ids[table[i]], key = fe->mg_block * BPFLET_MAGLEV_M + i;
+
+		if (fe->mg[i] == id)
+			continue;
+		err = w->update(w->ctx, BL_DP_MAGLEV, &key, &id);
+		if (err) {
+			fe->mg[i] = 0; /* unknown now */
+			break;
+		}
+		fe->mg[i] = id;
+		st->maglev_writes++;
+		st->updates++;
+	}
+	free(table);
+	if (!err)
+		*flags |= BPFLET_FE_F_MAGLEV | (k > 1 ? BPFLET_FE_F_MAGLEV_LARGE : 0);
+	return err;
+}
+
 static int sync_frontend(struct bl_svc_sync *s, const struct bl_dp_frontend *d,
 			 const struct bl_map_writer *w, struct bl_sync_stats *st)
 {
@@ -398,6 +532,7 @@ static int sync_frontend(struct bl_svc_sync *s, const struct bl_dp_frontend *d,
 	uint32_t *ids = NULL, *layout = NULL;
 	struct bpflet_fe_val val;
 	size_t n = d->n_backends;
+	uint16_t flags = d->flags;
 	bool is_new = !fe;
 	int err = 0;
 
@@ -437,11 +572,18 @@ static int sync_frontend(struct bl_svc_sync *s, const struct bl_dp_frontend *d,
 		if (err)
 			goto out;
 	}
+	if (flags & BPFLET_FE_F_MAGLEV) {
+		err = sync_maglev(s, fe, d, ids, w, st, &flags);
+		if (err)
+			goto out;
+	} else {
+		flags &= (uint16_t)~BPFLET_FE_F_MAGLEV_LARGE;
+	}
 	val = fe->val;
 	val.count = (uint16_t)n;
-	val.flags = d->flags;
+	val.flags = flags;
 	val.affinity_timeout = d->affinity_timeout;
-	val.pad = 0;
+	val.maglev_base = flags & BPFLET_FE_F_MAGLEV ? fe->mg_block * BPFLET_MAGLEV_M : 0;
 	if (!fe->published || memcmp(&val, &fe->val, sizeof(val))) {
 		err = w->update(w->ctx, BL_DP_FE, &fe->key, &val);
 		if (err)
@@ -453,6 +595,15 @@ static int sync_frontend(struct bl_svc_sync *s, const struct bl_dp_frontend *d,
 			st->fe_changed++;
 		fe->val = val;
 		fe->published = true;
+	}
+	/* tables the published frontend no longer reads */
+	mg_release(s, fe->mg_stale_block, fe->mg_stale_nblocks);
+	fe->mg_stale_block = fe->mg_stale_nblocks = 0;
+	if (!(flags & BPFLET_FE_F_MAGLEV) && fe->mg_nblocks) {
+		mg_release(s, fe->mg_block, fe->mg_nblocks);
+		free(fe->mg);
+		fe->mg = NULL;
+		fe->mg_block = fe->mg_nblocks = fe->mg_m = 0;
 	}
 	/* slots past the published count are unreachable now */
 	err = trim_slots(s, fe, n, w, st);
@@ -501,18 +652,25 @@ int bl_svc_sync_apply(struct bl_svc_sync *s, const struct bl_dp_frontend *want, 
 	HASH_ITER(hh, s->fes, fe, ftmp)
 	fe->seen = false;
 	for (size_t i = 0; i < n; i++) {
-		err = sync_frontend(s, &want[i], w, st);
+		fe = fe_find(s, &want[i].key);
+		if (fe)
+			fe->seen = true;
+	}
+	/* frontends that went away first: their Maglev blocks and map room serve the
+	 * ones that come in this round */
+	HASH_ITER(hh, s->fes, fe, ftmp)
+	{
+		if (fe->seen)
+			continue;
+		err = remove_frontend(s, fe, w, st);
 		if (err) {
 			st->errors++;
 			if (!first_err)
 				first_err = err;
 		}
 	}
-	HASH_ITER(hh, s->fes, fe, ftmp)
-	{
-		if (fe->seen)
-			continue;
-		err = remove_frontend(s, fe, w, st);
+	for (size_t i = 0; i < n; i++) {
+		err = sync_frontend(s, &want[i], w, st);
 		if (err) {
 			st->errors++;
 			if (!first_err)
@@ -551,4 +709,24 @@ uint32_t bl_svc_sync_svc_id(const struct bl_svc_sync *s, const struct bpflet_fe_
 	const struct fe_entry *fe = fe_find(s, k);
 
 	return fe ? fe->val.svc_id : 0;
+}
+
+int bl_svc_sync_for_each_member(const struct bl_svc_sync *s,
+				int (*fn)(void *arg, uint32_t svc_id, uint32_t backend_id),
+				void *arg)
+{
+	struct fe_entry *fe, *tmp;
+	int err;
+
+	HASH_ITER(hh, s->fes, fe, tmp)
+	{
+		if (!fe->published)
+			continue;
+		for (size_t i = 0; i < fe->val.count && i < fe->n_slots; i++) {
+			err = fn(arg, fe->val.svc_id, fe->slots[i]);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
 }

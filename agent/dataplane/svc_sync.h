@@ -11,10 +11,12 @@
 #define BPFLET_SVC_SYNC_H
 
 #include <bpflet/abi.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-enum bl_dp_map { BL_DP_FE, BL_DP_SLOT, BL_DP_BE, BL_DP_SVCNAME, BL_DP_MAP_MAX };
+/* BL_DP_MAGLEV: key uint32_t entry index, value uint32_t backend id. */
+enum bl_dp_map { BL_DP_FE, BL_DP_SLOT, BL_DP_BE, BL_DP_SVCNAME, BL_DP_MAGLEV, BL_DP_MAP_MAX };
 
 struct bl_map_writer {
 	void *ctx;
@@ -28,7 +30,7 @@ struct bl_map_writer {
 struct bl_dp_frontend {
 	struct bpflet_fe_key key;
 	char name[BPFLET_SVC_NAME_LEN];
-	uint16_t flags;
+	uint16_t flags; /* BPFLET_FE_F_*; MAGLEV asks for a table (LARGE is the syncer's) */
 	uint32_t affinity_timeout;
 	size_t n_backends;
 	const struct bpflet_backend *backends;
@@ -39,13 +41,20 @@ struct bl_sync_stats {
 	unsigned removes; /* map entries deleted */
 	unsigned fe_added, fe_changed, fe_removed;
 	unsigned be_added, be_removed;
-	unsigned errors; /* frontends left at their previous state this round */
+	unsigned errors;	   /* frontends left at their previous state this round */
+	unsigned maglev_writes;	   /* Maglev entries written (only changed ones) */
+	unsigned maglev_rebuilds;  /* tables recomputed */
+	unsigned maglev_fallbacks; /* Maglev wanted, table space full: random used */
 };
 
 struct bl_svc_sync;
 
 struct bl_svc_sync *bl_svc_sync_new(void);
 void bl_svc_sync_free(struct bl_svc_sync *s);
+
+/* Size of the Maglev map in blocks of BPFLET_MAGLEV_M entries (default
+ * BPFLET_MAGLEV_BLOCKS); call before adopting or applying anything. */
+int bl_svc_sync_set_maglev_blocks(struct bl_svc_sync *s, uint32_t blocks);
 
 /* Re-adoption from pinned maps, in any order, then adopt_done once. */
 int bl_svc_sync_adopt_frontend(struct bl_svc_sync *s, const struct bpflet_fe_key *k,
@@ -65,6 +74,10 @@ int bl_svc_sync_apply(struct bl_svc_sync *s, const struct bl_dp_frontend *want, 
 /* Mirror sizes, for metrics and tests. */
 size_t bl_svc_sync_frontends(const struct bl_svc_sync *s);
 size_t bl_svc_sync_backends(const struct bl_svc_sync *s);
+/* Calls fn for every published {svc_id, backend_id} pair; stops at a non-zero return. */
+int bl_svc_sync_for_each_member(const struct bl_svc_sync *s,
+				int (*fn)(void *arg, uint32_t svc_id, uint32_t backend_id),
+				void *arg);
 /* svc_id of a frontend in the mirror, 0 if absent. */
 uint32_t bl_svc_sync_svc_id(const struct bl_svc_sync *s, const struct bpflet_fe_key *k);
 

@@ -67,4 +67,28 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } bl_svcname_v1 SEC(".maps");
 
+/* Maglev tables, blocks of BPFLET_MAGLEV_M backend ids (headers/bpflet/svc_lb.h) */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BPFLET_MAGLEV_BLOCKS *BPFLET_MAGLEV_M);
+	__type(key, __u32);
+	__type(value, __u32);
+} bl_mg_v1 SEC(".maps");
+
+/* first fragment's ports by {addresses, id, proto}, for the later fragments */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BPFLET_FRAG_MAX);
+	__type(key, struct bpflet_frag_key);
+	__type(value, struct bpflet_frag_val);
+} bl_frag_v1 SEC(".maps");
+
+/* sessionAffinity ClientIP: {client, svc_id} → backend; LRU bounds it */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BPFLET_AFFINITY_MAX);
+	__type(key, struct bpflet_aff_key);
+	__type(value, struct bpflet_aff_val);
+} bl_aff_v1 SEC(".maps");
+
 #endif

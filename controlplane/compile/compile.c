@@ -123,12 +123,19 @@ static int emit(struct ctx *c, const struct bl_k8s_service *svc, const char *own
 	fe->key.family = ip->family;
 	fe->key.scope = scope;
 	fe_name(fe->name, svc, p);
+	if (svc->lb_algorithm == BL_LB_MAGLEV ||
+	    (svc->lb_algorithm == BL_LB_DEFAULT && c->o->maglev))
+		fe->flags |= BPFLET_FE_F_MAGLEV;
 	if (svc->affinity_client_ip) {
 		fe->flags |= BPFLET_FE_F_AFFINITY;
 		fe->affinity_timeout = svc->affinity_timeout;
 	}
 	fe->local_only = local_only;
+	if (local_only)
+		fe->flags |= BPFLET_FE_F_POLICY_LOCAL;
 	fe->no_local_endpoints = local_only && !n_be && c->any_endpoints;
+	if (fe->no_local_endpoints)
+		fe->flags |= BPFLET_FE_F_NO_LOCAL_DROP;
 	if (n_be) {
 		fe->backends = malloc(n_be * sizeof(*be));
 		if (!fe->backends) {

@@ -25,6 +25,8 @@ struct bl_compile_opts {
 	/* IPv4 addresses this node answers NodePorts on (used when `external`). */
 	size_t n_node_ips;
 	const struct bpflet_addr *node_ips;
+	/* Maglev for Services without the lb-algorithm annotation (else random). */
+	bool maglev;
 };
 
 /* Builds *out (freed with bl_svc_table_free) from the given objects. Conflicts

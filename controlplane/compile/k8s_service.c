@@ -315,6 +315,25 @@ static int parse_spec(const json_t *obj, struct bl_k8s_service *svc, char *err, 
 	return e;
 }
 
+static int parse_lb_annotation(const json_t *obj, struct bl_k8s_service *svc, char *err,
+			       size_t errlen)
+{
+	const json_t *ann = json_object_get(json_object_get(obj, "metadata"), "annotations");
+	const json_t *v = json_object_get(ann, BL_ANNOTATION_LB_ALGORITHM);
+	const char *s = json_string_value(v);
+
+	if (!v)
+		return 0;
+	if (s && !strcmp(s, "random"))
+		svc->lb_algorithm = BL_LB_RANDOM;
+	else if (s && !strcmp(s, "maglev"))
+		svc->lb_algorithm = BL_LB_MAGLEV;
+	else
+		return bl_kj_fail(err, errlen, "metadata.annotations." BL_ANNOTATION_LB_ALGORITHM,
+				  "must be \"random\" or \"maglev\"");
+	return 0;
+}
+
 int bl_k8s_service_parse(const json_t *obj, struct bl_k8s_service *svc, char *err, size_t errlen)
 {
 	struct bl_k8s_meta m;
@@ -332,7 +351,9 @@ int bl_k8s_service_parse(const json_t *obj, struct bl_k8s_service *svc, char *er
 	memcpy(svc->ns, m.ns, sizeof(svc->ns));
 	memcpy(svc->name, m.name, sizeof(svc->name));
 	svc->proxy_name_label = bl_k8s_label(labels, BL_LABEL_PROXY_NAME) != NULL;
-	e = parse_spec(obj, svc, err, errlen);
+	e = parse_lb_annotation(obj, svc, err, errlen);
+	if (!e)
+		e = parse_spec(obj, svc, err, errlen);
 	if (!e)
 		e = parse_lb_status(obj, svc, err, errlen);
 	if (e) {

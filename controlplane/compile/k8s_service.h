@@ -11,6 +11,14 @@
 #define BL_LABEL_PROXY_NAME	    "service.kubernetes.io/service-proxy-name"
 #define BL_AFFINITY_DEFAULT_TIMEOUT 10800 /* seconds, the API server's default */
 #define BL_AFFINITY_MAX_TIMEOUT	    86400
+/* Per-Service choice of the load-balancing algorithm: "random" or "maglev". */
+#define BL_ANNOTATION_LB_ALGORITHM "service.bpflet.io/lb-algorithm"
+
+enum bl_lb_algorithm {
+	BL_LB_DEFAULT = 0, /* the agent's --lb-algorithm */
+	BL_LB_RANDOM,
+	BL_LB_MAGLEV,
+};
 
 enum bl_svc_type {
 	BL_SVC_CLUSTER_IP = 0,
@@ -44,8 +52,9 @@ struct bl_k8s_service {
 	char ns[64];
 	char name[64];
 	enum bl_svc_type type;
-	bool headless;	       /* clusterIP "None" */
-	bool proxy_name_label; /* service.kubernetes.io/service-proxy-name present */
+	bool headless;			   /* clusterIP "None" */
+	bool proxy_name_label;		   /* service.kubernetes.io/service-proxy-name present */
+	enum bl_lb_algorithm lb_algorithm; /* from BL_ANNOTATION_LB_ALGORITHM */
 	bool affinity_client_ip;
 	uint32_t affinity_timeout; /* seconds, set when affinity_client_ip */
 	enum bl_traffic_policy external_policy, internal_policy;

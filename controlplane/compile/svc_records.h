@@ -31,7 +31,7 @@ struct bl_svc_frontend {
 	uint32_t affinity_timeout;	/* seconds, 0 without affinity */
 	bool local_only; /* traffic policy Local: only this node's endpoints were eligible */
 	/* local_only, none here but some elsewhere: kube-proxy drops such traffic instead
-	 * of rejecting it (no ABI flag for that yet) */
+	 * of rejecting it (flags gets BPFLET_FE_F_NO_LOCAL_DROP) */
 	bool no_local_endpoints;
 	size_t n_backends;		 /* 0: the dataplane rejects */
 	struct bl_svc_backend *backends; /* sorted by bl_svc_backend_cmp, unique */

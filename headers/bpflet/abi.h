@@ -60,14 +60,16 @@ struct bpflet_fe_key {
 	__u8 pad[3];
 };
 
-#define BPFLET_FE_F_AFFINITY (1u << 0) /* sessionAffinity: ClientIP (issue 3) */
+#define BPFLET_FE_F_AFFINITY	 (1u << 0) /* sessionAffinity: ClientIP */
+#define BPFLET_FE_F_MAGLEV	 (1u << 1) /* select through the Maglev table at maglev_base */
+#define BPFLET_FE_F_MAGLEV_LARGE (1u << 2) /* that table has BPFLET_MAGLEV_M_LARGE entries */
 
 struct bpflet_fe_val {
 	__u32 svc_id;		/* also the reverse-NAT id */
 	__u16 count;		/* usable backends in slots 0..count-1; 0 means reject */
 	__u16 flags;		/* BPFLET_FE_F_* */
 	__u32 affinity_timeout; /* seconds */
-	__u32 pad;
+	__u32 maglev_base;	/* first entry of the Maglev table (BPFLET_FE_F_MAGLEV) */
 };
 
 /* backend slots: {svc_id, slot} → backend_id */
@@ -149,8 +151,12 @@ enum bpflet_counter {
 	BPFLET_CNT_DROP_CT_FULL,       /* conntrack insert failed */
 	BPFLET_CNT_DROP_REWRITE,       /* a helper failed while rewriting */
 	BPFLET_CNT_DROP_REJECT_FAILED, /* could not build the reject reply */
-	BPFLET_CNT_FRAGMENT,	       /* IPv4 fragment, passed untouched */
+	BPFLET_CNT_FRAGMENT,	       /* IPv4 fragment of no tracked flow, passed untouched */
 	BPFLET_CNT_NON_IP,	       /* not IPv4, passed untouched */
+	BPFLET_CNT_DROP_CT_INVALID,    /* TCP to a Service, not a SYN, no conntrack entry */
+	BPFLET_CNT_DROP_NO_LOCAL,      /* traffic policy Local, no endpoint on this node */
+	BPFLET_CNT_ICMP_ERROR_NAT,     /* ICMP error about a translated flow, translated */
+	BPFLET_CNT_FRAGMENT_NAT,       /* later IPv4 fragment of a translated datagram */
 	BPFLET_CNT_MAX,
 };
 
@@ -164,5 +170,8 @@ struct bpflet_svc_name {
 	char name[BPFLET_SVC_NAME_LEN]; /* "namespace/name:port-name" */
 	__u32 pad;
 };
+
+#include <bpflet/frag.h>
+#include <bpflet/svc_lb.h>
 
 #endif /* BPFLET_ABI_H */

@@ -19,6 +19,10 @@ echo "== per-packet cost (BPF_PROG_TEST_RUN)"
 "$BL_BIN/bench_prog" --json "$BL_WORK/prog.json" || exit 1
 
 echo
+echo "== Maglev: table rebuild and entries written for one backend change at 1k backends"
+"$BL_BIN/bench_maglev" --json "$BL_WORK/maglev.json" || exit 1
+
+echo
 echo "== TCP through the ClusterIP vs direct to the pod ($REPS x ${SECS}s each, alternating)"
 bl_node_up
 bl_agent_start || exit 1

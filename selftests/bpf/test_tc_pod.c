@@ -4,6 +4,7 @@
  */
 #include "selftests/bpf/harness.h"
 #include "selftests/bpf/packet.h"
+#include "selftests/bpf/svc_lb_cases.h"
 #include "tc_pod.skel.h"
 
 #include <bpflet/abi.h>
@@ -756,7 +757,10 @@ static void test_fragment_passes(void)
 	struct run r;
 
 	add_service(VIP, 53, IPPROTO_UDP, 2, one_be, 1, 1053);
-	in[OFF_IP + 6] = 0x20; /* MF, offset 0: first fragment */
+	/* a later fragment (offset 1480) whose first fragment was never seen: nothing
+	 * to follow (translated fragments: test_frag.c) */
+	in[OFF_IP + 6] = 0x20;
+	in[OFF_IP + 7] = 185;
 	in[OFF_IP + 10] = in[OFF_IP + 11] = 0;
 	r = run_pkt(in, len);
 	EXPECT(r.retval == TC_ACT_OK && memcmp(r.out, in, len) == 0, "fragment passes untouched");
@@ -890,7 +894,8 @@ int main(void)
 		{"malformed and truncated packets dropped and counted", test_malformed_dropped},
 		{"runt frames are refused by the kernel before the program",
 		 test_runt_refused_by_kernel},
-		{"IPv4 fragments pass untouched and are counted", test_fragment_passes},
+		{"an IPv4 fragment of no known datagram passes untouched, counted",
+		 test_fragment_passes},
 		{"a slot without backend drops and counts", test_missing_backend_dropped},
 		{"a RST forgets the flow; a direct SYN clears a stale reply entry",
 		 test_rst_ends_flow},
@@ -915,7 +920,28 @@ int main(void)
 		return 1;
 	}
 	use_skel(skel_plain);
-	rc = harness_run(cases, (int)(sizeof(cases) / sizeof(cases[0])), reset);
+	svc_lb_skel = skel_plain;
+	int n = (int)(sizeof(cases) / sizeof(cases[0]));
+	const struct {
+		const struct test_case *c;
+		int n;
+	} extra[] = {{svc_lb_cases, svc_lb_n_cases},
+		     {ct_gc_cases, ct_gc_n_cases},
+		     {icmp_err_cases, icmp_err_n_cases},
+		     {frag_cases, frag_n_cases}};
+	int total = n;
+
+	for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
+		total += extra[i].n;
+	struct test_case *all = calloc((size_t)total, sizeof(*all));
+
+	if (!all)
+		return 1;
+	memcpy(all, cases, sizeof(cases));
+	for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); n += extra[i].n, i++)
+		memcpy(all + n, extra[i].c, (size_t)extra[i].n * sizeof(*all));
+	rc = harness_run(all, total, reset);
+	free(all);
 	tc_pod__destroy(skel_helpers);
 	tc_pod__destroy(skel_plain);
 	return rc;

@@ -49,8 +49,13 @@ int cmd_conntrack(const struct ctl *c, int argc, char **argv)
 	size_t i;
 	json_t *e;
 
+	if (argc >= 1 && !strcmp(argv[0], "flush")) {
+		json_decref(w.out);
+		return ct_flush(c, argc, argv);
+	}
 	if (argc < 1 || strcmp(argv[0], "list")) {
-		fprintf(stderr, "bpfletctl: usage: conntrack list\n");
+		fprintf(stderr,
+			"bpfletctl: usage: conntrack list | conntrack flush [--service SVC]\n");
 		json_decref(w.out);
 		return 2;
 	}

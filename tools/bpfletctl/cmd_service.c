@@ -46,11 +46,17 @@ static int add_service(void *arg, const void *k, const void *v)
 	ctl_endpoint(&key->addr, key->family, 0, buf, sizeof(buf));
 	*strrchr(buf, ':') = '\0';
 	json_array_append_new(
-		w->out, json_pack("{s:s, s:i, s:{s:s, s:i, s:s, s:s}, s:i, s:o}", "name", nm.name,
-				  "svc_id", val->svc_id, "frontend", "ip", buf, "port",
-				  ntohs(key->port), "protocol", bl_proto_name(key->proto), "scope",
-				  key->scope == BPFLET_SCOPE_INTERNAL ? "internal" : "external",
-				  "affinity_timeout", val->affinity_timeout, "backends", bes));
+		w->out,
+		json_pack("{s:s, s:i, s:{s:s, s:i, s:s, s:s}, s:s, s:s, s:s, s:i, s:b, s:o}",
+			  "name", nm.name, "svc_id", val->svc_id, "frontend", "ip", buf, "port",
+			  ntohs(key->port), "protocol", bl_proto_name(key->proto), "scope",
+			  key->scope == BPFLET_SCOPE_INTERNAL ? "internal" : "external",
+			  "algorithm", val->flags & BPFLET_FE_F_MAGLEV ? "maglev" : "random",
+			  "traffic_policy",
+			  val->flags & BPFLET_FE_F_POLICY_LOCAL ? "Local" : "Cluster", "affinity",
+			  val->flags & BPFLET_FE_F_AFFINITY ? "ClientIP" : "None",
+			  "affinity_timeout", val->affinity_timeout, "no_local_endpoints",
+			  !!(val->flags & BPFLET_FE_F_NO_LOCAL_DROP), "backends", bes));
 	return 0;
 }
 
@@ -85,7 +91,8 @@ static void print_table(json_t *svcs)
 	size_t i;
 	json_t *s;
 
-	printf("%-36s %-22s %-5s %-8s %s\n", "SERVICE", "FRONTEND", "PROTO", "SCOPE", "BACKENDS");
+	printf("%-36s %-22s %-5s %-8s %-6s %-8s %-7s %s\n", "SERVICE", "FRONTEND", "PROTO", "SCOPE",
+	       "LB", "AFFINITY", "POLICY", "BACKENDS");
 	json_array_foreach(svcs, i, s)
 	{
 		json_t *fe = json_object_get(s, "frontend"), *bes = json_object_get(s, "backends"),
@@ -96,19 +103,24 @@ static void print_table(json_t *svcs)
 		snprintf(front, sizeof(front), "%s:%lld",
 			 json_string_value(json_object_get(fe, "ip")),
 			 json_integer_value(json_object_get(fe, "port")));
-		printf("%-36s %-22s %-5s %-8s ", json_string_value(json_object_get(s, "name")),
-		       front, json_string_value(json_object_get(fe, "protocol")),
-		       json_string_value(json_object_get(fe, "scope")));
+		printf("%-36s %-22s %-5s %-8s %-6s %-8s %-7s ",
+		       json_string_value(json_object_get(s, "name")), front,
+		       json_string_value(json_object_get(fe, "protocol")),
+		       json_string_value(json_object_get(fe, "scope")),
+		       json_string_value(json_object_get(s, "algorithm")),
+		       json_string_value(json_object_get(s, "affinity")),
+		       json_string_value(json_object_get(s, "traffic_policy")));
 		if (json_array_size(bes) == 0)
 			printf("(none: rejected)");
 		json_array_foreach(bes, j, b)
 		{
 			const char *st = json_string_value(json_object_get(b, "state"));
 
-			printf("%s%s:%lld%s", j ? ", " : "",
+			printf("%s%s:%lld%s%s", j ? ", " : "",
 			       json_string_value(json_object_get(b, "ip")),
 			       json_integer_value(json_object_get(b, "port")),
-			       st && !strcmp(st, "terminating") ? " (terminating)" : "");
+			       st && !strcmp(st, "terminating") ? " (terminating)" : "",
+			       json_is_true(json_object_get(b, "local")) ? " (local)" : "");
 		}
 		printf("\n");
 	}

@@ -17,6 +17,8 @@ struct ctl {
 
 /* Opens a pinned map of the instance read-only; prints what to do when it's missing. */
 int ctl_map_open(const struct ctl *c, const char *name);
+/* The same, writable (flush). */
+int ctl_map_open_rw(const struct ctl *c, const char *name);
 /* Closes the valid fds of an array. */
 void ctl_close_all(const int *fds, size_t n);
 
@@ -29,7 +31,14 @@ void ctl_print_json(json_t *v);
 int cmd_service(const struct ctl *c, int argc, char **argv);
 int cmd_conntrack(const struct ctl *c, int argc, char **argv);
 int cmd_counters(const struct ctl *c, int argc, char **argv);
+<<<<<<< HEAD
 int cmd_backend(const struct ctl *c, int argc, char **argv);
 int cmd_maps(const struct ctl *c, int argc, char **argv);
+=======
+int cmd_maglev(const struct ctl *c, int argc, char **argv);
+int cmd_nat(const struct ctl *c, int argc, char **argv);
+/* conntrack flush [--service SVC]; argv[0] is "flush" */
+int ct_flush(const struct ctl *c, int argc, char **argv);
+>>>>>>> svc-sem
 
 #endif

@@ -8,21 +8,29 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: bpfletctl --instance NAME [-o table|json] COMMAND\n"
-		     "\n"
-		     "Reads the pinned maps of a bpflet instance (/sys/fs/bpf/bpflet/NAME).\n"
-		     "\n"
-		     "commands:\n"
-		     "  service list       frontends with their backends\n"
-		     "  conntrack list     connection tracking entries (both directions)\n"
-		     "  backend list       backends with their state and the services using them\n"
-		     "  counters           per-reason packet and byte counters\n"
-		     "  maps               every pinned map with its size and fill level\n"
-		     "\n"
-		     "options:\n"
-		     "  -i, --instance NAME   the agent instance (required)\n"
-		     "  -o, --output FORMAT   table (default) or json\n"
-		     "  -h, --help            this text\n");
+	fprintf(out,
+		"usage: bpfletctl --instance NAME [-o table|json] COMMAND\n"
+		"\n"
+		"Reads the pinned maps of a bpflet instance (/sys/fs/bpf/bpflet/NAME).\n"
+		"\n"
+		"commands:\n"
+		"  service list       frontends with their backends\n"
+		"  conntrack list     connection tracking entries (both directions)\n"
+		"  conntrack flush [--service SVC]\n"
+		"                     delete all flows, or those of one Service (their next\n"
+		"                     packet picks a backend afresh; TCP ones then need a SYN)\n"
+		"  nat list           translated flows: client, frontend, backend, Service\n"
+		"  backend list       backends with their state and the services using them\n"
+		"  counters           per-reason packet and byte counters\n"
+		"  maps               every pinned map with its size and fill level\n"
+		"  maglev show SVC [--entries]\n"
+		"                     a Service's Maglev table: each backend's share\n"
+		"                     (SVC is namespace/name or namespace/name:port)\n"
+		"\n"
+		"options:\n"
+		"  -i, --instance NAME   the agent instance (required)\n"
+		"  -o, --output FORMAT   table (default) or json\n"
+		"  -h, --help            this text\n");
 }
 
 int main(int argc, char **argv)
@@ -75,6 +83,10 @@ int main(int argc, char **argv)
 		return cmd_backend(&c, argc - 1, argv + 1);
 	if (!strcmp(argv[0], "maps"))
 		return cmd_maps(&c, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "nat"))
+		return cmd_nat(&c, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "maglev"))
+		return cmd_maglev(&c, argc - 1, argv + 1);
 	if (!strcmp(argv[0], "counters"))
 		return cmd_counters(&c, argc - 1, argv + 1);
 	fprintf(stderr, "bpfletctl: unknown command '%s' (see --help)\n", argv[0]);

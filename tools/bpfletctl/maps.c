@@ -11,13 +11,13 @@
 #include <string.h>
 #include <unistd.h>
 
-int ctl_map_open(const struct ctl *c, const char *name)
+static int map_open(const struct ctl *c, const char *name, __u32 flags)
 {
 	char path[256];
 	int fd;
 
 	bl_pin_path(path, sizeof(path), c->instance, name);
-	LIBBPF_OPTS(bpf_obj_get_opts, opts, .file_flags = BPF_F_RDONLY);
+	LIBBPF_OPTS(bpf_obj_get_opts, opts, .file_flags = flags);
 	fd = bpf_obj_get_opts(path, &opts);
 	if (fd < 0) {
 		int err = errno;
@@ -33,6 +33,16 @@ int ctl_map_open(const struct ctl *c, const char *name)
 		return -err;
 	}
 	return fd;
+}
+
+int ctl_map_open(const struct ctl *c, const char *name)
+{
+	return map_open(c, name, BPF_F_RDONLY);
+}
+
+int ctl_map_open_rw(const struct ctl *c, const char *name)
+{
+	return map_open(c, name, 0);
 }
 
 const char *ctl_endpoint(const struct bpflet_addr *a, unsigned family, unsigned port_be, char *buf,

@@ -1,0 +1,107 @@
+/* The agent's conntrack GC: a libevent timer runs a full pass over both conntrack maps;
+ * the Service source asks for a purge-only pass after each sync that changed
+ * something, so UDP flows leave a removed backend without waiting for the timer. */
+#include "agent/agent.h"
+#include "agent/common/log.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <uthash.h>
+
+/* The published {svc_id, backend_id} pairs, built once per pass: a purge looks each
+ * entry up in O(1) instead of scanning the Service's slots. */
+struct member {
+	uint64_t key;
+	UT_hash_handle hh;
+};
+
+static int add_member(void *arg, uint32_t svc_id, uint32_t backend_id)
+{
+	struct member **set = arg, *m;
+	uint64_t key = (uint64_t)svc_id << 32 | backend_id;
+
+	HASH_FIND(hh, *set, &key, sizeof(key), m);
+	if (m)
+		return 0;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->key = key;
+	HASH_ADD(hh, *set, key, sizeof(m->key), m);
+	return 0;
+}
+
+static bool backend_live(void *arg, uint32_t svc_id, uint32_t backend_id)
+{
+	struct member *set = arg, *m;
+	uint64_t key = (uint64_t)svc_id << 32 | backend_id;
+
+	HASH_FIND(hh, set, &key, sizeof(key), m);
+	return m != NULL;
+}
+
+static void free_members(struct member *set)
+{
+	struct member *m, *tmp;
+
+	HASH_ITER(hh, set, m, tmp)
+	{
+		HASH_DEL(set, m);
+		free(m);
+	}
+}
+
+static uint64_t coarse_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void bl_ct_gc_pass(struct bl_agent *a, bool expire)
+{
+	struct bl_ct_gc_stats st = {0};
+	struct member *set = NULL;
+	uint64_t now = coarse_ns();
+	int err;
+
+	/* without the full set, purge nothing rather than too much */
+	err = bl_svc_sync_for_each_member(a->sync, add_member, &set);
+	err = bl_ct_gc_run(a->dp.ct_any_fd, false, now, &a->o.ct_timeouts, expire,
+			   err ? NULL : backend_live, set, &st);
+	free_members(set);
+	if (!err && expire)
+		err = bl_ct_gc_run(a->dp.ct_tcp_fd, true, now, &a->o.ct_timeouts, true, NULL, NULL,
+				   &st);
+	if (err)
+		log_warn("conntrack GC pass incomplete: %s", strerror(-err));
+	a->ct_gc.scanned += st.scanned;
+	a->ct_gc.expired += st.expired;
+	a->ct_gc.backend_gone += st.backend_gone;
+	a->ct_gc.errors += st.errors;
+	a->ct_gc_runs += expire;
+	if (st.expired || st.backend_gone)
+		log_debug("conntrack GC: %lu scanned, %lu idle and %lu of removed backends deleted",
+			  st.scanned, st.expired, st.backend_gone);
+}
+
+static void on_gc(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	bl_ct_gc_pass(arg, true);
+}
+
+int bl_ct_gc_start(struct bl_agent *a)
+{
+	struct timeval period = {a->o.ct_gc_seconds, 0};
+
+	a->ct_gc_ev = event_new(a->base, -1, EV_PERSIST, on_gc, a);
+	if (!a->ct_gc_ev)
+		return -1;
+	return event_add(a->ct_gc_ev, &period);
+}

@@ -161,6 +161,33 @@ check "the Service is gone" sh -c "! kubectl --kubeconfig '$DATA/admin.kubeconfi
 code=$(code_of -X POST -H 'Content-Type: application/json' --data "{\"metadata\":{\"name\":\"again\"},\"spec\":{\"clusterIP\":\"$ip\",\"ports\":[{\"port\":1}]}}" "$(url /api/v1/namespaces/default/services)")
 check "a deleted Service's ClusterIP is free again" test "$code" = 201
 
+# ---- kubectl create generators: typed clients send protobuf bodies ----
+check "kubectl create namespace (protobuf body)" sh -c "kubectl --kubeconfig '$DATA/admin.kubeconfig' create namespace gen-$$ && kubectl --kubeconfig '$DATA/admin.kubeconfig' get ns gen-$$"
+check "kubectl create configmap --from-literal: data stored" sh -c \
+	"kubectl --kubeconfig '$DATA/admin.kubeconfig' create configmap gcm --from-literal=a=1 --from-literal=e= >/dev/null && test \"\$(kubectl --kubeconfig '$DATA/admin.kubeconfig' get cm gcm -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"data\"])')\" = \"{'a': '1', 'e': ''}\""
+check "kubectl create secret generic: base64 data and type" sh -c \
+	"kubectl --kubeconfig '$DATA/admin.kubeconfig' create secret generic gs --from-literal=k=v >/dev/null && test \"\$(kubectl --kubeconfig '$DATA/admin.kubeconfig' get secret gs -o jsonpath='{.data.k} {.type}')\" = 'dg== Opaque'"
+check "kubectl create secret docker-registry: dockerconfigjson" sh -c \
+	"kubectl --kubeconfig '$DATA/admin.kubeconfig' create secret docker-registry gdr --docker-server=r --docker-username=u --docker-password=p >/dev/null && kubectl --kubeconfig '$DATA/admin.kubeconfig' get secret gdr -o jsonpath='{.type}' | grep -qx kubernetes.io/dockerconfigjson"
+check "kubectl create serviceaccount" sh -c "kubectl --kubeconfig '$DATA/admin.kubeconfig' create serviceaccount gsa >/dev/null && kubectl --kubeconfig '$DATA/admin.kubeconfig' get sa gsa"
+check "kubectl create service clusterip: ports and selector" sh -c \
+	"kubectl --kubeconfig '$DATA/admin.kubeconfig' create service clusterip gci --tcp=5678:8080 >/dev/null && test \"\$(kubectl --kubeconfig '$DATA/admin.kubeconfig' get svc gci -o jsonpath='{.spec.ports[0].port}/{.spec.ports[0].targetPort}/{.spec.selector.app}/{.spec.type}')\" = 5678/8080/gci/ClusterIP"
+check "kubectl create service nodeport: nodePort allocated" sh -c \
+	"kubectl --kubeconfig '$DATA/admin.kubeconfig' create service nodeport gnp --tcp=80:8080 >/dev/null && n=\$(kubectl --kubeconfig '$DATA/admin.kubeconfig' get svc gnp -o jsonpath='{.spec.ports[0].nodePort}') && [ \"\$n\" -ge 30000 ] && [ \"\$n\" -le 32767 ]"
+check "kubectl create service loadbalancer" sh -c \
+	"kubectl --kubeconfig '$DATA/admin.kubeconfig' create service loadbalancer glb --tcp=80 >/dev/null && kubectl --kubeconfig '$DATA/admin.kubeconfig' get svc glb -o jsonpath='{.spec.type}' | grep -qx LoadBalancer"
+check "kubectl create service externalname" sh -c \
+	"kubectl --kubeconfig '$DATA/admin.kubeconfig' create service externalname gen --external-name=db.example.com >/dev/null && kubectl --kubeconfig '$DATA/admin.kubeconfig' get svc gen -o jsonpath='{.spec.externalName}' | grep -qx db.example.com"
+check "kubectl create service clusterip --clusterip=None (headless)" sh -c \
+	"kubectl --kubeconfig '$DATA/admin.kubeconfig' create service clusterip ghl --clusterip=None >/dev/null && kubectl --kubeconfig '$DATA/admin.kubeconfig' get svc ghl -o jsonpath='{.spec.clusterIP}' | grep -qx None"
+# a ConfigMap "pbx" whose field 9 = "x" is unknown: refused, nothing stored
+printf 'k8s\000\012\017\012\002v1\022\011ConfigMap\022\012\012\005\012\003pbx\112\001x' >"$WORK/pb.bin"
+code=$(code_of -X POST -H 'Content-Type: application/vnd.kubernetes.protobuf' --data-binary @"$WORK/pb.bin" "$(url /api/v1/namespaces/default/configmaps)")
+check "a protobuf body with a field the server does not know: 415, nothing stored" sh -c \
+	"[ $code = 415 ] && grep -q 'field 9 of ConfigMap' '$WORK/body' && ! kubectl --kubeconfig '$DATA/admin.kubeconfig' get cm pbx >/dev/null 2>&1"
+K delete ns "gen-$$" >/dev/null 2>&1
+K delete svc gci gnp glb gen ghl >/dev/null 2>&1
+
 # ---- watches over HTTP/1.1 and HTTP/2 ----
 rv=$(current_rv)
 C --http1.1 -N -w '%{http_version}\n' "$(url "/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=$rv&timeoutSeconds=3")" >"$WORK/w1" 2>&1 &

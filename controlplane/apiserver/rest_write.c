@@ -304,7 +304,9 @@ void bl_rest_patch(struct hx *x, const struct bl_route *r)
 		bl_reply_status(x, 400, "BadRequest", "a merge patch must be a JSON object", NULL,
 				NULL);
 	} else if (strstr(ct, "strategic")) {
-		obj = bl_strategic_merge_patch(old, patch);
+		obj = bl_strategic_merge_patch(old, patch, err, sizeof(err));
+		if (!obj)
+			bl_reply_statusf(x, 422, "Invalid", r->res, r->name, "%s", err);
 	} else {
 		obj = bl_merge_patch(old, patch);
 	}

@@ -188,6 +188,19 @@ check "a protobuf body with a field the server does not know: 415, nothing store
 K delete ns "gen-$$" >/dev/null 2>&1
 K delete svc gci gnp glb gen ghl >/dev/null 2>&1
 
+# ---- strategic merge patch: lists merge by their keys ----
+K run smp --image=busybox --env=A=1 --port=80 >/dev/null 2>&1
+check "kubectl patch pod (strategic): containers by name, env by name, ports by containerPort" sh -c \
+	"kubectl --kubeconfig '$DATA/admin.kubeconfig' patch pod smp -p '{\"spec\":{\"containers\":[{\"name\":\"smp\",\"env\":[{\"name\":\"B\",\"value\":\"2\"}],\"ports\":[{\"containerPort\":80,\"name\":\"http\"}]}]}}' >/dev/null && test \"\$(kubectl --kubeconfig '$DATA/admin.kubeconfig' get pod smp -o jsonpath='{.spec.containers[0].image} {.spec.containers[0].env[*].name} {.spec.containers[0].ports[0].name}')\" = 'busybox A B http'"
+K create service clusterip smps --tcp=80:8080 --tcp=443:8443 >/dev/null 2>&1
+check "kubectl patch svc (strategic): ports by port, \$patch: delete" sh -c \
+	"kubectl --kubeconfig '$DATA/admin.kubeconfig' patch svc smps -p '{\"spec\":{\"ports\":[{\"port\":80,\"targetPort\":9090},{\"port\":443,\"\$patch\":\"delete\"}]}}' >/dev/null && test \"\$(kubectl --kubeconfig '$DATA/admin.kubeconfig' get svc smps -o jsonpath='{.spec.ports[*].port}/{.spec.ports[0].targetPort}')\" = '80/9090'"
+code=$(code_of -X PATCH -H 'Content-Type: application/strategic-merge-patch+json' --data '{"spec":{"ports":[{"targetPort":1}]}}' "$(url /api/v1/namespaces/default/services/smps)")
+check "a strategic patch whose list element lacks its merge key: 422, nothing changed" sh -c \
+	"[ $code = 422 ] && grep -q 'merge key' '$WORK/body' && test \"\$(kubectl --kubeconfig '$DATA/admin.kubeconfig' get svc smps -o jsonpath='{.spec.ports[0].targetPort}')\" = 9090"
+K delete pod smp --wait=false >/dev/null 2>&1
+K delete svc smps >/dev/null 2>&1
+
 # ---- watches over HTTP/1.1 and HTTP/2 ----
 rv=$(current_rv)
 C --http1.1 -N -w '%{http_version}\n' "$(url "/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=$rv&timeoutSeconds=3")" >"$WORK/w1" 2>&1 &

@@ -36,6 +36,8 @@ AGENT_SRCS := $(wildcard agent/*.c)
 CNI_LIB_SRCS := $(filter-out agent/cni/main.c,$(wildcard agent/cni/*.c))
 CTL_SRCS := $(wildcard tools/bpfletctl/*.c)
 CP_SRCS := $(wildcard controlplane/apiserver/*.c controlplane/store/*.c controlplane/controllers/*.c)
+# server-side apply reads YAML bodies with the manifest loader's YAML→JSON reader
+CP_SRCS += agent/manifests/yaml_json.c agent/manifests/yaml_scalar.c
 UNIT_CP_SRCS := $(wildcard selftests/unit/controlplane/*.c)
 UNIT_COMPILE_SRCS := $(wildcard selftests/unit/compile/*.c)
 UNIT_CNI_SRCS := $(wildcard selftests/unit/cni/*.c)

@@ -47,7 +47,15 @@ static void reply_obj(struct hx *x, int code, json_t *obj, int64_t rev)
 
 void bl_rest_create(struct hx *x, const struct bl_route *r)
 {
-	json_t *obj = bl_body_json(x, false), *meta;
+	json_t *obj = bl_body_json(x, false);
+
+	if (obj)
+		bl_rest_create_obj(x, r, obj);
+}
+
+void bl_rest_create_obj(struct hx *x, const struct bl_route *r, json_t *obj)
+{
+	json_t *meta;
 	const char *name, *gen, *why;
 	char key[600], buf[BL_NAME_MAX], ts[32], uid[37];
 	int64_t rev = 0;
@@ -55,8 +63,6 @@ void bl_rest_create(struct hx *x, const struct bl_route *r)
 	char *enc;
 	int rc;
 
-	if (!obj)
-		return;
 	if (bl_body_check_type(x, r, obj))
 		goto out;
 	meta = bl_meta(obj);
@@ -132,8 +138,8 @@ static void keep_field(json_t *dst, json_t *src, const char *key)
 
 /* A new object for an existing one: the checks and rules shared by PUT and PATCH.
  * obj is stolen. */
-static void finish_update(struct hx *x, const struct bl_route *r, const char *key, json_t *old,
-			  int64_t old_rev, json_t *obj)
+void bl_rest_finish_update(struct hx *x, const struct bl_route *r, const char *key, json_t *old,
+			   int64_t old_rev, json_t *obj)
 {
 	json_t *meta, *ometa = bl_meta(old), *tmp;
 	const char *name, *rv;
@@ -229,7 +235,7 @@ out:
 }
 
 /* The stored object or NULL after answering 404. */
-static json_t *load(struct hx *x, const struct bl_route *r, char *key, size_t keylen, int64_t *rev)
+json_t *bl_rest_load(struct hx *x, const struct bl_route *r, char *key, size_t keylen, int64_t *rev)
 {
 	struct bl_kv kv;
 	json_t *obj;
@@ -258,12 +264,12 @@ void bl_rest_update(struct hx *x, const struct bl_route *r)
 
 	if (!obj)
 		return;
-	old = load(x, r, key, sizeof(key), &rev);
+	old = bl_rest_load(x, r, key, sizeof(key), &rev);
 	if (!old) {
 		json_decref(obj);
 		return;
 	}
-	finish_update(x, r, key, old, rev, obj);
+	bl_rest_finish_update(x, r, key, old, rev, obj);
 	json_decref(old);
 }
 
@@ -274,10 +280,8 @@ void bl_rest_patch(struct hx *x, const struct bl_route *r)
 	char key[600], err[512];
 	int64_t rev;
 
-	if (strstr(ct, "apply-patch")) {
-		bl_reply_status(x, 415, "UnsupportedMediaType",
-				"server-side apply is not supported yet: use client-side apply",
-				NULL, NULL);
+	if (strstr(ct, "application/apply-patch")) {
+		bl_rest_apply(x, r);
 		return;
 	}
 	if (!strstr(ct, "merge-patch+json") && !strstr(ct, "json-patch+json")) {
@@ -285,13 +289,14 @@ void bl_rest_patch(struct hx *x, const struct bl_route *r)
 			x, 415, "UnsupportedMediaType", NULL, NULL,
 			"the body of the request was in an unknown format - accepted "
 			"media types include: application/json-patch+json, "
-			"application/merge-patch+json, application/strategic-merge-patch+json");
+			"application/merge-patch+json, application/strategic-merge-patch+json, "
+			"application/apply-patch+yaml");
 		return;
 	}
 	patch = bl_body_json(x, true);
 	if (!patch)
 		return;
-	old = load(x, r, key, sizeof(key), &rev);
+	old = bl_rest_load(x, r, key, sizeof(key), &rev);
 	if (!old) {
 		json_decref(patch);
 		return;
@@ -312,6 +317,6 @@ void bl_rest_patch(struct hx *x, const struct bl_route *r)
 	}
 	json_decref(patch);
 	if (obj)
-		finish_update(x, r, key, old, rev, obj);
+		bl_rest_finish_update(x, r, key, old, rev, obj);
 	json_decref(old);
 }

@@ -201,6 +201,42 @@ check "a strategic patch whose list element lacks its merge key: 422, nothing ch
 K delete pod smp --wait=false >/dev/null 2>&1
 K delete svc smps >/dev/null 2>&1
 
+# ---- server-side apply ----
+cat >"$WORK/ssa1.yaml" <<'YAML'
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: ssa, labels: {team: a}}
+data: {k: v, keep: "1"}
+YAML
+cat >"$WORK/ssa2.yaml" <<'YAML'
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: ssa}
+data: {k: v2, keep: "1", added: "x"}
+YAML
+cat >"$WORK/ssa3.yaml" <<'YAML'
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: ssa}
+data: {k: other}
+YAML
+ssa_state() { K get cm ssa -o json --show-managed-fields 2>/dev/null | python3 -c 'import json,sys; o=json.load(sys.stdin); m=o["metadata"]; print(sorted(o.get("data",{}).items()), m.get("labels"), sorted((e["manager"],e["operation"]) for e in m.get("managedFields",[])))'; }
+check "kubectl apply --server-side creates a missing object" sh -c "kubectl --kubeconfig '$DATA/admin.kubeconfig' apply --server-side -f '$WORK/ssa1.yaml' | grep -q 'serverside-applied'"
+check "... with its fields and an Apply entry for the field manager" test "$(ssa_state)" = "[('k', 'v'), ('keep', '1')] {'team': 'a'} [('kubectl', 'Apply')]"
+K apply --server-side -f "$WORK/ssa2.yaml" >/dev/null 2>&1
+check "re-apply merges new fields and removes the ones the manager dropped (labels)" test "$(ssa_state)" = "[('added', 'x'), ('k', 'v2'), ('keep', '1')] None [('kubectl', 'Apply')]"
+K apply --server-side --field-manager=bob -f "$WORK/ssa3.yaml" >"$WORK/ssa.out" 2>&1
+check "another manager applying a different value for an owned field: conflict" sh -c \
+	"[ $? -ne 0 ] && grep -q 'conflict with \"kubectl\": .data.k' '$WORK/ssa.out'"
+check "... and nothing changed" test "$(K get cm ssa -o jsonpath='{.data.k}' 2>/dev/null)" = v2
+check "--force-conflicts takes the field over" sh -c \
+	"kubectl --kubeconfig '$DATA/admin.kubeconfig' apply --server-side --field-manager=bob --force-conflicts -f '$WORK/ssa3.yaml' >/dev/null && test \"\$(kubectl --kubeconfig '$DATA/admin.kubeconfig' get cm ssa -o jsonpath='{.data.k}/{.data.keep}')\" = other/1"
+code=$(code_of -X PATCH -H 'Content-Type: application/apply-patch+yaml' --data-binary $'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssay}\ndata: {y: "1"}\n' "$(url "/api/v1/namespaces/default/configmaps/ssay?fieldManager=curl")")
+check "an apply patch in YAML (curl) creates: 201" sh -c "[ $code = 201 ] && test \"\$(kubectl --kubeconfig '$DATA/admin.kubeconfig' get cm ssay -o jsonpath='{.data.y}')\" = 1"
+code=$(code_of -X PATCH -H 'Content-Type: application/apply-patch+yaml' --data '{"apiVersion":"v1","kind":"ConfigMap","data":{"a":"b"}}' "$(url /api/v1/namespaces/default/configmaps/ssay)")
+check "an apply patch without fieldManager: 422" test "$code" = 422
+K delete cm ssa ssay >/dev/null 2>&1
+
 # ---- watches over HTTP/1.1 and HTTP/2 ----
 rv=$(current_rv)
 C --http1.1 -N -w '%{http_version}\n' "$(url "/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=$rv&timeoutSeconds=3")" >"$WORK/w1" 2>&1 &

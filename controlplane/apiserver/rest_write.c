@@ -6,6 +6,7 @@
 #include "controlplane/apiserver/patch.h"
 #include "controlplane/apiserver/respond.h"
 #include "controlplane/apiserver/server.h"
+#include "controlplane/apiserver/validate_types.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,19 @@ static int check_namespace(struct hx *x, const struct bl_route *r, json_t *meta)
 	return 0;
 }
 
+/* Known fields of the wrong JSON type: 422 before anything else looks at them. */
+static int check_types(struct hx *x, const struct bl_route *r, json_t *obj)
+{
+	char field[300], detail[600];
+	const char *name =
+		json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+
+	if (!bl_validate_types(r->res->kind, obj, field, sizeof(field), detail, sizeof(detail)))
+		return 0;
+	bl_reply_invalid(x, r->res, name ? name : r->name, field, "FieldValueInvalid", detail);
+	return -1;
+}
+
 static void reply_obj(struct hx *x, int code, json_t *obj, int64_t rev)
 {
 	bl_obj_set_rv(obj, rev);
@@ -63,7 +77,7 @@ void bl_rest_create_obj(struct hx *x, const struct bl_route *r, json_t *obj)
 	char *enc;
 	int rc;
 
-	if (bl_body_check_type(x, r, obj))
+	if (bl_body_check_type(x, r, obj) || check_types(x, r, obj))
 		goto out;
 	meta = bl_meta(obj);
 	if (check_namespace(x, r, meta))
@@ -148,7 +162,7 @@ void bl_rest_finish_update(struct hx *x, const struct bl_route *r, const char *k
 	char *enc;
 	int rc;
 
-	if (bl_body_check_type(x, r, obj))
+	if (bl_body_check_type(x, r, obj) || check_types(x, r, obj))
 		goto out;
 	meta = bl_meta(obj);
 	name = json_string_value(json_object_get(meta, "name"));

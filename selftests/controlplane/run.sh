@@ -301,6 +301,20 @@ check "a body over 3 MiB: 413" test "$code" = 413
 code=$(code_of -X POST -H 'Content-Type: application/json' --data '{"metadata":{"name":"x"}}' "$(url /api/v1/namespaces/nowhere/configmaps)")
 check "create in a missing namespace: 404" test "$code" = 404
 
+# ---- wrong types for known fields: 422, nothing stored ----
+before=$(current_rv)
+code=$(code_of -X POST -H 'Content-Type: application/json' --data '{"metadata":{"name":"badsvc"},"spec":{"ports":[{"port":"eighty"}]}}' "$(url /api/v1/namespaces/default/services)")
+check "Service port as a string: 422 Invalid naming spec.ports[0].port" sh -c "[ $code = 422 ] && grep -q '\"field\":\"spec.ports\[0\].port\"' '$WORK/body'"
+code=$(code_of -X POST -H 'Content-Type: application/json' --data '{"metadata":{"name":"badcm"},"data":{"a":1}}' "$(url /api/v1/namespaces/default/configmaps)")
+check "ConfigMap data value as a number: 422 naming data.a" sh -c "[ $code = 422 ] && grep -q 'data.a' '$WORK/body'"
+code=$(code_of -X POST -H 'Content-Type: application/json' --data '{"metadata":{"name":"badpod","labels":["x"]},"spec":{"containers":[{"name":"c","image":"i"}]}}' "$(url /api/v1/namespaces/default/pods)")
+check "labels as a list: 422" test "$code" = 422
+code=$(code_of -X POST -H 'Content-Type: application/json' --data '{"metadata":{"name":"badpod2"},"spec":{"containers":[{"name":"c","image":"i","ports":[{"containerPort":true}]}]}}' "$(url /api/v1/namespaces/default/pods)")
+check "containerPort as a boolean: 422" test "$code" = 422
+check "... and none of them stored anything" test "$(current_rv)" = "$before"
+code=$(code_of -X PATCH -H 'Content-Type: application/merge-patch+json' --data '{"data":{"v":{"x":1}}}' "$(url /api/v1/namespaces/default/configmaps/c409)")
+check "a patch that makes a field the wrong type: 422, object unchanged" sh -c "[ $code = 422 ] && [ \"\$0\" = \"$(current_rv)\" ]" "$before"
+
 # ---- bearer tokens and node credentials ----
 code=$(curl -sS -m 10 --cacert "$PKI/ca.crt" -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer admintoken' "$(url /api/v1/namespaces)")
 check "bearer token of a system:masters user: 200" test "$code" = 200

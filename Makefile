@@ -56,6 +56,9 @@ BINS += $(B)/bin/bpflet-controlplane
 TEST_BINS += $(B)/bin/test_controlplane
 endif
 BENCH_BINS := $(B)/bin/bench_prog $(B)/bin/tcp_rr
+ifneq ($(wildcard controlplane/main.c),)
+BENCH_BINS += $(B)/bin/bench_cp
+endif
 
 .PHONY: all check bench demo deps clean format test-unit test-bpf test-e2e
 # keep the BPF objects: bpftool and tests load them too, not only the skeletons
@@ -106,6 +109,8 @@ $(B)/bin/bench_prog: $(call obj,selftests/bench/bench_prog.c selftests/bpf/packe
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/bin/tcp_rr: $(call obj,selftests/bench/tcp_rr.c) | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $^
+$(B)/bin/bench_cp: $(call obj,selftests/bench/controlplane/bench_cp.c $(CP_SRCS) $(COMMON_SRCS)) | $(B)/bin
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(CP_LIBS)
 
 $(B)/bpf $(B)/skel $(B)/bin:
 	mkdir -p $@

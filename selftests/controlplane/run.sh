@@ -169,6 +169,8 @@ check "kubectl create secret generic: base64 data and type" sh -c \
 	"kubectl --kubeconfig '$DATA/admin.kubeconfig' create secret generic gs --from-literal=k=v >/dev/null && test \"\$(kubectl --kubeconfig '$DATA/admin.kubeconfig' get secret gs -o jsonpath='{.data.k} {.type}')\" = 'dg== Opaque'"
 check "kubectl create secret docker-registry: dockerconfigjson" sh -c \
 	"kubectl --kubeconfig '$DATA/admin.kubeconfig' create secret docker-registry gdr --docker-server=r --docker-username=u --docker-password=p >/dev/null && kubectl --kubeconfig '$DATA/admin.kubeconfig' get secret gdr -o jsonpath='{.type}' | grep -qx kubernetes.io/dockerconfigjson"
+check "kubectl create secret tls: kubernetes.io/tls with tls.crt" sh -c \
+	"kubectl --kubeconfig '$DATA/admin.kubeconfig' create secret tls gtls --cert='$PKI/admin.crt' --key='$PKI/admin.key' >/dev/null && kubectl --kubeconfig '$DATA/admin.kubeconfig' get secret gtls -o jsonpath='{.type} {.data.tls\\.crt}' | grep -q '^kubernetes.io/tls LS0t'"
 check "kubectl create serviceaccount" sh -c "kubectl --kubeconfig '$DATA/admin.kubeconfig' create serviceaccount gsa >/dev/null && kubectl --kubeconfig '$DATA/admin.kubeconfig' get sa gsa"
 check "kubectl create service clusterip: ports and selector" sh -c \
 	"kubectl --kubeconfig '$DATA/admin.kubeconfig' create service clusterip gci --tcp=5678:8080 >/dev/null && test \"\$(kubectl --kubeconfig '$DATA/admin.kubeconfig' get svc gci -o jsonpath='{.spec.ports[0].port}/{.spec.ports[0].targetPort}/{.spec.selector.app}/{.spec.type}')\" = 5678/8080/gci/ClusterIP"
@@ -420,6 +422,37 @@ YAML
 check "kubectl apply -f of one object per resource" K apply -f "$WORK/all.yaml"
 check "kubectl get of each" K get pod/p1 endpoints/e1 node/n1 cm/cm2 secret/s1 sa/sa1 event/ev1 endpointslice/es1 netpol/np1 lease/l1 ns/extra
 check "kubectl delete of each" K delete -f "$WORK/all.yaml" --wait=false
+
+# ---- etcd: a second control plane on the same etcd (HA) ----
+if [ "$STORE" = etcd ]; then
+	PORT2=$((20000 + RANDOM % 40000))
+	"$CP" --data-dir "$WORK/data2" --listen "127.0.0.1:$PORT2" "${STORE_ARGS[@]}" >>"$WORK/server2.log" 2>&1 &
+	SRV2=$!
+	BG_PIDS+=($SRV2)
+	for _ in $(seq 50); do
+		curl -sk -m 1 "https://127.0.0.1:$PORT2/readyz" >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	K2() { kubectl --kubeconfig "$WORK/data2/admin.kubeconfig" --request-timeout=10s "$@"; }
+	K2 get cm -w --output-watch-events >"$WORK/kw2" 2>&1 &
+	BG_PIDS+=($!)
+	sleep 0.5
+	K create configmap ha1 --from-literal=a=1 >/dev/null 2>&1
+	check "a second control plane on the same etcd reads what the first wrote" \
+		test "$(K2 get cm ha1 -o jsonpath='{.data.a}' 2>/dev/null)" = 1
+	rv1=$(K get cm ha1 -o jsonpath='{.metadata.resourceVersion}' 2>/dev/null)
+	check "... with the same resourceVersion (etcd's mod_revision)" \
+		test "$(K2 get cm ha1 -o jsonpath='{.metadata.resourceVersion}' 2>/dev/null)" = "$rv1"
+	K2 patch cm ha1 --type merge -p '{"data":{"a":"2"}}' >/dev/null 2>&1
+	code=$(code_of -X PUT -H 'Content-Type: application/json' --data "{\"metadata\":{\"name\":\"ha1\",\"resourceVersion\":\"$rv1\"},\"data\":{\"a\":\"3\"}}" "$(url /api/v1/namespaces/default/configmaps/ha1)")
+	check "an update through the first with a revision the second superseded: 409" test "$code" = 409
+	sleep 0.5
+	check "a watch on the second sees the first's create (ADDED ha1)" grep -q '^ADDED .*ha1' "$WORK/kw2"
+	kill "${BG_PIDS[@]}" 2>/dev/null
+	wait "${BG_PIDS[@]}" 2>/dev/null
+	BG_PIDS=()
+	K delete cm ha1 >/dev/null 2>&1
+fi
 
 # ---- durability: kill -9 in the middle of a write burst ----
 : >"$WORK/acked"

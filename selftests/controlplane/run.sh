@@ -454,6 +454,33 @@ if [ "$STORE" = etcd ]; then
 	K delete cm ha1 >/dev/null 2>&1
 fi
 
+# ---- etcd: killed and restarted under a running control plane ----
+if [ "$STORE" = etcd ]; then
+	rv=$(current_rv)
+	C --http2 -N "$(url "/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=$rv&timeoutSeconds=15")" >"$WORK/wr" 2>&1 &
+	WR=$!
+	BG_PIDS+=($WR)
+	sleep 0.3
+	stop_etcd -KILL
+	code=$(code_of -m 15 -X POST -H 'Content-Type: application/json' --data '{"metadata":{"name":"down"}}' "$(url /api/v1/namespaces/default/configmaps)")
+	check "a write while etcd is down: 500 InternalError, no hang" test "$code" = 500
+	if start_etcd; then ok "etcd restarts under the running control plane"; else ko "etcd restarts under the running control plane"; fi
+	code=000
+	for _ in 1 2 3 4 5; do
+		code=$(code_of -X POST -H 'Content-Type: application/json' --data '{"metadata":{"name":"back"}}' "$(url /api/v1/namespaces/default/configmaps)")
+		[ "$code" = 201 ] && break
+		sleep 0.5
+	done
+	check "writes work again once etcd is back" test "$code" = 201
+	sleep 1
+	check "the open watch resumed: ADDED back, nothing for the failed write" sh -c \
+		"grep -q '\"name\":\"back\"' '$WORK/wr' && ! grep -q '\"name\":\"down\"' '$WORK/wr'"
+	kill "$WR" 2>/dev/null
+	wait "$WR" 2>/dev/null
+	BG_PIDS=()
+	K delete cm back >/dev/null 2>&1
+fi
+
 # ---- durability: kill -9 in the middle of a write burst ----
 : >"$WORK/acked"
 (

@@ -36,6 +36,8 @@ AGENT_SRCS := $(wildcard agent/*.c)
 CNI_LIB_SRCS := $(filter-out agent/cni/main.c,$(wildcard agent/cni/*.c))
 CTL_SRCS := $(wildcard tools/bpfletctl/*.c)
 CP_SRCS := $(wildcard controlplane/apiserver/*.c controlplane/store/*.c controlplane/controllers/*.c)
+# server-side apply reads YAML bodies with the manifest loader's YAML→JSON reader
+CP_SRCS += agent/manifests/yaml_json.c agent/manifests/yaml_scalar.c
 UNIT_CP_SRCS := $(wildcard selftests/unit/controlplane/*.c)
 UNIT_COMPILE_SRCS := $(wildcard selftests/unit/compile/*.c)
 UNIT_CNI_SRCS := $(wildcard selftests/unit/cni/*.c)
@@ -54,6 +56,9 @@ BINS += $(B)/bin/bpflet-controlplane
 TEST_BINS += $(B)/bin/test_controlplane
 endif
 BENCH_BINS := $(B)/bin/bench_prog $(B)/bin/tcp_rr $(B)/bin/bench_maglev
+ifneq ($(wildcard controlplane/main.c),)
+BENCH_BINS += $(B)/bin/bench_cp
+endif
 
 .PHONY: all check bench demo deps clean format test-unit test-bpf test-e2e
 # keep the BPF objects: bpftool and tests load them too, not only the skeletons
@@ -106,6 +111,8 @@ $(B)/bin/bench_maglev: $(call obj,selftests/bench/bench_maglev.c agent/dataplane
 	$(CC) $(CFLAGS) -o $@ $^
 $(B)/bin/tcp_rr: $(call obj,selftests/bench/tcp_rr.c) | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $^
+$(B)/bin/bench_cp: $(call obj,selftests/bench/controlplane/bench_cp.c $(CP_SRCS) $(COMMON_SRCS)) | $(B)/bin
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(CP_LIBS)
 
 $(B)/bpf $(B)/skel $(B)/bin:
 	mkdir -p $@

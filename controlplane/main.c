@@ -1,4 +1,5 @@
-/* bpflet-controlplane: a Kubernetes-API-compatible server on an embedded SQLite store. */
+/* bpflet-controlplane: a Kubernetes-API-compatible server on an embedded SQLite store or
+ * on etcd. */
 #include "controlplane/apiserver/apiserver.h"
 #include "controlplane/store/store.h"
 #include "agent/common/log.h"
@@ -23,7 +24,7 @@ static const char usage[] =
 	"    (namespaces, pods, services, endpoints, nodes, configmaps, secrets,\n"
 	"    serviceaccounts, events, endpointslices, networkpolicies, leases) over HTTPS\n"
 	"    with HTTP/1.1 and HTTP/2. Objects live in DIR/state.db, an SQLite database\n"
-	"    in which every acknowledged write is on disk.\n"
+	"    in which every acknowledged write is on disk, or in etcd (--etcd-servers).\n"
 	"\n"
 	"    On first start it creates a CA and certificates in DIR/pki and writes\n"
 	"    DIR/admin.kubeconfig, so that at once:\n"
@@ -50,7 +51,10 @@ static const char usage[] =
 	"        Every SECONDS, forget history older than the previous interval\n"
 	"        (watches from before get 410 Expired). 0 disables. Default 300.\n"
 	"    --etcd-servers URL\n"
-	"        Keep the state in etcd instead of SQLite (not implemented yet).\n"
+	"        Keep the objects in etcd (v3 API, through its JSON gateway) instead of\n"
+	"        DIR/state.db; URL is http://HOST:PORT, several separated by commas are\n"
+	"        tried in turn. resourceVersion is etcd's mod_revision, so several control\n"
+	"        planes can share one etcd cluster. DIR still holds the PKI.\n"
 	"    -v, --verbose\n"
 	"        Log every request.\n"
 	"    -h, --help\n"
@@ -199,24 +203,21 @@ int main(int argc, char **argv)
 				"(see --help)\n");
 		return 2;
 	}
-	if (etcd) {
-		log_err("--etcd-servers %s: the etcd store is not implemented yet; leave it out "
-			"to use the embedded SQLite store",
-			etcd);
-		return 2;
-	}
 	if (bl_mkdir_p(cfg.data_dir, 0700) < 0) {
 		log_err("cannot create the data directory %s", cfg.data_dir);
 		return 1;
 	}
-	snprintf(dbpath, sizeof(dbpath), "%s/state.db", cfg.data_dir);
-	if (bl_sqlite_store_open(dbpath, &store)) {
-		log_err("cannot open the store %s", dbpath);
-		return 1;
-	}
 	signal(SIGPIPE, SIG_IGN);
 	base = event_base_new();
-	if (!base || bl_apiserver_start(base, &cfg, store, &srv)) {
+	if (!base)
+		return 1;
+	snprintf(dbpath, sizeof(dbpath), "%s/state.db", cfg.data_dir);
+	if (etcd ? bl_etcd_store_open(etcd, base, &store) : bl_sqlite_store_open(dbpath, &store)) {
+		log_err("cannot open the store %s", etcd ? etcd : dbpath);
+		event_base_free(base);
+		return 1;
+	}
+	if (bl_apiserver_start(base, &cfg, store, &srv)) {
 		bl_store_close(store);
 		if (base)
 			event_base_free(base);

@@ -57,6 +57,7 @@ if [ "$(id -u)" = 0 ]; then
 	run_suite "e2e: network namespaces" env BL_BIN="$BIN" bash "$ROOT/selftests/e2e/run.sh"
 	if [ -f "$ROOT/selftests/controlplane/run.sh" ]; then
 		run_suite "controlplane: integration" env BL_BIN="$BIN" bash "$ROOT/selftests/controlplane/run.sh"
+		run_suite "controlplane: integration (etcd)" env BL_BIN="$BIN" BL_CP_STORE=etcd bash "$ROOT/selftests/controlplane/run.sh"
 	fi
 else
 	echo "FAIL - BPF and e2e suites need root (run make check as root)"

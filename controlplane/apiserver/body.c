@@ -1,4 +1,5 @@
 #include "controlplane/apiserver/body.h"
+#include "controlplane/apiserver/pb_decode.h"
 #include "controlplane/apiserver/respond.h"
 
 #include <stdio.h>
@@ -9,6 +10,19 @@ json_t *bl_body_json(struct hx *x, bool any_json)
 	json_error_t err;
 	json_t *obj;
 
+	if (x->content_type && strstr(x->content_type, "application/vnd.kubernetes.protobuf")) {
+		char why[256];
+
+		obj = bl_pb_decode_object((const uint8_t *)(x->body ? x->body : ""), x->body_len,
+					  why, sizeof(why));
+		if (!obj)
+			bl_reply_statusf(
+				x, 415, "UnsupportedMediaType", NULL, NULL,
+				"the protobuf body could not be read (%s) - accepted media "
+				"types include: application/json",
+				why);
+		return obj;
+	}
 	if (x->content_type &&
 	    (strstr(x->content_type, "protobuf") || strstr(x->content_type, "yaml"))) {
 		bl_reply_statusf(x, 415, "UnsupportedMediaType", NULL, NULL,

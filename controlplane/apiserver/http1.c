@@ -8,6 +8,8 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -155,6 +157,13 @@ static void on_tls_info(const SSL *ssl, int where, int ret)
 	struct bufferevent *bev;
 
 	(void)ret;
+	if (where & SSL_CB_HANDSHAKE_DONE) {
+		int one = 1;
+
+		/* a watch event is a small write: without this, Nagle holds the next one
+		 * until the client's delayed ACK (40 ms) */
+		setsockopt(SSL_get_fd(ssl), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
 	if (!(where & SSL_CB_HANDSHAKE_DONE) || !bl_tls_is_h2((SSL *)ssl))
 		return;
 	bev = SSL_get_ex_data(ssl, ex_bev);

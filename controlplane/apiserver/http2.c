@@ -360,7 +360,14 @@ void bl_h2_adopt(struct bl_apiserver *srv, struct bufferevent *bev, SSL *ssl)
 		{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1 << 20},
 	};
 	struct h2_conn *c = calloc(1, sizeof(*c));
+	static nghttp2_option *opt;
 
+	/* nghttp2's rapid-reset guard (Debian's CVE-2023-44487 fix: 33/s after a burst of
+	 * 1000) answered a client doing ~1500 sequential requests/s on one connection with
+	 * GOAWAY INTERNAL_ERROR after ~1000 of them. A ceiling well above a busy client
+	 * still stops a reset flood. */
+	if (!opt && nghttp2_option_new(&opt) == 0)
+		nghttp2_option_set_stream_reset_rate_limit(opt, 10000, 5000);
 	if (!cbs && nghttp2_session_callbacks_new(&cbs) == 0) {
 		nghttp2_session_callbacks_set_send_callback(cbs, on_send);
 		nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, on_begin_headers);
@@ -369,7 +376,7 @@ void bl_h2_adopt(struct bl_apiserver *srv, struct bufferevent *bev, SSL *ssl)
 		nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame);
 		nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
 	}
-	if (!c || !cbs || nghttp2_session_server_new(&c->ng, cbs, c) != 0) {
+	if (!c || !cbs || nghttp2_session_server_new2(&c->ng, cbs, c, opt) != 0) {
 		free(c);
 		return; /* evhttp keeps it and answers the preface with an error */
 	}

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static json_t *merge(json_t *target, json_t *patch, int strategic)
+static json_t *merge(json_t *target, json_t *patch)
 {
 	const char *k;
 	json_t *v, *out;
@@ -15,25 +15,17 @@ static json_t *merge(json_t *target, json_t *patch, int strategic)
 	out = json_is_object(target) ? json_deep_copy(target) : json_object();
 	json_object_foreach(patch, k, v)
 	{
-		/* $patch, $retainKeys, $setElementOrder/... steer strategic merges of lists */
-		if (strategic && k[0] == '$')
-			continue;
 		if (json_is_null(v))
 			json_object_del(out, k);
 		else
-			json_object_set_new(out, k, merge(json_object_get(out, k), v, strategic));
+			json_object_set_new(out, k, merge(json_object_get(out, k), v));
 	}
 	return out;
 }
 
 json_t *bl_merge_patch(json_t *target, json_t *patch)
 {
-	return merge(target, patch, 0);
-}
-
-json_t *bl_strategic_merge_patch(json_t *target, json_t *patch)
-{
-	return merge(target, patch, 1);
+	return merge(target, patch);
 }
 
 /* RFC 6901: "~1" is '/', "~0" is '~'. */

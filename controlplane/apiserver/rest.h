@@ -33,6 +33,16 @@ void bl_rest_list(struct hx *x, const struct bl_route *r);
 void bl_rest_create(struct hx *x, const struct bl_route *r);
 void bl_rest_update(struct hx *x, const struct bl_route *r);
 void bl_rest_patch(struct hx *x, const struct bl_route *r);
+/* obj (stolen) through create's checks and defaults into the store */
+void bl_rest_create_obj(struct hx *x, const struct bl_route *r, json_t *obj);
+/* obj (stolen) replaces old (read at old_rev) under key, with update's rules */
+void bl_rest_finish_update(struct hx *x, const struct bl_route *r, const char *key, json_t *old,
+			   int64_t old_rev, json_t *obj);
+/* The stored object of r (key filled in), or NULL after answering the error */
+json_t *bl_rest_load(struct hx *x, const struct bl_route *r, char *key, size_t keylen,
+		     int64_t *rev);
+/* rest_apply.c: server-side apply (PATCH application/apply-patch+yaml) */
+void bl_rest_apply(struct hx *x, const struct bl_route *r);
 /* rest_delete.c */
 void bl_rest_delete(struct hx *x, const struct bl_route *r);
 void bl_rest_delete_collection(struct hx *x, const struct bl_route *r);

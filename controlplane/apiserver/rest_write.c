@@ -6,6 +6,7 @@
 #include "controlplane/apiserver/patch.h"
 #include "controlplane/apiserver/respond.h"
 #include "controlplane/apiserver/server.h"
+#include "controlplane/apiserver/validate_types.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,19 @@ static int check_namespace(struct hx *x, const struct bl_route *r, json_t *meta)
 	return 0;
 }
 
+/* Known fields of the wrong JSON type: 422 before anything else looks at them. */
+static int check_types(struct hx *x, const struct bl_route *r, json_t *obj)
+{
+	char field[300], detail[600];
+	const char *name =
+		json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+
+	if (!bl_validate_types(r->res->kind, obj, field, sizeof(field), detail, sizeof(detail)))
+		return 0;
+	bl_reply_invalid(x, r->res, name ? name : r->name, field, "FieldValueInvalid", detail);
+	return -1;
+}
+
 static void reply_obj(struct hx *x, int code, json_t *obj, int64_t rev)
 {
 	bl_obj_set_rv(obj, rev);
@@ -47,7 +61,15 @@ static void reply_obj(struct hx *x, int code, json_t *obj, int64_t rev)
 
 void bl_rest_create(struct hx *x, const struct bl_route *r)
 {
-	json_t *obj = bl_body_json(x, false), *meta;
+	json_t *obj = bl_body_json(x, false);
+
+	if (obj)
+		bl_rest_create_obj(x, r, obj);
+}
+
+void bl_rest_create_obj(struct hx *x, const struct bl_route *r, json_t *obj)
+{
+	json_t *meta;
 	const char *name, *gen, *why;
 	char key[600], buf[BL_NAME_MAX], ts[32], uid[37];
 	int64_t rev = 0;
@@ -55,9 +77,7 @@ void bl_rest_create(struct hx *x, const struct bl_route *r)
 	char *enc;
 	int rc;
 
-	if (!obj)
-		return;
-	if (bl_body_check_type(x, r, obj))
+	if (bl_body_check_type(x, r, obj) || check_types(x, r, obj))
 		goto out;
 	meta = bl_meta(obj);
 	if (check_namespace(x, r, meta))
@@ -132,8 +152,8 @@ static void keep_field(json_t *dst, json_t *src, const char *key)
 
 /* A new object for an existing one: the checks and rules shared by PUT and PATCH.
  * obj is stolen. */
-static void finish_update(struct hx *x, const struct bl_route *r, const char *key, json_t *old,
-			  int64_t old_rev, json_t *obj)
+void bl_rest_finish_update(struct hx *x, const struct bl_route *r, const char *key, json_t *old,
+			   int64_t old_rev, json_t *obj)
 {
 	json_t *meta, *ometa = bl_meta(old), *tmp;
 	const char *name, *rv;
@@ -142,7 +162,7 @@ static void finish_update(struct hx *x, const struct bl_route *r, const char *ke
 	char *enc;
 	int rc;
 
-	if (bl_body_check_type(x, r, obj))
+	if (bl_body_check_type(x, r, obj) || check_types(x, r, obj))
 		goto out;
 	meta = bl_meta(obj);
 	name = json_string_value(json_object_get(meta, "name"));
@@ -229,7 +249,7 @@ out:
 }
 
 /* The stored object or NULL after answering 404. */
-static json_t *load(struct hx *x, const struct bl_route *r, char *key, size_t keylen, int64_t *rev)
+json_t *bl_rest_load(struct hx *x, const struct bl_route *r, char *key, size_t keylen, int64_t *rev)
 {
 	struct bl_kv kv;
 	json_t *obj;
@@ -258,12 +278,12 @@ void bl_rest_update(struct hx *x, const struct bl_route *r)
 
 	if (!obj)
 		return;
-	old = load(x, r, key, sizeof(key), &rev);
+	old = bl_rest_load(x, r, key, sizeof(key), &rev);
 	if (!old) {
 		json_decref(obj);
 		return;
 	}
-	finish_update(x, r, key, old, rev, obj);
+	bl_rest_finish_update(x, r, key, old, rev, obj);
 	json_decref(old);
 }
 
@@ -274,10 +294,8 @@ void bl_rest_patch(struct hx *x, const struct bl_route *r)
 	char key[600], err[512];
 	int64_t rev;
 
-	if (strstr(ct, "apply-patch")) {
-		bl_reply_status(x, 415, "UnsupportedMediaType",
-				"server-side apply is not supported yet: use client-side apply",
-				NULL, NULL);
+	if (strstr(ct, "application/apply-patch")) {
+		bl_rest_apply(x, r);
 		return;
 	}
 	if (!strstr(ct, "merge-patch+json") && !strstr(ct, "json-patch+json")) {
@@ -285,13 +303,14 @@ void bl_rest_patch(struct hx *x, const struct bl_route *r)
 			x, 415, "UnsupportedMediaType", NULL, NULL,
 			"the body of the request was in an unknown format - accepted "
 			"media types include: application/json-patch+json, "
-			"application/merge-patch+json, application/strategic-merge-patch+json");
+			"application/merge-patch+json, application/strategic-merge-patch+json, "
+			"application/apply-patch+yaml");
 		return;
 	}
 	patch = bl_body_json(x, true);
 	if (!patch)
 		return;
-	old = load(x, r, key, sizeof(key), &rev);
+	old = bl_rest_load(x, r, key, sizeof(key), &rev);
 	if (!old) {
 		json_decref(patch);
 		return;
@@ -304,12 +323,14 @@ void bl_rest_patch(struct hx *x, const struct bl_route *r)
 		bl_reply_status(x, 400, "BadRequest", "a merge patch must be a JSON object", NULL,
 				NULL);
 	} else if (strstr(ct, "strategic")) {
-		obj = bl_strategic_merge_patch(old, patch);
+		obj = bl_strategic_merge_patch(old, patch, err, sizeof(err));
+		if (!obj)
+			bl_reply_statusf(x, 422, "Invalid", r->res, r->name, "%s", err);
 	} else {
 		obj = bl_merge_patch(old, patch);
 	}
 	json_decref(patch);
 	if (obj)
-		finish_update(x, r, key, old, rev, obj);
+		bl_rest_finish_update(x, r, key, old, rev, obj);
 	json_decref(old);
 }

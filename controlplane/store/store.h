@@ -1,5 +1,5 @@
 /* The cluster's key-value store: one revision counter, MVCC reads, conditional writes and
- * watches. Backends (SQLite now, etcd later) fill in struct bl_store_ops; callers use the
+ * watches. Backends (SQLite, etcd) fill in struct bl_store_ops; callers use the
  * bl_store_* wrappers and never see which backend is behind. */
 #ifndef BPFLET_STORE_H
 #define BPFLET_STORE_H
@@ -80,6 +80,12 @@ struct bl_store {
 
 /* SQLite backend: DIR/state.db, WAL, every acknowledged write fsynced. */
 int bl_sqlite_store_open(const char *path, struct bl_store **out);
+
+struct event_base;
+
+/* etcd backend: servers is "http://HOST:PORT[,...]" (etcd v3's JSON gateway); the watch
+ * thread wakes the loop on base. */
+int bl_etcd_store_open(const char *servers, struct event_base *base, struct bl_store **out);
 
 /* rev 0 means "now". get: NOT_FOUND when absent at rev; COMPACTED when rev is too old. */
 static inline int bl_store_get(struct bl_store *s, const char *key, int64_t rev, struct bl_kv *out)

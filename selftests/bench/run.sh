@@ -67,3 +67,9 @@ for mode, label in (("rr", "TCP request/response (trans/s)"), ("crr", "TCP conne
 json.dump(res, open(sys.argv[3], "w"), indent=2)
 print(f"\nresults written to {sys.argv[3]}")
 PY
+
+if [ -x "$BL_BIN/bench_cp" ]; then
+	echo
+	echo "== control plane (bpflet-controlplane on SQLite and on etcd)"
+	BL_BIN="$BL_BIN" bash "$HERE/controlplane.sh"
+fi

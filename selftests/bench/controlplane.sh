@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Control-plane figures (make bench): writes/s and watch fan-out latency to 1 and 100
+# watchers on the SQLite and the etcd store, then list latency and resident memory with
+# 10k Services and 100k endpoints (10k EndpointSlices) stored. Under 2 minutes.
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BIN=$(realpath "${BL_BIN:-$ROOT/build/bin}")
+WORK=$(mktemp -d "/tmp/bpflet-cpbench-$$.XXXXXX")
+SHM=$(mktemp -d "/dev/shm/bpflet-cpbench-$$.XXXXXX")
+SRV_PID=
+. "$ROOT/selftests/controlplane/etcd_lib.sh"
+
+cleanup() {
+	[ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null && wait "$SRV_PID" 2>/dev/null
+	stop_etcd
+	rm -rf "$WORK" "$SHM"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP PIPE
+
+# start_server DATA [ARGS...]: on a random loopback port; waits for /readyz
+start_server() {
+	local data=$1 i
+	shift
+	for _ in 1 2 3 4 5; do
+		PORT=$((20000 + RANDOM % 40000))
+		"$BIN/bpflet-controlplane" --data-dir "$data" --listen "127.0.0.1:$PORT" "$@" \
+			>>"$WORK/server.log" 2>&1 &
+		SRV_PID=$!
+		for i in $(seq 100); do
+			curl -sk -m 1 "https://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && return 0
+			kill -0 "$SRV_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill "$SRV_PID" 2>/dev/null
+		wait "$SRV_PID" 2>/dev/null
+		SRV_PID=
+	done
+	echo "bench: the control plane does not start" >&2
+	return 1
+}
+
+stop_server() {
+	kill "$SRV_PID" 2>/dev/null
+	wait "$SRV_PID" 2>/dev/null
+	SRV_PID=
+}
+
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$SRV_PID/status"; }
+
+rc=0
+for store in sqlite etcd; do
+	args=()
+	if [ $store = etcd ]; then
+		start_etcd || { echo "bench: etcd does not start" >&2; exit 1; }
+		args=(--etcd-servers "$ETCD_URL")
+	fi
+	start_server "$WORK/$store" "${args[@]}" || exit 1
+	echo "-- $store store"
+	"$BIN/bench_cp" http "https://127.0.0.1:$PORT" "$WORK/$store/pki" \
+		--writes 3 --events 100 --watch 1 --watch 100 | sed 's/^/   /' || rc=1
+	stop_server
+done
+stop_etcd
+
+echo "-- 10k Services and 100k endpoints stored (SQLite)"
+"$BIN/bench_cp" seed "$SHM/state.db" 10000 10 | sed 's/^/   /' || exit 1
+mkdir -p -m 0700 "$WORK/big"
+cp "$SHM/state.db" "$WORK/big/state.db"
+start_server "$WORK/big" --compaction-interval 0 || exit 1
+echo "   resident memory after start: $(($(rss_kb) / 1024)) MiB"
+"$BIN/bench_cp" http "https://127.0.0.1:$PORT" "$WORK/big/pki" \
+	--list /api/v1/namespaces/default/services | sed 's/^/   services /' || rc=1
+"$BIN/bench_cp" http "https://127.0.0.1:$PORT" "$WORK/big/pki" \
+	--list /apis/discovery.k8s.io/v1/namespaces/default/endpointslices | sed 's/^/   endpointslices /' || rc=1
+echo "   resident memory after the lists: $(($(rss_kb) / 1024)) MiB"
+stop_server
+exit $rc

@@ -1,0 +1,354 @@
+/* Control-plane figures for make bench.
+ *   bench_cp seed DB NSVC EPS       writes NSVC Services and as many EndpointSlices of EPS
+ *                                   endpoints each into the SQLite store DB (a tmpfs path:
+ *                                   seeding is not what is measured)
+ *   bench_cp http URL PKI [opts]    against a running server (client cert PKI/admin.*):
+ *     --writes SECS                 sequential creates over one HTTP/2 connection: writes/s
+ *     --watch N                     N watchers over HTTP/2; EVENTS creates, each one's delay
+ *                                   from the write request to every watcher: p50/p99
+ *     --events E                    (default 200)
+ *     --list PATH                   GET PATH 5 times: median/max latency and item count
+ * One "figure value unit" line per result. */
+#include "controlplane/store/store.h"
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int seed(const char *db, int nsvc, int eps)
+{
+	struct bl_store *st;
+	char key[256], *val;
+
+	if (bl_sqlite_store_open(db, &st))
+		return 1;
+	for (int i = 0; i < nsvc; i++) {
+		json_t *svc = json_pack(
+			"{s:s, s:s, s:{s:s, s:s, s:s, s:s}, s:{s:s, s:[s], s:s, s:{s:s}, "
+			"s:[{s:s, s:i, s:i}]}}",
+			"apiVersion", "v1", "kind", "Service", "metadata", "name", "", "namespace",
+			"default", "uid", "", "creationTimestamp", "2026-01-01T00:00:00Z", "spec",
+			"clusterIP", "", "clusterIPs", "", "type", "ClusterIP", "selector", "app",
+			"", "ports", "protocol", "TCP", "port", 80, "targetPort", 8080);
+		json_t *sl, *eplist = json_array();
+		char name[32], ip[32], uid[40];
+		int rc;
+
+		snprintf(name, sizeof(name), "svc-%d", i);
+		snprintf(ip, sizeof(ip), "10.%d.%d.%d", 96 + (i >> 16), (i >> 8) & 255, i & 255);
+		snprintf(uid, sizeof(uid), "00000000-0000-4000-8000-%012d", i);
+		json_object_set_new(json_object_get(svc, "metadata"), "name", json_string(name));
+		json_object_set_new(json_object_get(svc, "metadata"), "uid", json_string(uid));
+		json_object_set_new(json_object_get(svc, "spec"), "clusterIP", json_string(ip));
+		json_array_set_new(json_object_get(json_object_get(svc, "spec"), "clusterIPs"), 0,
+				   json_string(ip));
+		json_object_set_new(json_object_get(json_object_get(svc, "spec"), "selector"),
+				    "app", json_string(name));
+		for (int e = 0; e < eps; e++) {
+			char addr[32];
+
+			snprintf(addr, sizeof(addr), "10.244.%d.%d", (i * eps + e) >> 8 & 255,
+				 (i * eps + e) & 255);
+			json_array_append_new(eplist, json_pack("{s:[s], s:{s:b}}", "addresses",
+								addr, "conditions", "ready", 1));
+		}
+		sl = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s}}, s:s, s:o, s:[{s:s, s:i}]}",
+			       "apiVersion", "discovery.k8s.io/v1", "kind", "EndpointSlice",
+			       "metadata", "name", name, "namespace", "default", "labels",
+			       "kubernetes.io/service-name", name, "addressType", "IPv4",
+			       "endpoints", eplist, "ports", "protocol", "TCP", "port", 8080);
+		snprintf(key, sizeof(key), "/registry/services/default/%s", name);
+		val = json_dumps(svc, JSON_COMPACT);
+		rc = bl_store_create(st, key, val, strlen(val), 0, NULL);
+		free(val);
+		snprintf(key, sizeof(key), "/registry/endpointslices/default/%s", name);
+		val = json_dumps(sl, JSON_COMPACT);
+		rc = rc ? rc : bl_store_create(st, key, val, strlen(val), 0, NULL);
+		free(val);
+		json_decref(svc);
+		json_decref(sl);
+		if (rc) {
+			fprintf(stderr, "seed: %s\n", bl_store_strerror(rc));
+			bl_store_close(st);
+			return 1;
+		}
+	}
+	bl_store_close(st);
+	printf("seeded %d Services and %d endpoints\n", nsvc, nsvc * eps);
+	return 0;
+}
+
+static const char *base_url, *pki;
+
+static CURL *handle(const char *path, const char *post, struct curl_slist *hdrs)
+{
+	CURL *c = curl_easy_init();
+	char url[512], buf[512];
+
+	snprintf(url, sizeof(url), "%s%s", base_url, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	snprintf(buf, sizeof(buf), "%s/ca.crt", pki);
+	curl_easy_setopt(c, CURLOPT_CAINFO, buf);
+	snprintf(buf, sizeof(buf), "%s/admin.crt", pki);
+	curl_easy_setopt(c, CURLOPT_SSLCERT, buf);
+	snprintf(buf, sizeof(buf), "%s/admin.key", pki);
+	curl_easy_setopt(c, CURLOPT_SSLKEY, buf);
+	curl_easy_setopt(c, CURLOPT_HTTP_VERSION,
+			 getenv("BENCH_H1") ? CURL_HTTP_VERSION_1_1 : CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(c, CURLOPT_PIPEWAIT, 1L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_VERBOSE, getenv("BENCH_VERBOSE") ? 1L : 0L);
+	if (post) {
+		curl_easy_setopt(c, CURLOPT_COPYPOSTFIELDS, post);
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	}
+	return c;
+}
+
+static size_t sink(char *p, size_t s, size_t n, void *arg)
+{
+	(void)p;
+	(void)arg;
+	return s * n;
+}
+
+struct body {
+	char *p;
+	size_t n;
+};
+
+static size_t collect(char *p, size_t s, size_t n, void *arg)
+{
+	struct body *b = arg;
+	char *np = realloc(b->p, b->n + s * n + 1);
+
+	if (!np)
+		return 0;
+	memcpy(np + b->n, p, s * n);
+	b->n += s * n;
+	np[b->n] = '\0';
+	b->p = np;
+	return s * n;
+}
+
+static struct curl_slist *json_hdr(void)
+{
+	return curl_slist_append(NULL, "Content-Type: application/json");
+}
+
+static int writes(double secs)
+{
+	struct curl_slist *h = json_hdr();
+	CURL *c = handle("/api/v1/namespaces/default/configmaps", "{}", h);
+	double t0 = now_ms(), t;
+	int n = 0, bad = 0;
+	char body[128];
+
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+	while ((t = now_ms()) - t0 < secs * 1000) {
+		long code = 0;
+		CURLcode cc;
+
+		snprintf(body, sizeof(body), "{\"metadata\":{\"name\":\"bw-%d-%d\"}}", (int)t0, n);
+		curl_easy_setopt(c, CURLOPT_COPYPOSTFIELDS, body);
+		cc = curl_easy_perform(c);
+		if (cc == CURLE_OK)
+			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+		if (code != 201 && bad++ < 3)
+			fprintf(stderr, "bench_cp: create %d answered %ld (%s)\n", n, code,
+				curl_easy_strerror(cc));
+		n++;
+	}
+	printf("writes_per_second %.0f (%d creates, %d failed)\n", n / ((t - t0) / 1000), n, bad);
+	curl_easy_cleanup(c);
+	curl_slist_free_all(h);
+	return bad ? 1 : 0;
+}
+
+struct watcher {
+	struct body seen;
+	double got; /* when the awaited name arrived; 0 until then */
+	const char *want;
+};
+
+static size_t on_watch(char *p, size_t s, size_t n, void *arg)
+{
+	struct watcher *w = arg;
+
+	collect(p, s, n, &w->seen);
+	if (!w->got && w->want && strstr(w->seen.p, w->want))
+		w->got = now_ms();
+	if (w->seen.n > 1 << 20)
+		w->seen.n = 0; /* bounded: old events are not looked at again */
+	return s * n;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int watch_latency(int nw, int events)
+{
+	CURLM *m = curl_multi_init();
+	struct watcher *w = calloc(nw, sizeof(*w));
+	CURL **wh = calloc(nw, sizeof(*wh));
+	double *lat = calloc((size_t)nw * events, sizeof(*lat));
+	struct curl_slist *h = json_hdr();
+	size_t nlat = 0;
+	int running, missed = 0;
+	char path[256], want[64], post[128];
+	long tag = (long)now_ms();
+
+	curl_multi_setopt(m, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+	curl_multi_setopt(m, CURLMOPT_MAX_CONCURRENT_STREAMS, 1000L);
+	snprintf(path, sizeof(path),
+		 "/api/v1/namespaces/default/configmaps?watch=1&timeoutSeconds=120"
+		 "&labelSelector=bench%%3Dw%ld",
+		 tag);
+	for (int i = 0; i < nw; i++) {
+		wh[i] = handle(path, NULL, NULL);
+		curl_easy_setopt(wh[i], CURLOPT_WRITEFUNCTION, on_watch);
+		curl_easy_setopt(wh[i], CURLOPT_WRITEDATA, &w[i]);
+		curl_multi_add_handle(m, wh[i]);
+	}
+	/* let every stream open before measuring */
+	for (double t0 = now_ms(); now_ms() - t0 < 1500;) {
+		curl_multi_perform(m, &running);
+		curl_multi_poll(m, NULL, 0, 20, NULL);
+	}
+	/* event -1 warms up: the writer's own connection (the watches may fill the
+	 * first one's stream limit) is not what is measured */
+	for (int e = -1; e < events; e++) {
+		CURL *c;
+		double t0;
+		int left = nw;
+
+		snprintf(want, sizeof(want), "\"name\":\"bwl-%ld-%d\"", tag, e);
+		snprintf(post, sizeof(post),
+			 "{\"metadata\":{\"name\":\"bwl-%ld-%d\",\"labels\":{\"bench\":\"w%ld\"}}}",
+			 tag, e, tag);
+		for (int i = 0; i < nw; i++) {
+			w[i].got = 0;
+			w[i].want = want;
+			w[i].seen.n = 0;
+		}
+		c = handle("/api/v1/namespaces/default/configmaps", post, h);
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+		t0 = now_ms();
+		curl_multi_add_handle(m, c);
+		while (left && now_ms() - t0 < 5000) {
+			curl_multi_perform(m, &running);
+			left = 0;
+			for (int i = 0; i < nw; i++)
+				left += !w[i].got;
+			if (left)
+				curl_multi_poll(m, NULL, 0, 1, NULL);
+		}
+		for (double t1 = now_ms(); now_ms() - t1 < 2000;) {
+			CURLMsg *msg;
+			int q;
+			bool done = false;
+
+			curl_multi_perform(m, &running);
+			while ((msg = curl_multi_info_read(m, &q)))
+				if (msg->msg == CURLMSG_DONE && msg->easy_handle == c)
+					done = true;
+			if (done)
+				break;
+			curl_multi_poll(m, NULL, 0, 1, NULL);
+		}
+		curl_multi_remove_handle(m, c);
+		curl_easy_cleanup(c);
+		for (int i = 0; i < nw && e >= 0; i++) {
+			if (w[i].got)
+				lat[nlat++] = w[i].got - t0;
+			else
+				missed++;
+		}
+	}
+	qsort(lat, nlat, sizeof(*lat), cmp_d);
+	if (nlat)
+		printf("watch_latency_%d_watchers_ms p50 %.2f p99 %.2f max %.2f (%zu deliveries, "
+		       "%d missed)\n",
+		       nw, lat[nlat / 2], lat[nlat * 99 / 100], lat[nlat - 1], nlat, missed);
+	for (int i = 0; i < nw; i++) {
+		curl_multi_remove_handle(m, wh[i]);
+		curl_easy_cleanup(wh[i]);
+		free(w[i].seen.p);
+	}
+	curl_multi_cleanup(m);
+	curl_slist_free_all(h);
+	free(w);
+	free(wh);
+	free(lat);
+	return missed || !nlat ? 1 : 0;
+}
+
+static int list_latency(const char *path)
+{
+	double t[5];
+	size_t items = 0;
+
+	for (int i = 0; i < 5; i++) {
+		struct body b = {0};
+		CURL *c = handle(path, NULL, NULL);
+		double t0 = now_ms();
+		json_t *j;
+
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+		curl_easy_perform(c);
+		t[i] = now_ms() - t0;
+		j = b.p ? json_loads(b.p, 0, NULL) : NULL;
+		items = json_array_size(json_object_get(j, "items"));
+		json_decref(j);
+		free(b.p);
+		curl_easy_cleanup(c);
+	}
+	qsort(t, 5, sizeof(*t), cmp_d);
+	printf("list_latency_ms median %.1f max %.1f (%zu items)\n", t[2], t[4], items);
+	return items ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	int rc = 0, events = 200;
+
+	if (argc == 5 && !strcmp(argv[1], "seed"))
+		return seed(argv[2], atoi(argv[3]), atoi(argv[4]));
+	if (argc < 4 || strcmp(argv[1], "http")) {
+		fprintf(stderr, "usage: bench_cp seed DB NSVC EPS | bench_cp http URL PKI "
+				"[--writes SECS] [--events E] [--watch N]... [--list PATH]\n");
+		return 2;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	base_url = argv[2];
+	pki = argv[3];
+	for (int i = 4; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--writes"))
+			rc |= writes(atof(argv[i + 1]));
+		else if (!strcmp(argv[i], "--events"))
+			events = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--watch"))
+			rc |= watch_latency(atoi(argv[i + 1]), events);
+		else if (!strcmp(argv[i], "--list"))
+			rc |= list_latency(argv[i + 1]);
+	}
+	curl_global_cleanup();
+	return rc;
+}

@@ -31,14 +31,11 @@ void ctl_print_json(json_t *v);
 int cmd_service(const struct ctl *c, int argc, char **argv);
 int cmd_conntrack(const struct ctl *c, int argc, char **argv);
 int cmd_counters(const struct ctl *c, int argc, char **argv);
-<<<<<<< HEAD
 int cmd_backend(const struct ctl *c, int argc, char **argv);
 int cmd_maps(const struct ctl *c, int argc, char **argv);
-=======
 int cmd_maglev(const struct ctl *c, int argc, char **argv);
 int cmd_nat(const struct ctl *c, int argc, char **argv);
 /* conntrack flush [--service SVC]; argv[0] is "flush" */
 int ct_flush(const struct ctl *c, int argc, char **argv);
->>>>>>> svc-sem
 
 #endif

@@ -27,7 +27,8 @@ apt-get install -y --no-install-recommends \
 	libelf-dev zlib1g-dev libjansson-dev libyaml-dev libnl-3-dev libnl-route-3-dev \
 	libcurl4-openssl-dev libnghttp2-dev libssl-dev libevent-dev libsqlite3-dev \
 	libcriterion-dev libxdp-dev uthash-dev \
-	iproute2 iputils-ping ethtool socat curl iperf3 procps psmisc python3 tcpdump
+	iproute2 iputils-ping ethtool socat curl iperf3 procps psmisc python3 tcpdump \
+	iptables nftables gnuplot-nox
 
 apt-get install -y --no-install-recommends -t "${codename}-backports" \
 	libbpf-dev libbpf1 bpftool

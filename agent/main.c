@@ -7,6 +7,7 @@
 #include "agent/common/netaddr.h"
 #include "agent/common/paths.h"
 #include "agent/http_server.h"
+#include "agent/node_routes.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -316,6 +317,7 @@ static int cleanup_instance(struct bl_agent *a)
 		bl_dp_close(&dp);
 	}
 	err = bl_dp_cleanup(a->o.instance);
+	bl_node_routes_apply(NULL, 0);
 	bl_run_dir(run, sizeof(run), a->o.instance);
 	char cmd[200];
 	snprintf(cmd, sizeof(cmd), "%s/endpoints", run);

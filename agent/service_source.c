@@ -2,6 +2,7 @@
 #include "agent/agent.h"
 #include "agent/common/log.h"
 #include "agent/manifests/manifests.h"
+#include "agent/node_routes.h"
 #include "controlplane/compile/compile.h"
 
 #include <errno.h>
@@ -66,6 +67,19 @@ static int to_frontends(const struct bl_svc_table *t, struct bl_dp_frontend **ou
 	return 0;
 }
 
+/* Other nodes' pod CIDRs routed via their addresses; a failure is retried next sync. */
+static int sync_node_routes(struct bl_agent *a, json_t **objs, size_t n, struct bl_errlist *errs)
+{
+	struct bl_node_route *r;
+	size_t nr;
+	int rc = bl_node_routes_compile(objs, n, a->o.node_name, &r, &nr, errs);
+
+	if (!rc)
+		rc = bl_node_routes_apply(r, nr);
+	free(r);
+	return rc;
+}
+
 static void record_duration(struct bl_agent *a, double secs)
 {
 	int i = 0;
@@ -90,7 +104,7 @@ int bl_service_resync(struct bl_agent *a)
 	double t0 = bl_now();
 	json_t **objs = NULL;
 	size_t n = 0;
-	int rc;
+	int rc, node_routes = 0;
 
 	bl_errlist_init(&errs);
 	rc = bl_manifest_dir_load(&src->cache, a->o.manifests, &errs);
@@ -112,6 +126,8 @@ int bl_service_resync(struct bl_agent *a)
 	rc = bl_manifest_cache_objects(&src->cache, &objs, &n);
 	if (!rc)
 		rc = bl_compile_objects(objs, n, &opts, &table, &errs);
+	if (!rc)
+		node_routes = sync_node_routes(a, objs, n, &errs);
 	for (size_t i = 0; i < errs.n; i++)
 		log_warn("%s", errs.msgs[i]);
 	if (!rc)
@@ -121,7 +137,7 @@ int bl_service_resync(struct bl_agent *a)
 		goto out;
 	}
 	rc = bl_svc_sync_apply(a->sync, fes, table.n, &w, &st);
-	src->dirty = rc != 0;
+	src->dirty = rc != 0 || node_routes != 0;
 	a->st.syncs++;
 	a->st.map_updates += st.updates;
 	a->st.map_removes += st.removes;

@@ -1,0 +1,120 @@
+# Several bpflet nodes on one machine, for e2e tests, the demo and benchmarks:
+#
+#   <tag>-fab    a namespace holding bridge br0: the L2 fabric
+#   <tag>nI-node node I (1..N): uplink0 = 192.168.77.I/24 on the fabric, pod CIDR
+#                10.244.I.0/24, its own `bpflet --instance <tag>nI` and pin directory
+#   <tag>-ext    an external client: eth0 = 192.168.77.100/24 on the fabric
+#
+# Each node is a netns_lib.sh node with its own BL_TAG (<tag>nI); mn_use I switches the
+# BL_* variables to node I so every bl_* helper works on it. Source this file, set
+# MN_TAG (unique per run; carries the pid), call mn_up N, and mn_teardown in a trap.
+
+MN_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+MN_TAG=${MN_TAG:-mn$$}
+MN_FAB=$MN_TAG-fab
+MN_EXT=$MN_TAG-ext
+MN_NET=192.168.77
+MN_EXT_IP=$MN_NET.100
+MN_N=0
+MN_CUR=
+declare -A MN_PIDS=()
+BL_TAG=${MN_TAG}n1
+. "$MN_ROOT/scripts/netns_lib.sh"
+
+# mn_ip I: node I's address on the fabric.
+mn_ip() { echo "$MN_NET.$1"; }
+
+# mn_use I: point the bl_* helpers at node I.
+mn_use() {
+	[ -n "$MN_CUR" ] && MN_PIDS[$MN_CUR]=$BL_AGENT_PID
+	MN_CUR=$1
+	BL_TAG=${MN_TAG}n$1
+	BL_NODE=$BL_TAG-node
+	BL_INSTANCE=$BL_TAG
+	BL_WORK=/tmp/bpflet-$BL_TAG
+	BL_MANIFESTS=$BL_WORK/manifests
+	BL_AGENT_LOG=$BL_WORK/agent.log
+	BL_POD_CIDR=10.244.$1.0/24
+	BL_AGENT_PID=${MN_PIDS[$1]:-}
+}
+
+# mn_link NS IFNAME PORT: a veth from the fabric bridge (port PORT) into NS as IFNAME.
+# Checksum offload off: BPF redirects between veths need complete checksums.
+mn_link() {
+	local ns=$1 ifname=$2 port=$3
+	ip -n "$MN_FAB" link add "$port" type veth peer name "$ifname" netns "$ns" || return 1
+	ip -n "$MN_FAB" link set "$port" master br0 up
+	ip netns exec "$MN_FAB" ethtool -K "$port" tx off >/dev/null 2>&1
+	ip netns exec "$ns" ethtool -K "$ifname" tx off >/dev/null 2>&1
+	ip -n "$ns" link set "$ifname" up
+}
+
+# mn_up N: the fabric, N nodes (no agents yet) and the external client.
+mn_up() {
+	local i
+	MN_N=$1
+	ip netns add "$MN_FAB" || return 1
+	ip -n "$MN_FAB" link set lo up
+	ip -n "$MN_FAB" link add br0 type bridge || return 1
+	ip -n "$MN_FAB" link set br0 up
+	for i in $(seq "$MN_N"); do
+		mn_use "$i"
+		bl_node_up || return 1
+		mn_link "$BL_NODE" uplink0 "n$i" || return 1
+		ip -n "$BL_NODE" addr add "$(mn_ip "$i")/24" dev uplink0
+	done
+	ip netns add "$MN_EXT" || return 1
+	ip -n "$MN_EXT" link set lo up
+	mn_link "$MN_EXT" eth0 ext || return 1
+	ip -n "$MN_EXT" addr add "$MN_EXT_IP/24" dev eth0
+}
+
+# mn_node_objects [I...]: Node objects (podCIDR, InternalIP) for nodes I (default all)
+# in every node's manifest directory, the way the API would show them.
+mn_node_objects() {
+	local i j nodes=("$@") f
+	[ ${#nodes[@]} -gt 0 ] || mapfile -t nodes < <(seq "$MN_N")
+	for i in $(seq "$MN_N"); do
+		f=/tmp/bpflet-${MN_TAG}n$i/manifests/nodes.yaml
+		for j in "${nodes[@]}"; do
+			cat <<YAML
+---
+apiVersion: v1
+kind: Node
+metadata: {name: node$j}
+spec: {podCIDR: 10.244.$j.0/24}
+status:
+  addresses: [{type: InternalIP, address: $(mn_ip "$j")}, {type: Hostname, address: node$j}]
+YAML
+		done >"$f.tmp"
+		mv "$f.tmp" "$f"
+	done
+}
+
+# mn_agent_start I [args]: node I's agent (node name nodeI, its fabric address).
+mn_agent_start() {
+	local i=$1
+	shift
+	mn_use "$i"
+	bl_agent_start --node-name "node$i" --node-ip "$(mn_ip "$i")" "$@"
+}
+
+# mn_agent_stop I
+mn_agent_stop() {
+	mn_use "$1"
+	bl_agent_stop
+}
+
+# mn_ext CMD...: run a command in the external client.
+mn_ext() { ip netns exec "$MN_EXT" "$@"; }
+
+mn_teardown() {
+	local i
+	trap '' PIPE INT TERM HUP
+	for i in $(seq "$MN_N"); do
+		mn_use "$i"
+		bl_teardown
+	done
+	ip netns del "$MN_EXT" 2>/dev/null
+	ip netns del "$MN_FAB" 2>/dev/null
+}

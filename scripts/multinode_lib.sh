@@ -111,6 +111,12 @@ mn_ext() { ip netns exec "$MN_EXT" "$@"; }
 mn_teardown() {
 	local i
 	trap '' PIPE INT TERM HUP
+	# every node's agent first: bl_teardown ends with a bare `wait`, which would block on
+	# the agents of the nodes not torn down yet
+	for i in $(seq "$MN_N"); do
+		mn_use "$i"
+		bl_agent_stop
+	done
 	for i in $(seq "$MN_N"); do
 		mn_use "$i"
 		bl_teardown

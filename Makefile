@@ -68,7 +68,7 @@ all: $(BINS)
 # ---- BPF ----
 $(B)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(B)/bpf
 	$(BPF_CLANG) $(BPF_CFLAGS) -c $< -o $@
-$(B)/bpf/%.bpf.o: selftests/bench/%.bpf.c $(BPF_HDRS) | $(B)/bpf
+$(B)/bpf/%.bpf.o: selftests/bench/%.bpf.c $(BPF_HDRS) $(wildcard selftests/bench/*.h) | $(B)/bpf
 	$(BPF_CLANG) $(BPF_CFLAGS) -c $< -o $@
 $(B)/skel/%.skel.h: $(B)/bpf/%.bpf.o | $(B)/skel
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@.tmp && mv $@.tmp $@

@@ -14,6 +14,7 @@
 struct event_base;
 struct event;
 struct bl_service_source;
+struct bl_hc_server;
 
 struct bl_agent_opts {
 	const char *instance;
@@ -57,6 +58,7 @@ struct bl_agent {
 	struct bl_endpoints eps;
 	struct bl_cni_server cni;
 	struct bl_service_source *source;
+	struct bl_hc_server *hc; /* healthCheckNodePort listeners */
 	struct bl_agent_stats st;
 	struct event *resync_ev, *debounce_ev, *watch_ev, *ct_gc_ev;
 	struct bl_ct_gc_stats ct_gc; /* totals since start */
@@ -81,6 +83,8 @@ void bl_ct_gc_pass(struct bl_agent *a, bool expire);
 /* metrics.c */
 struct evbuffer;
 bool bl_agent_healthz(void *agent, struct evbuffer *body);
+/* kube-proxy's rule without the body: also what healthCheckNodePorts report. */
+bool bl_agent_healthy(void *agent);
 void bl_agent_metrics(void *agent, struct evbuffer *body);
 
 #endif

@@ -3,6 +3,7 @@
  * veths the CNI plugin registers, and keeps the Service maps equal to the manifests.
  */
 #include "agent/agent.h"
+#include "agent/hc_server.h"
 #include "agent/common/log.h"
 #include "agent/common/netaddr.h"
 #include "agent/common/paths.h"
@@ -385,6 +386,9 @@ int main(int argc, char **argv)
 	}
 	if (bl_service_source_init(&a))
 		return 1;
+	a.hc = bl_hc_server_new(a.base, bl_agent_healthy, &a);
+	if (!a.hc)
+		return 1;
 	/* the first sync writes only what differs from the re-adopted maps */
 	run_sync(&a);
 	if (bl_cni_server_start(&a.cni, a.base, a.o.instance, &a.eps))
@@ -411,6 +415,7 @@ int main(int argc, char **argv)
 	event_base_dispatch(a.base);
 
 	bl_cni_server_stop(&a.cni);
+	bl_hc_server_free(a.hc);
 	bl_service_source_free(&a);
 	bl_endpoints_free(&a.eps);
 	bl_svc_sync_free(a.sync);

@@ -32,12 +32,20 @@ static void fmt_time(double t, char *buf, size_t len)
 }
 
 /* kube-proxy: healthy while no change has waited longer than the health timeout. */
+bool bl_agent_healthy(void *agent)
+{
+	struct bl_agent *a = agent;
+	double timeout = 2.0 * a->o.resync_seconds;
+
+	return a->st.syncs > 0 && !(a->st.pending && bl_now() - a->st.last_change > timeout);
+}
+
 bool bl_agent_healthz(void *agent, struct evbuffer *body)
 {
 	struct bl_agent *a = agent;
-	double now = bl_now(), timeout = 2.0 * a->o.resync_seconds;
+	double now = bl_now();
 	char last[40], cur[40];
-	bool ok = a->st.syncs > 0 && !(a->st.pending && now - a->st.last_change > timeout);
+	bool ok = bl_agent_healthy(a);
 
 	fmt_time(a->st.last_sync, last, sizeof(last));
 	fmt_time(now, cur, sizeof(cur));

@@ -1,6 +1,7 @@
 /* Manifests → compiler → syncer: the agent's Service source for --manifests DIR. */
 #include "agent/agent.h"
 #include "agent/common/log.h"
+#include "agent/hc_server.h"
 #include "agent/manifests/manifests.h"
 #include "agent/node_routes.h"
 #include "controlplane/compile/compile.h"
@@ -138,6 +139,9 @@ int bl_service_resync(struct bl_agent *a)
 	}
 	rc = bl_svc_sync_apply(a->sync, fes, table.n, &w, &st);
 	src->dirty = rc != 0 || node_routes != 0;
+	/* a port that could not be bound is tried again at the next sync */
+	if (a->hc && bl_hc_server_apply(a->hc, table.hc, table.n_hc))
+		src->dirty = true;
 	a->st.syncs++;
 	a->st.map_updates += st.updates;
 	a->st.map_removes += st.removes;

@@ -1,5 +1,6 @@
 #include "controlplane/compile/compile.h"
 
+#include "controlplane/compile/health_checks.h"
 #include "controlplane/compile/select.h"
 
 #include <arpa/inet.h>
@@ -18,6 +19,7 @@ struct ctx {
 	const struct bl_compile_opts *o;
 	struct bl_errlist *errs;
 	struct fe_vec v;
+	struct bl_hc_vec hc;
 	bool any_endpoints; /* the current port has usable endpoints on some node */
 };
 
@@ -289,6 +291,8 @@ static int compile_all(struct ctx *c, const struct bl_k8s_service **sv, size_t n
 			continue;
 		snprintf(owners[i], sizeof(owners[i]), "%s/%s", svc->ns, svc->name);
 		slice_range(sl, n_sl, svc, &first, &count);
+		if (bl_hc_add(&c->hc, svc, sl + first, count, c->o->node_name))
+			return -ENOMEM;
 		for (size_t j = 0; j < svc->n_ports; j++) {
 			int e = compile_port(c, svc, owners[i], &svc->ports[j], sl + first, count);
 
@@ -327,12 +331,15 @@ int bl_compile_services(const struct bl_k8s_service *svcs, size_t n_svcs,
 	e = compile_all(&c, sv, n_svcs, sl, n_sl, owners);
 	if (!e)
 		e = finish(&c, out);
+	if (!e)
+		bl_hc_finish(&c.hc, out, errs);
 	else
 		for (size_t i = 0; i < c.v.n; i++)
 			free(c.v.fe[i].backends);
 out:
 	free(c.v.fe);
 	free(c.v.owner);
+	free(c.hc.hc);
 	free(sv);
 	free(sl);
 	free(owners);

@@ -286,6 +286,8 @@ static int parse_spec(const json_t *obj, struct bl_k8s_service *svc, char *err, 
 					    NULL};
 	static const char *const policies[] = {"Cluster", "Local", NULL};
 	const json_t *spec, *eips;
+	long long hc = 0;
+	bool present;
 	int v, e;
 
 	e = bl_kj_object(obj, "spec", "", &spec, err, errlen);
@@ -308,6 +310,10 @@ static int parse_spec(const json_t *obj, struct bl_k8s_service *svc, char *err, 
 	if (e)
 		return e;
 	svc->internal_policy = v;
+	e = bl_kj_int(spec, "healthCheckNodePort", "spec", 0, 65535, &hc, &present, err, errlen);
+	if (e)
+		return e;
+	svc->health_check_node_port = (uint16_t)hc;
 	e = bl_kj_array(spec, "externalIPs", "spec", &eips, err, errlen);
 	if (!e)
 		e = parse_ip_list(eips, "spec.externalIPs", &svc->external_ips,

@@ -58,6 +58,9 @@ struct bl_k8s_service {
 	bool affinity_client_ip;
 	uint32_t affinity_timeout; /* seconds, set when affinity_client_ip */
 	enum bl_traffic_policy external_policy, internal_policy;
+	/* spec.healthCheckNodePort (host order, 0 = none): the API server allocates it
+	 * for type LoadBalancer with externalTrafficPolicy Local */
+	uint16_t health_check_node_port;
 	size_t n_cluster_ips;		 /* 0 when none allocated (or headless) */
 	struct bl_k8s_ip cluster_ips[2]; /* [0] is spec.clusterIP */
 	size_t n_ports;

@@ -37,10 +37,24 @@ struct bl_svc_frontend {
 	struct bl_svc_backend *backends; /* sorted by bl_svc_backend_cmp, unique */
 };
 
-/* All frontends, sorted by bl_svc_fe_key_cmp, keys unique. */
+/* A healthCheckNodePort this node serves (kube-proxy's service health server):
+ * type LoadBalancer, externalTrafficPolicy Local. */
+struct bl_svc_health_check {
+	uint16_t port; /* host order */
+	char ns[64];
+	char name[64];
+	/* this node's ready endpoints of the Service (distinct addresses); 0 → 503,
+	 * also while only terminating endpoints remain */
+	uint32_t local_endpoints;
+};
+
+/* All frontends, sorted by bl_svc_fe_key_cmp, keys unique; health checks sorted by
+ * port, ports unique. */
 struct bl_svc_table {
 	size_t n;
 	struct bl_svc_frontend *fe;
+	size_t n_hc;
+	struct bl_svc_health_check *hc;
 };
 
 void bl_svc_table_free(struct bl_svc_table *t);

@@ -26,6 +26,9 @@ struct bl_agent_opts {
 	const char *healthz_bind;
 	const char *metrics_bind;
 	const char *hairpin_ip;
+	const char *uplink;	      /* --uplink: XDP north-south on this interface */
+	bool xdp_skb;		      /* --xdp-mode skb */
+	struct bpflet_addr node_addr; /* --node-ip parsed (zero without it) */
 	int resync_seconds;
 	bool maglev;	   /* --lb-algorithm maglev */
 	int maglev_tables; /* --maglev-tables: blocks of the Maglev map */

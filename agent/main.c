@@ -3,6 +3,7 @@
  * veths the CNI plugin registers, and keeps the Service maps equal to the manifests.
  */
 #include "agent/agent.h"
+#include "agent/dataplane/uplink.h"
 #include "agent/hc_server.h"
 #include "agent/common/log.h"
 #include "agent/common/netaddr.h"
@@ -40,6 +41,10 @@ static void usage(FILE *out)
 		"  --node-ip IP          this node's address\n"
 		"  --node-name NAME      this node's name (default: the instance name)\n"
 		"  --pod-cidr CIDR       this node's pod CIDR (e.g. 10.244.0.0/24)\n"
+		"  --uplink IFNAME       serve NodePorts, LoadBalancer IPs and externalIPs from\n"
+		"                        outside with XDP on this interface (needs --node-ip,\n"
+		"                        the source of flows sent on to other nodes)\n"
+		"  --xdp-mode MODE       native (default) or skb (generic XDP, any driver)\n"
 		"  --healthz-bind A:P    /healthz listener (default 0.0.0.0:10256; '' disables)\n"
 		"  --metrics-bind A:P    /metrics listener (default 0.0.0.0:10249; '' disables)\n"
 		"  --hairpin-ip IP       source used when a pod reaches itself through a Service\n"
@@ -95,6 +100,8 @@ static int parse_opts(int argc, char **argv, struct bl_agent_opts *o)
 		{"lb-algorithm", required_argument, NULL, 'L'},
 		{"ct-gc", required_argument, NULL, 'G'},
 		{"maglev-tables", required_argument, NULL, 1005},
+		{"uplink", required_argument, NULL, 1006},
+		{"xdp-mode", required_argument, NULL, 1007},
 		{"ct-timeout-tcp-syn", required_argument, NULL, 1001},
 		{"ct-timeout-tcp", required_argument, NULL, 1002},
 		{"ct-timeout-tcp-closing", required_argument, NULL, 1003},
@@ -166,6 +173,16 @@ static int parse_opts(int argc, char **argv, struct bl_agent_opts *o)
 				return -EINVAL;
 			}
 			break;
+		case 1006:
+			o->uplink = optarg;
+			break;
+		case 1007:
+			if (strcmp(optarg, "native") && strcmp(optarg, "skb")) {
+				fprintf(stderr, "bpflet: --xdp-mode must be native or skb\n");
+				return -EINVAL;
+			}
+			o->xdp_skb = !strcmp(optarg, "skb");
+			break;
 		case 1001:
 		case 1002:
 		case 1003:
@@ -212,6 +229,10 @@ static int parse_opts(int argc, char **argv, struct bl_agent_opts *o)
 	}
 	if (!o->node_name)
 		o->node_name = o->instance;
+	if (o->uplink && !o->node_ip) {
+		fprintf(stderr, "bpflet: --uplink needs --node-ip (the SNAT source address)\n");
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -317,6 +338,8 @@ static int cleanup_instance(struct bl_agent *a)
 		}
 		bl_dp_close(&dp);
 	}
+	if (bl_uplink_detach_all() > 0)
+		log_info("detached %s from the uplink", BL_UPLINK_PROG_NAME);
 	err = bl_dp_cleanup(a->o.instance);
 	bl_node_routes_apply(NULL, 0);
 	bl_run_dir(run, sizeof(run), a->o.instance);
@@ -356,6 +379,11 @@ int main(int argc, char **argv)
 		log_err("--hairpin-ip %s is not an IPv4 address", a.o.hairpin_ip);
 		return 2;
 	}
+	if (a.o.node_ip &&
+	    (bl_addr_parse(a.o.node_ip, &a.o.node_addr, &fam) || fam != BPFLET_AF_INET)) {
+		log_err("--node-ip %s is not an IPv4 address", a.o.node_ip);
+		return 2;
+	}
 	if (bl_ensure_bpffs())
 		return 1;
 	if (a.o.netns && enter_netns(a.o.netns))
@@ -373,6 +401,8 @@ int main(int argc, char **argv)
 	bl_dp_set_maglev_blocks((uint32_t)a.o.maglev_tables);
 	err = bl_dp_open(&a.dp, a.o.instance, hairpin.addr[0]);
 	if (err)
+		return 1;
+	if (a.o.uplink && bl_uplink_attach(&a.dp, a.o.uplink, a.o.node_addr.addr[0], a.o.xdp_skb))
 		return 1;
 	err = bl_dp_adopt(&a.dp, a.sync);
 	if (err) {
@@ -419,6 +449,7 @@ int main(int argc, char **argv)
 	bl_service_source_free(&a);
 	bl_endpoints_free(&a.eps);
 	bl_svc_sync_free(a.sync);
+	bl_uplink_close(&a.dp);
 	bl_dp_close(&a.dp);
 	if (a.ct_gc_ev)
 		event_free(a.ct_gc_ev);

@@ -95,7 +95,13 @@ static void record_duration(struct bl_agent *a, double secs)
 int bl_service_resync(struct bl_agent *a)
 {
 	struct bl_service_source *src = a->source;
-	struct bl_compile_opts opts = {.node_name = a->o.node_name, .maglev = a->o.maglev};
+	/* with an uplink, NodePorts (on the node's address), LoadBalancer IPs and
+	 * externalIPs get their scope EXTERNAL frontends for xdp_uplink */
+	struct bl_compile_opts opts = {.node_name = a->o.node_name,
+				       .maglev = a->o.maglev,
+				       .external = a->o.uplink != NULL,
+				       .n_node_ips = a->o.uplink ? 1 : 0,
+				       .node_ips = &a->o.node_addr};
 	struct bl_svc_table table = {0};
 	struct bl_dp_frontend *fes = NULL;
 	struct bpflet_backend *bes = NULL;

@@ -16,6 +16,7 @@
 #include "lib/parse.h"
 #include "lib/reject.h"
 #include "lib/select.h"
+#include "lib/tc_fwd.h"
 
 #include <linux/pkt_cls.h>
 
@@ -54,7 +55,11 @@ static __always_inline int follow_ct(struct __sk_buff *skb, struct pkt *p, struc
 		ct_remove(&self);
 		ct_remove(&peer);
 	}
-	return err ? TC_ACT_SHOT : TC_ACT_OK;
+	if (err)
+		return TC_ACT_SHOT;
+	if (ct->dir == BPFLET_CT_REPLY && (ct->flags & BPFLET_CT_F_NORTH_SOUTH))
+		return tc_route_out(skb, p->saddr, p->daddr);
+	return TC_ACT_OK;
 }
 
 static __always_inline int reject(struct __sk_buff *skb, const struct pkt *p)

@@ -57,6 +57,9 @@ static const char *const counter_names[BPFLET_CNT_MAX] = {
 	[BPFLET_CNT_DROP_NO_LOCAL] = "drop_no_local_endpoint",
 	[BPFLET_CNT_ICMP_ERROR_NAT] = "icmp_error_translated",
 	[BPFLET_CNT_FRAGMENT_NAT] = "fragment_translated",
+	[BPFLET_CNT_XDP_LOCAL] = "xdp_to_local_pod",
+	[BPFLET_CNT_XDP_TX] = "xdp_tx_remote",
+	[BPFLET_CNT_DROP_NO_ROUTE] = "drop_no_route",
 };
 
 const char *bl_counter_name(unsigned idx)

@@ -35,12 +35,12 @@ int bl_ensure_bpffs(void)
 	return 0;
 }
 
-static int pin_maps(struct bl_dataplane *dp)
+int bl_dp_pin_maps(struct bl_dataplane *dp, struct bpf_object *obj)
 {
 	struct bpf_map *map;
 	char path[256];
 
-	bpf_object__for_each_map(map, dp->skel->obj)
+	bpf_object__for_each_map(map, obj)
 	{
 		const char *name = bpf_map__name(map);
 
@@ -62,6 +62,11 @@ static uint32_t maglev_blocks = BPFLET_MAGLEV_BLOCKS;
 void bl_dp_set_maglev_blocks(uint32_t blocks)
 {
 	maglev_blocks = blocks;
+}
+
+uint32_t bl_dp_maglev_entries(void)
+{
+	return maglev_blocks * BPFLET_MAGLEV_M;
 }
 
 int bl_dp_open(struct bl_dataplane *dp, const char *instance, uint32_t hairpin_ip)
@@ -88,9 +93,9 @@ int bl_dp_open(struct bl_dataplane *dp, const char *instance, uint32_t hairpin_i
 		return err;
 	}
 	dp->skel->rodata->hairpin_ip = hairpin_ip;
-	err = bpf_map__set_max_entries(dp->skel->maps.bl_mg_v1, maglev_blocks * BPFLET_MAGLEV_M);
+	err = bpf_map__set_max_entries(dp->skel->maps.bl_mg_v1, bl_dp_maglev_entries());
 	if (!err)
-		err = pin_maps(dp);
+		err = bl_dp_pin_maps(dp, dp->skel->obj);
 	if (!err)
 		err = tc_pod__load(dp->skel);
 	if (err) {

@@ -12,9 +12,12 @@
 #include <stdint.h>
 
 struct tc_pod;
+struct xdp_uplink;
+struct bpf_object;
 
 struct bl_dataplane {
 	struct tc_pod *skel;
+	struct xdp_uplink *uplink; /* loaded by bl_uplink_attach, NULL without --uplink */
 	char instance[64];
 	char pin_dir[128];
 	int fds[BL_DP_MAP_MAX]; /* indexed by enum bl_dp_map */
@@ -25,6 +28,9 @@ struct bl_dataplane {
 /* Size of the Maglev map in blocks of BPFLET_MAGLEV_M entries for the next bl_dp_open
  * (default BPFLET_MAGLEV_BLOCKS). A pinned map of another size is not re-used. */
 void bl_dp_set_maglev_blocks(uint32_t blocks);
+uint32_t bl_dp_maglev_entries(void);
+/* Points every map of obj at the instance's pin (shared by all programs). */
+int bl_dp_pin_maps(struct bl_dataplane *dp, struct bpf_object *obj);
 
 /* Mounts bpffs if missing, loads and pins. hairpin_ip is network order. */
 int bl_dp_open(struct bl_dataplane *dp, const char *instance, uint32_t hairpin_ip);

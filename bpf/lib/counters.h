@@ -4,14 +4,19 @@
 
 #include "lib/maps.h"
 
-static __always_inline void count(struct __sk_buff *skb, __u32 reason)
+static __always_inline void count_len(__u32 reason, __u32 len)
 {
 	struct bpflet_counter_val *c = bpf_map_lookup_elem(&bl_cnt_v1, &reason);
 
 	if (c) {
 		c->packets++;
-		c->bytes += skb->len;
+		c->bytes += len;
 	}
+}
+
+static __always_inline void count(struct __sk_buff *skb, __u32 reason)
+{
+	count_len(reason, skb->len);
 }
 
 #endif

@@ -66,12 +66,11 @@ static __always_inline int l4_csum_by_helpers(struct __sk_buff *skb, const struc
 	return 0;
 }
 
-/* The same update done in place, with the helpers' UDP rules. */
-static __always_inline int l4_csum_in_place(struct __sk_buff *skb, const struct pkt *p,
+/* The same update done in place, with the helpers' UDP rules (TC and XDP). */
+static __always_inline int l4_csum_in_place(void *data, void *end, const struct pkt *p,
 					    __be32 old_ip, __be32 new_ip, __be16 old_port,
 					    __be16 new_port)
 {
-	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
 	__u32 coff = l4_csum_off(p);
 	__u16 *check, c;
 
@@ -91,27 +90,13 @@ static __always_inline int l4_csum_in_place(struct __sk_buff *skb, const struct 
 	return 0;
 }
 
-/* Rewrite the IPv4 address at ip_off (source or destination) and the port at
- * port_off, with both checksums. The IP header checksum and the fields themselves are
- * written directly, which is cheaper than helpers. Returns 0 or -1. */
-static __always_inline int rewrite(struct __sk_buff *skb, const struct pkt *p, __u32 ip_off,
-				   __be32 old_ip, __be32 new_ip, __u32 port_off, __be16 old_port,
-				   __be16 new_port)
+/* The address at ip_off and the port at port_off, with the IP header checksum; the
+ * L4 checksum is the caller's. Returns 0 or -1. */
+static __always_inline int rewrite_fields(void *data, void *end, __u32 ip_off, __be32 old_ip,
+					  __be32 new_ip, __u32 port_off, __be16 new_port)
 {
-	void *data, *end;
-	struct iphdr *ip;
-	int err;
+	struct iphdr *ip = data + ETH_HLEN;
 
-	if (l4_csum_plain(skb))
-		err = l4_csum_in_place(skb, p, old_ip, new_ip, old_port, new_port);
-	else
-		err = l4_csum_by_helpers(skb, p, old_ip, new_ip, old_port, new_port);
-	if (err)
-		return -1;
-	/* the helpers may have moved the data: derive pointers afresh */
-	data = (void *)(long)skb->data;
-	end = (void *)(long)skb->data_end;
-	ip = data + ETH_HLEN;
 	if ((void *)(ip + 1) > end || port_off > L4_OFF_MAX + 2)
 		return -1;
 	if (data + port_off + sizeof(__be16) > end)
@@ -125,6 +110,27 @@ static __always_inline int rewrite(struct __sk_buff *skb, const struct pkt *p, _
 	}
 	*(__be16 *)(data + port_off) = new_port;
 	return 0;
+}
+
+/* Rewrite the IPv4 address at ip_off (source or destination) and the port at
+ * port_off, with both checksums. The IP header checksum and the fields themselves are
+ * written directly, which is cheaper than helpers. Returns 0 or -1. */
+static __always_inline int rewrite(struct __sk_buff *skb, const struct pkt *p, __u32 ip_off,
+				   __be32 old_ip, __be32 new_ip, __u32 port_off, __be16 old_port,
+				   __be16 new_port)
+{
+	int err;
+
+	if (l4_csum_plain(skb))
+		err = l4_csum_in_place((void *)(long)skb->data, (void *)(long)skb->data_end, p,
+				       old_ip, new_ip, old_port, new_port);
+	else
+		err = l4_csum_by_helpers(skb, p, old_ip, new_ip, old_port, new_port);
+	if (err)
+		return -1;
+	/* the helpers may have moved the data: derive pointers afresh */
+	return rewrite_fields((void *)(long)skb->data, (void *)(long)skb->data_end, ip_off, old_ip,
+			      new_ip, port_off, new_port);
 }
 
 static __always_inline int rewrite_dst(struct __sk_buff *skb, struct pkt *p, __be32 ip, __be16 port)

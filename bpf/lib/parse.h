@@ -40,18 +40,12 @@ struct pkt {
 #define TCPF_RST 0x04
 #define TCPF_ACK 0x10
 
-static __always_inline int parse_pkt(struct __sk_buff *skb, struct pkt *p)
+/* Parses the frame in [data, end) of wire length pkt_len; shared by TC and XDP. */
+static __always_inline int parse_frame(void *data, void *end, __u32 pkt_len, struct pkt *p)
 {
-	void *data, *end;
 	struct ethhdr *eth;
 	struct iphdr *ip;
-	__u32 linear = skb->data_end - skb->data;
 
-	/* headers may sit in paged data; make them linear once, only when needed */
-	if (linear < PARSE_PULL_LEN && skb->len > linear)
-		bpf_skb_pull_data(skb, skb->len < PARSE_PULL_LEN ? skb->len : PARSE_PULL_LEN);
-	data = (void *)(long)skb->data;
-	end = (void *)(long)skb->data_end;
 	eth = data;
 	if ((void *)(eth + 1) > end)
 		return PARSE_MALFORMED;
@@ -64,7 +58,7 @@ static __always_inline int parse_pkt(struct __sk_buff *skb, struct pkt *p)
 		return PARSE_MALFORMED;
 	p->ihl = ip->ihl * 4;
 	p->ip_len = bpf_ntohs(ip->tot_len);
-	if (p->ip_len < p->ihl || ETH_HLEN + (__u32)p->ip_len > skb->len)
+	if (p->ip_len < p->ihl || ETH_HLEN + (__u32)p->ip_len > pkt_len)
 		return PARSE_MALFORMED;
 	p->saddr = ip->saddr;
 	p->daddr = ip->daddr;
@@ -93,6 +87,16 @@ static __always_inline int parse_pkt(struct __sk_buff *skb, struct pkt *p)
 		return PARSE_L4;
 	}
 	return PARSE_OTHER_L4;
+}
+
+static __always_inline int parse_pkt(struct __sk_buff *skb, struct pkt *p)
+{
+	__u32 linear = skb->data_end - skb->data;
+
+	/* headers may sit in paged data; make them linear once, only when needed */
+	if (linear < PARSE_PULL_LEN && skb->len > linear)
+		bpf_skb_pull_data(skb, skb->len < PARSE_PULL_LEN ? skb->len : PARSE_PULL_LEN);
+	return parse_frame((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, p);
 }
 
 #endif

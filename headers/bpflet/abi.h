@@ -119,13 +119,22 @@ enum bpflet_ct_dir {
 #define BPFLET_CT_F_FIN_SEEN	(1u << 2)
 #define BPFLET_CT_F_RST_SEEN	(1u << 3)
 #define BPFLET_CT_F_HAIRPIN	(1u << 4) /* source was rewritten to the hairpin address */
+/* North-south flow to a backend on another node (uplink XDP): FORWARD also writes
+ * hairpin_addr:hairpin_port (this node) as source, REPLY writes it (the external
+ * client) as destination; the packet leaves by the uplink again. */
+#define BPFLET_CT_F_SNAT (1u << 5)
+/* North-south flow to a backend on this node (uplink XDP, DNAT only): tc_pod sends
+ * the reverse-translated reply out by the FIB itself, because its source is now this
+ * node's address and the kernel's input path would drop it as martian. */
+#define BPFLET_CT_F_NORTH_SOUTH (1u << 6)
 
 struct bpflet_ct_val {
 	/* FORWARD: the backend's address/port to write as destination.
 	 * REPLY: the VIP address/port to write as source. */
 	struct bpflet_addr nat_addr;
-	/* Hairpin only: FORWARD writes this as source (the hairpin address),
-	 * REPLY writes it as destination (the original client). Zero otherwise. */
+	/* Hairpin / SNAT only: FORWARD writes this as source (the hairpin address, or
+	 * this node with hairpin_port), REPLY writes it as destination (the original
+	 * client, with hairpin_port under SNAT). Zero otherwise. */
 	struct bpflet_addr hairpin_addr;
 	__u16 nat_port;
 	__u16 hairpin_port;
@@ -157,6 +166,9 @@ enum bpflet_counter {
 	BPFLET_CNT_DROP_NO_LOCAL,      /* traffic policy Local, no endpoint on this node */
 	BPFLET_CNT_ICMP_ERROR_NAT,     /* ICMP error about a translated flow, translated */
 	BPFLET_CNT_FRAGMENT_NAT,       /* later IPv4 fragment of a translated datagram */
+	BPFLET_CNT_XDP_LOCAL,	       /* uplink: north-south packet translated to a local pod */
+	BPFLET_CNT_XDP_TX,	       /* uplink: translated and sent back out (remote backend) */
+	BPFLET_CNT_DROP_NO_ROUTE,      /* uplink: no route or neighbour for the translated packet */
 	BPFLET_CNT_MAX,
 };
 

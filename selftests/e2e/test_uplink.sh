@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# North-south through xdp_uplink on two nodes and an external client: NodePort to a
+# local backend (client IP kept) and to a remote one (SNAT to the node, sent straight
+# back out), LoadBalancer ingress IP, externalIP, externalTrafficPolicy Local (kept
+# client IP; dropped on a node without endpoint), no endpoints (refused), UDP, a pod
+# reaching a ClusterIP whose backend is on the other node (its reply reverse-NATed on
+# the uplink), an agent restart under an open connection, and --cleanup detaching.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+MN_TAG=up$$
+. "$HERE/../../scripts/multinode_lib.sh"
+. "$HERE/assert.sh"
+trap 'mn_teardown' EXIT
+trap 'exit 130' INT TERM HUP PIPE
+
+N1=$(mn_ip 1)
+N2=$(mn_ip 2)
+EXT=$MN_EXT_IP
+LBIP=192.168.77.200
+EIP=192.168.77.201
+# native XDP_TX on veth lost its frames here (counted as sent, never on the wire):
+# the test uses generic XDP unless told otherwise
+XDP_MODE=${BL_XDP_MODE:-skb}
+
+# ext_tcp HOST PORT: the echo answer, "refused" or "timeout"
+ext_tcp() {
+	local out
+	out=$(mn_ext timeout 3 socat -T2 - "TCP:$1:$2,connect-timeout=1" </dev/null 2>&1)
+	case "$out" in
+	*refused*) echo refused ;;
+	"" | *"timed out"*) echo timeout ;;
+	*) echo "$out" | head -1 ;;
+	esac
+}
+ext_udp() { echo ping | mn_ext timeout 3 socat -T1 - "UDP:$1:$2" 2>&1 | head -1; }
+
+# svc NAME TYPE NODEPORT EXTRA-SPEC ENDPOINT...: ENDPOINT is IP/NODE (TCP+UDP port 8080)
+svc() {
+	local name=$1 type=$2 np=$3 extra=$4 f ip node i
+	shift 4
+	for i in 1 2; do
+		f=/tmp/bpflet-${MN_TAG}n$i/manifests/$name.yaml
+		{
+			cat <<YAML
+apiVersion: v1
+kind: Service
+metadata: {name: $name, namespace: default}
+spec:
+  type: $type
+  clusterIP: 10.96.5.$((np - 30000))
+  $extra
+  ports:
+  - {name: t, port: 80, protocol: TCP, targetPort: 8080, nodePort: $np}
+  - {name: u, port: 80, protocol: UDP, targetPort: 8080, nodePort: $np}
+YAML
+			[ "$type" = LoadBalancer ] && echo "status: {loadBalancer: {ingress: [{ip: $LBIP}]}}"
+			cat <<YAML
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: $name-x, namespace: default, labels: {kubernetes.io/service-name: $name}}
+addressType: IPv4
+ports: [{name: t, port: 8080, protocol: TCP}, {name: u, port: 8080, protocol: UDP}]
+endpoints:
+YAML
+			for e in "$@"; do
+				IFS=/ read -r ip node <<<"$e"
+				echo "  - {addresses: [\"$ip\"], nodeName: $node, conditions: {ready: true}}"
+			done
+			[ $# -gt 0 ] || echo "  []"
+		} >"$f.tmp"
+		mv "$f.tmp" "$f"
+	done
+}
+
+# wait_ext HOST PORT WANT: until the external client's TCP answer is WANT
+wait_ext() {
+	local got
+	for _ in $(seq 8); do
+		got=$(ext_tcp "$1" "$2")
+		[ "$got" = "$3" ] && return 0
+		sleep 0.1
+	done
+	bl_log "$1:$2 answered '$got', wanted '$3'"
+	return 1
+}
+
+counter() {
+	mn_use "$1"
+	"$BL_BIN/bpfletctl" --instance "$BL_INSTANCE" -o json counters |
+		python3 -c "import json,sys; print({c['reason']:c['packets'] for c in json.load(sys.stdin)}['$2'])"
+}
+
+mn_up 2 || { fail "two nodes and an external client"; exit 1; }
+mn_node_objects
+for i in 1 2; do
+	mn_agent_start "$i" --uplink uplink0 --xdp-mode "$XDP_MODE" ||
+		{ fail "agent of node $i starts with --uplink"; exit 1; }
+done
+ip -n "${MN_TAG}n1-node" link show uplink0 | grep -q "xdp" &&
+	pass "xdp_uplink attached to node1's uplink0 ($XDP_MODE)" || fail "no XDP program on uplink0"
+mn_use 1
+A=$(bl_pod_add a) || { fail "pod a on node1"; exit 1; }
+bl_serve_echo a 8080
+bl_wait_port a 8080
+mn_use 2
+B=$(bl_pod_add b) || { fail "pod b on node2"; exit 1; }
+bl_serve_echo b 8080
+bl_bg b socat TCP-LISTEN:9000,fork,reuseaddr EXEC:cat
+bl_wait_port b 8080
+bl_wait_port b 9000
+# an upstream router's view: the LoadBalancer IP and the externalIP lead to node1
+mn_ext ip route add "$LBIP/32" via "$N1"
+mn_ext ip route add "$EIP/32" via "$N1"
+# the nodes know each other's and the client's MAC before the first translated packet
+for i in 1 2; do ip netns exec "${MN_TAG}n$i-node" ping -c1 -W1 "$EXT" >/dev/null 2>&1; done
+ip netns exec "${MN_TAG}n1-node" ping -c1 -W1 "$N2" >/dev/null 2>&1
+
+svc loc NodePort 30081 "" "$A/node1"
+svc rem NodePort 30082 "" "$B/node2"
+check "NodePort → local backend: answered, the pod sees the client's own IP" \
+	wait_ext "$N1" 30081 "a $EXT"
+check "NodePort on node1 → backend on node2: answered via SNAT to node1 ($N1)" \
+	wait_ext "$N1" 30082 "b $N1"
+[ "$(counter 1 xdp_tx_remote)" -gt 0 ] && pass "node1 sent the remote flow back out from XDP" ||
+	fail "xdp_tx_remote counter did not move"
+out=$(ext_udp "$N1" 30082)
+[ "$out" = "b $N1" ] && pass "UDP NodePort → remote backend answered ('$out')" || fail "UDP remote: '$out'"
+out=$(ext_udp "$N1" 30081)
+[ "$out" = "a $EXT" ] && pass "UDP NodePort → local backend keeps the client IP" || fail "UDP local: '$out'"
+
+svc both NodePort 30083 "" "$A/node1" "$B/node2"
+wait_ext "$N2" 30083 "b $EXT" >/dev/null 2>&1 || wait_ext "$N2" 30083 "a $N2" >/dev/null
+got=$(for _ in $(seq 24); do ext_tcp "$N2" 30083; done | sort -u | tr '\n' ',')
+[ "$got" = "a $N2,b $EXT," ] && pass "24 connections to node2's NodePort reach both backends ($got)" ||
+	fail "both backends via node2: '$got'"
+
+svc lb LoadBalancer 30084 "externalIPs: [$EIP]" "$B/node2"
+check "LoadBalancer ingress IP answered" wait_ext "$LBIP" 80 "b $N1"
+check "externalIP answered" wait_ext "$EIP" 80 "b $N1"
+check "the same Service's NodePort answers too" wait_ext "$N2" 30084 "b $EXT"
+
+svc etp NodePort 30085 "externalTrafficPolicy: Local" "$A/node1"
+check "ETP Local on the endpoint's node: client IP kept" wait_ext "$N1" 30085 "a $EXT"
+before=$(counter 2 drop_no_local_endpoint)
+got=$(ext_tcp "$N2" 30085)
+after=$(counter 2 drop_no_local_endpoint)
+[ "$got" = timeout ] && [ "$after" -gt "$before" ] &&
+	pass "ETP Local on a node without endpoint: dropped at XDP and counted" ||
+	fail "ETP Local elsewhere: '$got' (drops $before → $after)"
+
+svc none NodePort 30086 ""
+check "NodePort without endpoints: refused at once" wait_ext "$N1" 30086 refused
+
+# east-west across nodes: the reply comes in on node1's uplink and is reverse-NATed there
+mn_use 1
+out=$(bl_in a timeout 3 socat -T2 - "TCP:10.96.5.82:80,connect-timeout=2" </dev/null 2>&1)
+[ "$out" = "b $A" ] && pass "pod a → ClusterIP with its backend on node2: answered, client IP kept" ||
+	fail "cross-node ClusterIP: '$out'"
+
+# an open north-south connection (remote backend, SNAT) across an agent restart
+for i in 1 2; do
+	cat >"/tmp/bpflet-${MN_TAG}n$i/manifests/hold.yaml" <<YAML
+apiVersion: v1
+kind: Service
+metadata: {name: hold, namespace: default}
+spec:
+  type: NodePort
+  clusterIP: 10.96.5.87
+  ports: [{port: 80, protocol: TCP, targetPort: 9000, nodePort: 30087}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: hold-x, namespace: default, labels: {kubernetes.io/service-name: hold}}
+addressType: IPv4
+ports: [{port: 9000, protocol: TCP}]
+endpoints: [{addresses: ["$B"], nodeName: node2}]
+YAML
+done
+hold_out=/tmp/bpflet-${MN_TAG}n1/hold.out
+for _ in $(seq 50); do
+	mn_ext timeout 2 socat -T1 - "TCP:$N1:30087,connect-timeout=1" <<<"x" 2>/dev/null | grep -q x && break
+	sleep 0.1
+done
+mn_ext python3 - "$N1" >"$hold_out" 2>&1 <<'PY' &
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], 30087), timeout=3)
+s.sendall(b"one\n"); first = s.recv(64)
+time.sleep(3)
+s.sendall(b"two\n"); second = s.recv(64)
+print(first.decode().strip(), second.decode().strip())
+PY
+holder=$!
+sleep 0.5
+mn_agent_stop 1
+mn_agent_start 1 --uplink uplink0 --xdp-mode "$XDP_MODE" || fail "node1's agent restarts"
+wait "$holder"
+[ "$(cat "$hold_out")" = "one two" ] &&
+	pass "an open NodePort connection (SNAT path) survives the agent's restart" ||
+	fail "connection across restart: '$(cat "$hold_out")'"
+grep -q "xdp_uplink attached to uplink0" "/tmp/bpflet-${MN_TAG}n1/agent.log" &&
+	[ "$(grep -c "xdp_uplink attached" "/tmp/bpflet-${MN_TAG}n1/agent.log")" = 2 ] &&
+	pass "the restarted agent swapped its XDP program in place" || fail "restart attach log"
+
+mn_agent_stop 1
+mn_use 1
+"$BL_BIN/bpflet" --instance "$BL_INSTANCE" --netns "/var/run/netns/$BL_NODE" --cleanup >/dev/null 2>&1
+ip -n "$BL_NODE" link show uplink0 | grep -q xdp && fail "--cleanup left XDP on uplink0" ||
+	pass "--cleanup detached xdp_uplink from uplink0"
+
+bl_summary

@@ -53,7 +53,7 @@ struct {
 /* per-CPU packet/byte counters indexed by enum bpflet_counter */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, BPFLET_CNT_MAX);
+	__uint(max_entries, BPFLET_CNT_SLOTS);
 	__type(key, __u32);
 	__type(value, struct bpflet_counter_val);
 } bl_cnt_v1 SEC(".maps");

@@ -172,6 +172,11 @@ enum bpflet_counter {
 	BPFLET_CNT_MAX,
 };
 
+/* The counters map's size: room beyond BPFLET_CNT_MAX, so a new reason is not a new
+ * layout (an older pinned map keeps loading; the extra slots read as zero). */
+#define BPFLET_CNT_SLOTS 64
+_Static_assert(BPFLET_CNT_MAX <= BPFLET_CNT_SLOTS, "counter reasons exceed the map");
+
 struct bpflet_counter_val {
 	__u64 packets;
 	__u64 bytes;

@@ -16,5 +16,7 @@ extern const struct test_case icmp_err_cases[];
 extern const int icmp_err_n_cases;
 extern const struct test_case frag_cases[];
 extern const int frag_n_cases;
+extern const struct test_case xdp_cases[];
+extern const int xdp_n_cases;
 
 #endif

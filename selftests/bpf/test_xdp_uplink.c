@@ -1,0 +1,370 @@
+/*
+ * BPF_PROG_TEST_RUN cases for xdp_uplink: north-south packets crafted as they arrive
+ * from outside; verdict, output bytes, checksums, conntrack entries and counters
+ * checked. Forwarding to another node needs the FIB: test_run looks it up in the
+ * test's own namespace, so those cases accept TX, REDIRECT or a counted no-route drop
+ * and check the translated bytes and entries, which do not depend on it.
+ */
+#include "selftests/bpf/harness.h"
+#include "selftests/bpf/packet.h"
+#include "selftests/bpf/svc_lb_cases.h"
+#include "xdp_uplink.skel.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <bpflet/abi.h>
+#include <errno.h>
+#include <linux/bpf.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NODE	"192.168.77.1"
+#define CLIENT	"192.168.77.100"
+#define LOCALBE "10.244.1.5"
+#define REMOTE	"10.244.2.5"
+#define NP	30080
+
+static struct xdp_uplink *xs;
+
+static int mfd(struct bpf_map *m)
+{
+	return bpf_map__fd(m);
+}
+
+static void clear(struct bpf_map *m)
+{
+	uint8_t key[64], next[64];
+	int fd = mfd(m);
+
+	while (bpf_map_get_next_key(fd, NULL, next) == 0) {
+		memcpy(key, next, sizeof(key));
+		if (bpf_map_delete_elem(fd, key))
+			break;
+	}
+}
+
+/* Loaded once; every case starts from empty maps and zero counters. */
+static bool fresh(void)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct bpflet_counter_val *zero = calloc((size_t)ncpu, sizeof(*zero));
+
+	if (!xs) {
+		xs = xdp_uplink__open();
+		if (!xs)
+			return false;
+		xs->rodata->node_ip = ip4(NODE);
+		if (xdp_uplink__load(xs)) {
+			xdp_uplink__destroy(xs);
+			xs = NULL;
+			free(zero);
+			return false;
+		}
+	}
+	clear(xs->maps.bl_fe_v1);
+	clear(xs->maps.bl_slot_v1);
+	clear(xs->maps.bl_be_v1);
+	clear(xs->maps.bl_ct_tcp_v1);
+	clear(xs->maps.bl_ct_any_v1);
+	for (__u32 i = 0; zero && i < BPFLET_CNT_MAX; i++)
+		bpf_map_update_elem(mfd(xs->maps.bl_cnt_v1), &i, zero, BPF_ANY);
+	free(zero);
+	return true;
+}
+
+static unsigned long long counter(enum bpflet_counter c)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct bpflet_counter_val v[ncpu];
+	unsigned long long n = 0;
+	__u32 k = c;
+
+	if (bpf_map_lookup_elem(mfd(xs->maps.bl_cnt_v1), &k, v))
+		return ~0ull;
+	for (int i = 0; i < ncpu; i++)
+		n += v[i].packets;
+	return n;
+}
+
+/* An external frontend {addr, port, TCP} → one backend. */
+static void frontend(const char *addr, uint16_t port, const char *be_ip, bool local, uint16_t flags)
+{
+	struct bpflet_fe_key k = {.port = htons(port),
+				  .proto = IPPROTO_TCP,
+				  .family = BPFLET_AF_INET,
+				  .scope = BPFLET_SCOPE_EXTERNAL};
+	struct bpflet_fe_val v = {.svc_id = 7, .count = be_ip ? 1 : 0, .flags = flags};
+	struct bpflet_slot_key sk = {.svc_id = 7, .slot = 0};
+	struct bpflet_backend b = {.port = htons(8080),
+				   .proto = IPPROTO_TCP,
+				   .family = BPFLET_AF_INET,
+				   .flags = local ? BPFLET_BE_F_LOCAL : 0};
+	__u32 id = 70;
+
+	k.addr.addr[0] = ip4(addr);
+	if (be_ip) {
+		b.addr.addr[0] = ip4(be_ip);
+		bpf_map_update_elem(mfd(xs->maps.bl_be_v1), &id, &b, BPF_ANY);
+		bpf_map_update_elem(mfd(xs->maps.bl_slot_v1), &sk, &id, BPF_ANY);
+	}
+	bpf_map_update_elem(mfd(xs->maps.bl_fe_v1), &k, &v, BPF_ANY);
+}
+
+static bool ct_get(const char *s, uint16_t sp, const char *d, uint16_t dp,
+		   struct bpflet_ct_val *out)
+{
+	struct bpflet_ct_key k = {.sport = htons(sp),
+				  .dport = htons(dp),
+				  .proto = IPPROTO_TCP,
+				  .family = BPFLET_AF_INET};
+
+	k.saddr.addr[0] = ip4(s);
+	k.daddr.addr[0] = ip4(d);
+	return bpf_map_lookup_elem(mfd(xs->maps.bl_ct_tcp_v1), &k, out) == 0;
+}
+
+static int run(const struct pkt_spec *s, uint8_t *out, uint8_t *in, size_t *len)
+{
+	size_t n = pkt_build(in, s);
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = (__u32)n, .data_out = out,
+		    .data_size_out = PKT_MAX, .repeat = 1);
+
+	if (len)
+		*len = n;
+	return bpf_prog_test_run_opts(bpf_program__fd(xs->progs.xdp_uplink), &o) ? -errno
+										 : (int)o.retval;
+}
+
+static bool forwarded(int verdict)
+{
+	return verdict == XDP_TX || verdict == XDP_REDIRECT ||
+	       (verdict == XDP_DROP && counter(BPFLET_CNT_DROP_NO_ROUTE) == 1);
+}
+
+static void test_local_dnat(void)
+{
+	struct pkt_spec syn = {.src = CLIENT,
+			       .dst = NODE,
+			       .sport = 40000,
+			       .dport = NP,
+			       .proto = IPPROTO_TCP,
+			       .tcp_flags = 0x02,
+			       .tcp_options = true};
+	struct bpflet_ct_val fwd, rev;
+	uint8_t in[PKT_MAX], out[PKT_MAX];
+	char why[128];
+	size_t len;
+	int v;
+
+	REQUIRE(fresh(), "loading xdp_uplink: %s", strerror(errno));
+	frontend(NODE, NP, LOCALBE, true, 0);
+	v = run(&syn, out, in, &len);
+	EXPECT(v == XDP_PASS, "verdict %d", v);
+	EXPECT(pkt_ip_dst(out) == ip4(LOCALBE) && pkt_dport(out) == 8080, "not DNATed");
+	EXPECT(pkt_ip_src(out) == ip4(CLIENT) && pkt_sport(out) == 40000, "client changed");
+	EXPECT(pkt_csums_ok(out, len, why, sizeof(why)), "%s", why);
+	REQUIRE(ct_get(CLIENT, 40000, NODE, NP, &fwd), "no forward entry");
+	EXPECT(fwd.dir == BPFLET_CT_FORWARD && fwd.nat_addr.addr[0] == ip4(LOCALBE) &&
+		       (fwd.flags & BPFLET_CT_F_NORTH_SOUTH) && !(fwd.flags & BPFLET_CT_F_SNAT),
+	       "forward entry flags %#x", fwd.flags);
+	REQUIRE(ct_get(LOCALBE, 8080, CLIENT, 40000, &rev), "no reply entry");
+	EXPECT(rev.dir == BPFLET_CT_REPLY && rev.nat_addr.addr[0] == ip4(NODE) &&
+		       rev.nat_port == htons(NP) && (rev.flags & BPFLET_CT_F_NORTH_SOUTH),
+	       "reply entry");
+	EXPECT(counter(BPFLET_CNT_DNAT_NEW) == 1, "dnat_new %llu", counter(BPFLET_CNT_DNAT_NEW));
+	/* the next packet of the flow follows conntrack */
+	syn.tcp_flags = 0x10;
+	syn.tcp_options = false;
+	v = run(&syn, out, in, &len);
+	EXPECT(v == XDP_PASS && pkt_ip_dst(out) == ip4(LOCALBE), "ACK: verdict %d", v);
+	EXPECT(counter(BPFLET_CNT_XDP_LOCAL) == 1, "xdp_to_local_pod %llu",
+	       counter(BPFLET_CNT_XDP_LOCAL));
+}
+
+static void test_remote_snat(void)
+{
+	struct pkt_spec syn = {.src = CLIENT,
+			       .dst = NODE,
+			       .sport = 40001,
+			       .dport = NP,
+			       .proto = IPPROTO_TCP,
+			       .tcp_flags = 0x02};
+	struct bpflet_ct_val fwd, rev;
+	uint8_t in[PKT_MAX], out[PKT_MAX];
+	char why[128];
+	size_t len;
+	int v;
+
+	REQUIRE(fresh(), "loading xdp_uplink");
+	frontend(NODE, NP, REMOTE, false, 0);
+	v = run(&syn, out, in, &len);
+	EXPECT(forwarded(v), "verdict %d", v);
+	EXPECT(pkt_ip_dst(out) == ip4(REMOTE) && pkt_dport(out) == 8080, "not DNATed");
+	EXPECT(pkt_ip_src(out) == ip4(NODE) && pkt_sport(out) == 40001,
+	       "not SNATed to the node with the client's port");
+	EXPECT(pkt_csums_ok(out, len, why, sizeof(why)), "%s", why);
+	REQUIRE(ct_get(CLIENT, 40001, NODE, NP, &fwd), "no forward entry");
+	EXPECT((fwd.flags & BPFLET_CT_F_SNAT) && fwd.hairpin_addr.addr[0] == ip4(NODE) &&
+		       fwd.hairpin_port == htons(40001),
+	       "forward SNAT fields");
+	REQUIRE(ct_get(REMOTE, 8080, NODE, 40001, &rev), "no reply entry at the SNAT tuple");
+	EXPECT(rev.nat_addr.addr[0] == ip4(NODE) && rev.nat_port == htons(NP) &&
+		       rev.hairpin_addr.addr[0] == ip4(CLIENT) && rev.hairpin_port == htons(40001),
+	       "reply entry restores frontend and client");
+
+	/* the backend's SYN-ACK, arriving back at this node, goes to the client */
+	struct pkt_spec synack = {.src = REMOTE,
+				  .dst = NODE,
+				  .sport = 8080,
+				  .dport = 40001,
+				  .proto = IPPROTO_TCP,
+				  .tcp_flags = 0x12};
+	v = run(&synack, out, in, &len);
+	EXPECT(v == XDP_TX || v == XDP_REDIRECT || v == XDP_DROP, "reply verdict %d", v);
+	EXPECT(pkt_ip_src(out) == ip4(NODE) && pkt_sport(out) == NP,
+	       "reply source not the NodePort");
+	EXPECT(pkt_ip_dst(out) == ip4(CLIENT) && pkt_dport(out) == 40001,
+	       "reply not to the client");
+	EXPECT(pkt_csums_ok(out, len, why, sizeof(why)), "reply: %s", why);
+}
+
+static void test_snat_port_taken(void)
+{
+	struct pkt_spec syn = {.src = "192.168.77.101",
+			       .dst = NODE,
+			       .sport = 40002,
+			       .dport = NP,
+			       .proto = IPPROTO_TCP,
+			       .tcp_flags = 0x02};
+	struct bpflet_ct_key taken = {.sport = htons(8080),
+				      .dport = htons(40002),
+				      .proto = IPPROTO_TCP,
+				      .family = BPFLET_AF_INET};
+	struct bpflet_ct_val busy = {.dir = BPFLET_CT_REPLY}, fwd;
+	uint8_t in[PKT_MAX], out[PKT_MAX];
+	uint16_t port;
+
+	REQUIRE(fresh(), "loading xdp_uplink");
+	frontend(NODE, NP, REMOTE, false, 0);
+	taken.saddr.addr[0] = ip4(REMOTE);
+	taken.daddr.addr[0] = ip4(NODE);
+	bpf_map_update_elem(mfd(xs->maps.bl_ct_tcp_v1), &taken, &busy, BPF_ANY);
+	EXPECT(forwarded(run(&syn, out, in, NULL)), "verdict");
+	REQUIRE(ct_get("192.168.77.101", 40002, NODE, NP, &fwd), "no forward entry");
+	port = ntohs(fwd.hairpin_port);
+	EXPECT(port != 40002 && port >= 32768 && port <= 60999, "SNAT port %u", port);
+	EXPECT(pkt_sport(out) == port, "packet carries port %u, entry %u", pkt_sport(out), port);
+}
+
+static void test_policy_local_drops(void)
+{
+	struct pkt_spec syn = {.src = CLIENT,
+			       .dst = NODE,
+			       .sport = 40003,
+			       .dport = NP,
+			       .proto = IPPROTO_TCP,
+			       .tcp_flags = 0x02};
+	uint8_t in[PKT_MAX], out[PKT_MAX];
+
+	REQUIRE(fresh(), "loading xdp_uplink");
+	frontend(NODE, NP, NULL, false, BPFLET_FE_F_NO_LOCAL_DROP);
+	EXPECT(run(&syn, out, in, NULL) == XDP_DROP, "not dropped");
+	EXPECT(counter(BPFLET_CNT_DROP_NO_LOCAL) == 1, "drop_no_local %llu",
+	       counter(BPFLET_CNT_DROP_NO_LOCAL));
+	/* no endpoints at all on the node address: the kernel answers (nothing listens) */
+	frontend(NODE, NP, NULL, false, 0);
+	EXPECT(run(&syn, out, in, NULL) == XDP_PASS, "no-endpoint NodePort not passed");
+	/* ... on a LoadBalancer IP it is dropped */
+	frontend("192.168.77.200", 80, NULL, false, 0);
+	syn.dst = "192.168.77.200";
+	syn.dport = 80;
+	EXPECT(run(&syn, out, in, NULL) == XDP_DROP, "no-endpoint LB IP not dropped");
+}
+
+static void test_invalid_and_other(void)
+{
+	struct pkt_spec ack = {.src = CLIENT,
+			       .dst = NODE,
+			       .sport = 40004,
+			       .dport = NP,
+			       .proto = IPPROTO_TCP,
+			       .tcp_flags = 0x10};
+	struct pkt_spec ssh = {.src = CLIENT,
+			       .dst = NODE,
+			       .sport = 40005,
+			       .dport = 22,
+			       .proto = IPPROTO_TCP,
+			       .tcp_flags = 0x02};
+	uint8_t in[PKT_MAX], out[PKT_MAX];
+	size_t len;
+	int v;
+
+	REQUIRE(fresh(), "loading xdp_uplink");
+	frontend(NODE, NP, LOCALBE, true, 0);
+	EXPECT(run(&ack, out, in, NULL) == XDP_DROP, "a non-SYN without conntrack passed");
+	EXPECT(counter(BPFLET_CNT_DROP_CT_INVALID) == 1, "drop_ct_invalid");
+	v = run(&ssh, out, in, &len);
+	EXPECT(v == XDP_PASS && !memcmp(in, out, len), "node traffic not untouched");
+	EXPECT(counter(BPFLET_CNT_PASS) == 0 && counter(BPFLET_CNT_DNAT_NEW) == 0,
+	       "node traffic counted");
+	/* a header claiming more bytes than the frame holds */
+	len = pkt_build(in, &ssh);
+	in[OFF_IP_LEN] = 0x40;
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = (__u32)len,
+		    .data_out = out, .data_size_out = PKT_MAX, .repeat = 1);
+	EXPECT(!bpf_prog_test_run_opts(bpf_program__fd(xs->progs.xdp_uplink), &o) &&
+		       o.retval == XDP_DROP,
+	       "malformed not dropped");
+	EXPECT(counter(BPFLET_CNT_DROP_MALFORMED) == 1, "drop_malformed");
+}
+
+/* A pod of this node reached a ClusterIP whose backend is elsewhere: tc_pod wrote the
+ * entries; the reply comes in on the uplink and is reverse-translated here. */
+static void test_east_west_reply(void)
+{
+	struct bpflet_ct_key k = {.sport = htons(8080),
+				  .dport = htons(50000),
+				  .proto = IPPROTO_TCP,
+				  .family = BPFLET_AF_INET};
+	struct bpflet_ct_val rv = {.nat_port = htons(80), .dir = BPFLET_CT_REPLY, .svc_id = 3};
+	struct pkt_spec synack = {.src = REMOTE,
+				  .dst = "10.244.1.9",
+				  .sport = 8080,
+				  .dport = 50000,
+				  .proto = IPPROTO_TCP,
+				  .tcp_flags = 0x12};
+	uint8_t in[PKT_MAX], out[PKT_MAX];
+	char why[128];
+	size_t len;
+
+	REQUIRE(fresh(), "loading xdp_uplink");
+	k.saddr.addr[0] = ip4(REMOTE);
+	k.daddr.addr[0] = ip4("10.244.1.9");
+	rv.nat_addr.addr[0] = ip4("10.96.0.33");
+	bpf_map_update_elem(mfd(xs->maps.bl_ct_tcp_v1), &k, &rv, BPF_ANY);
+	EXPECT(run(&synack, out, in, &len) == XDP_PASS, "verdict");
+	EXPECT(pkt_ip_src(out) == ip4("10.96.0.33") && pkt_sport(out) == 80, "not from the VIP");
+	EXPECT(pkt_ip_dst(out) == ip4("10.244.1.9") && pkt_dport(out) == 50000, "dst changed");
+	EXPECT(pkt_csums_ok(out, len, why, sizeof(why)), "%s", why);
+	EXPECT(counter(BPFLET_CNT_RNAT) == 1, "reverse_nat");
+}
+
+/* the skeleton lives across cases; freed when the test binary exits */
+__attribute__((destructor)) static void xdp_unload(void)
+{
+	xdp_uplink__destroy(xs);
+}
+
+const struct test_case xdp_cases[] = {
+	{"xdp: NodePort SYN to a local backend is DNATed only, client IP kept", test_local_dnat},
+	{"xdp: remote backend gets DNAT+SNAT to the node; its reply goes to the client",
+	 test_remote_snat},
+	{"xdp: a taken SNAT port moves to the ephemeral range", test_snat_port_taken},
+	{"xdp: policy Local without local endpoint drops; no endpoints: NodePort to the kernel",
+	 test_policy_local_drops},
+	{"xdp: non-SYN without conntrack dropped, node traffic untouched, malformed counted",
+	 test_invalid_and_other},
+	{"xdp: a cross-node ClusterIP reply is reverse-NATed on the uplink", test_east_west_reply},
+};
+const int xdp_n_cases = sizeof(xdp_cases) / sizeof(xdp_cases[0]);

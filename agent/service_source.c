@@ -1,6 +1,7 @@
 /* Manifests → compiler → syncer: the agent's Service source for --manifests DIR. */
 #include "agent/agent.h"
 #include "agent/common/log.h"
+#include "agent/dataplane/src_ranges.h"
 #include "agent/hc_server.h"
 #include "agent/manifests/manifests.h"
 #include "agent/node_routes.h"
@@ -142,6 +143,18 @@ int bl_service_resync(struct bl_agent *a)
 	if (rc) {
 		log_err("compiling Services failed: %s; keeping the current maps", strerror(-rc));
 		goto out;
+	}
+	{
+		unsigned sw, sr;
+		int e = bl_src_ranges_sync(a->dp.srcr_fd, table.src, table.n_src, &sw, &sr);
+
+		if (e)
+			log_err("loadBalancerSourceRanges: writing the map failed: %s",
+				strerror(-e));
+		if (sw || sr)
+			log_info("loadBalancerSourceRanges: %u entries written, %u removed", sw,
+				 sr);
+		node_routes |= e;
 	}
 	rc = bl_svc_sync_apply(a->sync, fes, table.n, &w, &st);
 	src->dirty = rc != 0 || node_routes != 0;

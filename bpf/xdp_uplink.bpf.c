@@ -31,6 +31,18 @@ static __always_inline __u32 frame_len(struct xdp_md *ctx)
 	return ctx->data_end - ctx->data;
 }
 
+/* loadBalancerSourceRanges: the client's address inside one of the frontend's CIDRs */
+static __always_inline bool source_allowed(const struct bpflet_fe_key *fe, __be32 saddr)
+{
+	struct bpflet_srcrange_key k = {.prefixlen = 64 + 32,
+					.fe_addr = fe->addr.addr[0],
+					.fe_port = fe->port,
+					.proto = fe->proto,
+					.src = saddr};
+
+	return bpf_map_lookup_elem(&bl_srcr_v1, &k) != NULL;
+}
+
 /* Established flow or reply: apply what conntrack recorded. */
 static __noinline int follow_ct(struct xdp_md *ctx, struct pkt *p, struct bpflet_ct_val *ct)
 {
@@ -208,6 +220,10 @@ int xdp_uplink(struct xdp_md *ctx)
 		}
 		count_len(BPFLET_CNT_PASS, frame_len(ctx));
 		return XDP_PASS;
+	}
+	if ((fe->flags & BPFLET_FE_F_SRC_RANGES) && !source_allowed(&fe_key, p.saddr)) {
+		count_len(BPFLET_CNT_DROP_SRC_RANGE, frame_len(ctx));
+		return XDP_DROP;
 	}
 	if (p.proto == IPPROTO_TCP &&
 	    (p.tcp_flags & (TCPF_SYN | TCPF_ACK | TCPF_RST)) != TCPF_SYN) {

@@ -60,6 +60,7 @@ static const char *const counter_names[BPFLET_CNT_MAX] = {
 	[BPFLET_CNT_XDP_LOCAL] = "xdp_to_local_pod",
 	[BPFLET_CNT_XDP_TX] = "xdp_tx_remote",
 	[BPFLET_CNT_DROP_NO_ROUTE] = "drop_no_route",
+	[BPFLET_CNT_DROP_SRC_RANGE] = "drop_source_range",
 };
 
 const char *bl_counter_name(unsigned idx)

@@ -116,6 +116,7 @@ int bl_dp_open(struct bl_dataplane *dp, const char *instance, uint32_t hairpin_i
 	dp->counters_fd = bpf_map__fd(dp->skel->maps.bl_cnt_v1);
 	dp->aff_fd = bpf_map__fd(dp->skel->maps.bl_aff_v1);
 	dp->frag_fd = bpf_map__fd(dp->skel->maps.bl_frag_v1);
+	dp->srcr_fd = bpf_map__fd(dp->skel->maps.bl_srcr_v1);
 	log_info("BPF maps %s under %s", dp->reused_maps ? "re-adopted" : "created", dp->pin_dir);
 	return 0;
 }

@@ -21,7 +21,7 @@ struct bl_dataplane {
 	char instance[64];
 	char pin_dir[128];
 	int fds[BL_DP_MAP_MAX]; /* indexed by enum bl_dp_map */
-	int ct_tcp_fd, ct_any_fd, counters_fd, aff_fd, frag_fd;
+	int ct_tcp_fd, ct_any_fd, counters_fd, aff_fd, frag_fd, srcr_fd;
 	bool reused_maps; /* pinned maps from an earlier run were adopted */
 };
 

@@ -91,4 +91,13 @@ struct {
 	__type(value, struct bpflet_aff_val);
 } bl_aff_v1 SEC(".maps");
 
+/* loadBalancerSourceRanges per LoadBalancer frontend (BPFLET_FE_F_SRC_RANGES) */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, BPFLET_SRCRANGE_MAX);
+	__type(key, struct bpflet_srcrange_key);
+	__type(value, __u32);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} bl_srcr_v1 SEC(".maps");
+
 #endif

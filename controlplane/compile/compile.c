@@ -20,6 +20,10 @@ struct ctx {
 	struct bl_errlist *errs;
 	struct fe_vec v;
 	struct bl_hc_vec hc;
+	struct {
+		size_t n, cap;
+		struct bpflet_srcrange_key *k;
+	} src;
 	bool any_endpoints; /* the current port has usable endpoints on some node */
 };
 
@@ -150,6 +154,55 @@ static int emit(struct ctx *c, const struct bl_k8s_service *svc, const char *own
 	return 0;
 }
 
+/* The frontend just emitted admits only the Service's loadBalancerSourceRanges. */
+static int restrict_sources(struct ctx *c, const struct bl_k8s_service *svc)
+{
+	struct bl_svc_frontend *fe = &c->v.fe[c->v.n - 1];
+
+	if (!svc->n_src_ranges)
+		return 0;
+	fe->flags |= BPFLET_FE_F_SRC_RANGES;
+	if (c->src.n + svc->n_src_ranges > c->src.cap) {
+		size_t cap = (c->src.cap + svc->n_src_ranges) * 2;
+		struct bpflet_srcrange_key *k = realloc(c->src.k, cap * sizeof(*k));
+
+		if (!k)
+			return -ENOMEM;
+		c->src.k = k;
+		c->src.cap = cap;
+	}
+	for (size_t i = 0; i < svc->n_src_ranges; i++) {
+		struct bpflet_srcrange_key *k = &c->src.k[c->src.n++];
+
+		memset(k, 0, sizeof(*k));
+		k->prefixlen = 64 + svc->src_ranges[i].plen;
+		k->fe_addr = fe->key.addr.addr[0];
+		k->fe_port = fe->key.port;
+		k->proto = fe->key.proto;
+		k->src = svc->src_ranges[i].net;
+	}
+	return 0;
+}
+
+static int src_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct bpflet_srcrange_key));
+}
+
+static void src_finish(struct ctx *c, struct bl_svc_table *out)
+{
+	size_t n = 0;
+
+	if (c->src.n)
+		qsort(c->src.k, c->src.n, sizeof(*c->src.k), src_cmp);
+	for (size_t i = 0; i < c->src.n; i++)
+		if (!n || src_cmp(&c->src.k[n - 1], &c->src.k[i]))
+			c->src.k[n++] = c->src.k[i];
+	out->src = c->src.k;
+	out->n_src = n;
+	c->src.k = NULL;
+}
+
 static int emit_external(struct ctx *c, const struct bl_k8s_service *svc, const char *owner,
 			 const struct bl_k8s_svc_port *p, const struct bl_svc_backend *be,
 			 size_t n_be)
@@ -162,9 +215,14 @@ static int emit_external(struct ctx *c, const struct bl_k8s_service *svc, const 
 			 local, be, n_be);
 	if (svc->type != BL_SVC_LOAD_BALANCER)
 		goto nodeports;
-	for (size_t i = 0; !e && i < svc->n_lb_ips; i++)
+	for (size_t i = 0; !e && i < svc->n_lb_ips; i++) {
+		size_t before = c->v.n;
+
 		e = emit(c, svc, owner, p, &svc->lb_ips[i], p->port, BPFLET_SCOPE_EXTERNAL, local,
 			 be, n_be);
+		if (!e && c->v.n > before)
+			e = restrict_sources(c, svc);
+	}
 nodeports:
 	if (svc->type == BL_SVC_CLUSTER_IP || !p->node_port)
 		return e;
@@ -331,15 +389,17 @@ int bl_compile_services(const struct bl_k8s_service *svcs, size_t n_svcs,
 	e = compile_all(&c, sv, n_svcs, sl, n_sl, owners);
 	if (!e)
 		e = finish(&c, out);
-	if (!e)
+	if (!e) {
 		bl_hc_finish(&c.hc, out, errs);
-	else
+		src_finish(&c, out);
+	} else
 		for (size_t i = 0; i < c.v.n; i++)
 			free(c.v.fe[i].backends);
 out:
 	free(c.v.fe);
 	free(c.v.owner);
 	free(c.hc.hc);
+	free(c.src.k);
 	free(sv);
 	free(sl);
 	free(owners);

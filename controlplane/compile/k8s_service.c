@@ -3,6 +3,10 @@
 #include "controlplane/compile/k8s_json.h"
 #include "controlplane/compile/k8s_object.h"
 
+#include "agent/common/netaddr.h"
+
+#include <arpa/inet.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -280,6 +284,46 @@ static int parse_lb_status(const json_t *obj, struct bl_k8s_service *svc, char *
 	return 0;
 }
 
+/* kube-proxy accepts "10.0.0.0/8" and " 10.0.0.0/8 " (it trims); IPv6 ones are
+ * skipped until the dataplane has IPv6. */
+static int parse_src_ranges(const json_t *spec, struct bl_k8s_service *svc, char *err,
+			    size_t errlen)
+{
+	const char *path = "spec.loadBalancerSourceRanges";
+	const json_t *arr, *v;
+	char p[BL_PATH_LEN];
+	size_t i;
+	int e = bl_kj_array(spec, "loadBalancerSourceRanges", "spec", &arr, err, errlen);
+
+	if (e || !json_array_size(arr))
+		return e;
+	svc->src_ranges = calloc(json_array_size(arr), sizeof(*svc->src_ranges));
+	if (!svc->src_ranges)
+		return -ENOMEM;
+	json_array_foreach(arr, i, v)
+	{
+		char text[64], *t = text, *end;
+		struct bl_cidr4 c;
+
+		bl_kj_idx(p, path, i);
+		if (!json_is_string(v) || json_string_length(v) >= sizeof(text))
+			return bl_kj_fail(err, errlen, p, "must be a CIDR string");
+		snprintf(text, sizeof(text), "%s", json_string_value(v));
+		while (*t == ' ')
+			t++;
+		end = t + strlen(t);
+		while (end > t && end[-1] == ' ')
+			*--end = '\0';
+		if (strchr(t, ':'))
+			continue;
+		if (bl_cidr4_parse(t, &c))
+			return bl_kj_fail(err, errlen, p, "'%s' is not an IPv4 CIDR", t);
+		svc->src_ranges[svc->n_src_ranges].net = htonl(c.net);
+		svc->src_ranges[svc->n_src_ranges++].plen = c.plen;
+	}
+	return 0;
+}
+
 static int parse_spec(const json_t *obj, struct bl_k8s_service *svc, char *err, size_t errlen)
 {
 	static const char *const types[] = {"ClusterIP", "NodePort", "LoadBalancer", "ExternalName",
@@ -314,6 +358,9 @@ static int parse_spec(const json_t *obj, struct bl_k8s_service *svc, char *err, 
 	if (e)
 		return e;
 	svc->health_check_node_port = (uint16_t)hc;
+	e = parse_src_ranges(spec, svc, err, errlen);
+	if (e)
+		return e;
 	e = bl_kj_array(spec, "externalIPs", "spec", &eips, err, errlen);
 	if (!e)
 		e = parse_ip_list(eips, "spec.externalIPs", &svc->external_ips,
@@ -377,6 +424,9 @@ void bl_k8s_service_free(struct bl_k8s_service *svc)
 	free(svc->ports);
 	free(svc->external_ips);
 	free(svc->lb_ips);
+	free(svc->src_ranges);
+	svc->src_ranges = NULL;
+	svc->n_src_ranges = 0;
 	svc->ports = NULL;
 	svc->external_ips = svc->lb_ips = NULL;
 	svc->n_ports = svc->n_external_ips = svc->n_lb_ips = 0;

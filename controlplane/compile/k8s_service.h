@@ -69,6 +69,11 @@ struct bl_k8s_service {
 	struct bl_k8s_ip *external_ips;
 	size_t n_lb_ips; /* status.loadBalancer.ingress[].ip with ipMode VIP (or unset) */
 	struct bl_k8s_ip *lb_ips;
+	size_t n_src_ranges; /* spec.loadBalancerSourceRanges (IPv4 CIDRs) */
+	struct bl_k8s_cidr {
+		uint32_t net; /* network order, masked */
+		uint8_t plen;
+	} * src_ranges;
 };
 
 /* Parses and validates obj (kind Service). Returns 0, -EINVAL with "field.path: reason"

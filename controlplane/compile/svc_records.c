@@ -17,6 +17,9 @@ void bl_svc_table_free(struct bl_svc_table *t)
 	free(t->fe);
 	t->fe = NULL;
 	t->n = 0;
+	free(t->src);
+	t->src = NULL;
+	t->n_src = 0;
 	free(t->hc);
 	t->hc = NULL;
 	t->n_hc = 0;

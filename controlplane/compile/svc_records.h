@@ -55,6 +55,9 @@ struct bl_svc_table {
 	struct bl_svc_frontend *fe;
 	size_t n_hc;
 	struct bl_svc_health_check *hc;
+	/* loadBalancerSourceRanges entries, sorted (memcmp), unique */
+	size_t n_src;
+	struct bpflet_srcrange_key *src;
 };
 
 void bl_svc_table_free(struct bl_svc_table *t);

@@ -169,6 +169,7 @@ enum bpflet_counter {
 	BPFLET_CNT_XDP_LOCAL,	       /* uplink: north-south packet translated to a local pod */
 	BPFLET_CNT_XDP_TX,	       /* uplink: translated and sent back out (remote backend) */
 	BPFLET_CNT_DROP_NO_ROUTE,      /* uplink: no route or neighbour for the translated packet */
+	BPFLET_CNT_DROP_SRC_RANGE,     /* uplink: source outside loadBalancerSourceRanges */
 	BPFLET_CNT_MAX,
 };
 

@@ -34,6 +34,22 @@
 /* Informational (bpfletctl): the frontend's traffic policy is Local, so its backends
  * are this node's only. Never read per packet. */
 #define BPFLET_FE_F_POLICY_LOCAL (1u << 4)
+/* loadBalancerSourceRanges: a new flow needs its source in bl_srcr_v1 for this
+ * frontend, else it is dropped at XDP */
+#define BPFLET_FE_F_SRC_RANGES (1u << 5)
+
+#define BPFLET_SRCRANGE_MAX 16384
+
+/* LPM key of bl_srcr_v1: the frontend (64 bits, always matched whole) then the
+ * client's source CIDR; prefixlen = 64 + the CIDR's length. Value: __u32 1. */
+struct bpflet_srcrange_key {
+	__u32 prefixlen;
+	__u32 fe_addr; /* network order */
+	__u16 fe_port; /* network order */
+	__u8 proto;
+	__u8 pad;
+	__u32 src; /* network order */
+};
 
 #define BPFLET_AFFINITY_MAX 65536
 #define BPFLET_AFF_MAGLEV   (1u << 31) /* bpflet_aff_val.slot is a Maglev index */

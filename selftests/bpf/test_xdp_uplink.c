@@ -67,6 +67,7 @@ static bool fresh(void)
 	clear(xs->maps.bl_be_v1);
 	clear(xs->maps.bl_ct_tcp_v1);
 	clear(xs->maps.bl_ct_any_v1);
+	clear(xs->maps.bl_srcr_v1);
 	for (__u32 i = 0; zero && i < BPFLET_CNT_MAX; i++)
 		bpf_map_update_elem(mfd(xs->maps.bl_cnt_v1), &i, zero, BPF_ANY);
 	free(zero);
@@ -319,6 +320,37 @@ static void test_invalid_and_other(void)
 	EXPECT(counter(BPFLET_CNT_DROP_MALFORMED) == 1, "drop_malformed");
 }
 
+static void test_source_ranges(void)
+{
+	struct bpflet_srcrange_key k = {.prefixlen = 64 + 24, .proto = IPPROTO_TCP};
+	struct pkt_spec syn = {.src = "198.51.100.20",
+			       .dst = "192.168.77.200",
+			       .sport = 40010,
+			       .dport = 80,
+			       .proto = IPPROTO_TCP,
+			       .tcp_flags = 0x02};
+	uint8_t in[PKT_MAX], out[PKT_MAX];
+	__u32 one = 1;
+
+	REQUIRE(fresh(), "loading xdp_uplink");
+	frontend("192.168.77.200", 80, LOCALBE, true, BPFLET_FE_F_SRC_RANGES);
+	k.fe_addr = ip4("192.168.77.200");
+	k.fe_port = htons(80);
+	k.src = ip4("198.51.100.0");
+	REQUIRE(!bpf_map_update_elem(mfd(xs->maps.bl_srcr_v1), &k, &one, BPF_ANY), "LPM write");
+	EXPECT(run(&syn, out, in, NULL) == XDP_PASS && pkt_ip_dst(out) == ip4(LOCALBE),
+	       "a source inside the range was not admitted");
+	syn.src = "198.51.101.20";
+	EXPECT(run(&syn, out, in, NULL) == XDP_DROP, "a source outside the range passed");
+	EXPECT(counter(BPFLET_CNT_DROP_SRC_RANGE) == 1, "drop_source_range %llu",
+	       counter(BPFLET_CNT_DROP_SRC_RANGE));
+	/* the same range on another frontend admits nothing here */
+	k.fe_port = htons(81);
+	bpf_map_update_elem(mfd(xs->maps.bl_srcr_v1), &k, &one, BPF_ANY);
+	syn.sport = 40011;
+	EXPECT(run(&syn, out, in, NULL) == XDP_DROP, "another frontend's range admitted it");
+}
+
 /* A pod of this node reached a ClusterIP whose backend is elsewhere: tc_pod wrote the
  * entries; the reply comes in on the uplink and is reverse-translated here. */
 static void test_east_west_reply(void)
@@ -366,5 +398,6 @@ const struct test_case xdp_cases[] = {
 	{"xdp: non-SYN without conntrack dropped, node traffic untouched, malformed counted",
 	 test_invalid_and_other},
 	{"xdp: a cross-node ClusterIP reply is reverse-NATed on the uplink", test_east_west_reply},
+	{"xdp: loadBalancerSourceRanges admit inside, drop outside (counted)", test_source_ranges},
 };
 const int xdp_n_cases = sizeof(xdp_cases) / sizeof(xdp_cases[0]);

@@ -140,6 +140,20 @@ check "LoadBalancer ingress IP answered" wait_ext "$LBIP" 80 "b $N1"
 check "externalIP answered" wait_ext "$EIP" 80 "b $N1"
 check "the same Service's NodePort answers too" wait_ext "$N2" 30084 "b $EXT"
 
+rm -f /tmp/bpflet-${MN_TAG}n[12]/manifests/lb.yaml # lbr takes over the LoadBalancer IP
+svc lbr LoadBalancer 30088 "loadBalancerSourceRanges: [\"$EXT/32\"]" "$B/node2"
+check "loadBalancerSourceRanges containing the client: admitted" wait_ext "$LBIP" 80 "b $N1"
+before=$(counter 1 drop_source_range)
+svc lbr LoadBalancer 30088 "loadBalancerSourceRanges: [10.0.0.0/8]" "$B/node2"
+for _ in $(seq 50); do
+	[ "$(ext_tcp "$LBIP" 80)" = timeout ] && break
+done
+after=$(counter 1 drop_source_range)
+[ "$(ext_tcp "$LBIP" 80)" = timeout ] && [ "$after" -gt "$before" ] &&
+	pass "a client outside loadBalancerSourceRanges is dropped at XDP (counted $before → $after)" ||
+	fail "source range drop: drops $before → $after"
+rm -f /tmp/bpflet-${MN_TAG}n[12]/manifests/lbr.yaml
+
 svc etp NodePort 30085 "externalTrafficPolicy: Local" "$A/node1"
 check "ETP Local on the endpoint's node: client IP kept" wait_ext "$N1" 30085 "a $EXT"
 before=$(counter 2 drop_no_local_endpoint)

@@ -269,6 +269,10 @@ static void node_sysctls(void)
 	/* the hairpin source address has no route back through the pod's veth */
 	write_sysctl("/proc/sys/net/ipv4/conf/all/rp_filter", "0");
 	write_sysctl("/proc/sys/net/ipv4/conf/default/rp_filter", "0");
+	/* replies of pod → own NodePort flows come back from the uplink reverse-NATed to
+	 * this node's address: without accept_local the input path drops them as martian */
+	write_sysctl("/proc/sys/net/ipv4/conf/all/accept_local", "1");
+	write_sysctl("/proc/sys/net/ipv4/conf/default/accept_local", "1");
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)

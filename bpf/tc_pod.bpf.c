@@ -205,6 +205,12 @@ int tc_pod(struct __sk_buff *skb)
 	fe_key.scope = BPFLET_SCOPE_INTERNAL;
 	fe = bpf_map_lookup_elem(&bl_fe_v1, &fe_key);
 	if (!fe) {
+		/* a pod reaching this node's NodePort, a LoadBalancer IP or an externalIP
+		 * gets the Service too (only the uplink agent emits these frontends) */
+		fe_key.scope = BPFLET_SCOPE_EXTERNAL;
+		fe = bpf_map_lookup_elem(&bl_fe_v1, &fe_key);
+	}
+	if (!fe) {
 		/* a new direct connection must not have its replies caught by a stale
 		 * reply entry of an earlier Service flow with the same tuple */
 		if ((p.tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN && p.proto == IPPROTO_TCP) {

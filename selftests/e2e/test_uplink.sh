@@ -172,6 +172,14 @@ out=$(bl_in a timeout 3 socat -T2 - "TCP:10.96.5.82:80,connect-timeout=2" </dev/
 [ "$out" = "b $A" ] && pass "pod a → ClusterIP with its backend on node2: answered, client IP kept" ||
 	fail "cross-node ClusterIP: '$out'"
 
+# pods reach NodePorts and external addresses too (tc_pod's external lookup)
+out=$(bl_in a timeout 3 socat -T2 - "TCP:$N1:30082,connect-timeout=2" </dev/null 2>&1)
+[ "$out" = "b $A" ] && pass "pod a → its own node's NodePort (backend on node2): answered" ||
+	fail "pod → NodePort: '$out'"
+out=$(bl_in a timeout 3 socat -T2 - "TCP:$N2:30082,connect-timeout=2" </dev/null 2>&1)
+[ "$out" = "b $A" ] && pass "pod a → node2's NodePort (served by node2's XDP): answered" ||
+	fail "pod → other node's NodePort: '$out'"
+
 # an open north-south connection (remote backend, SNAT) across an agent restart
 for i in 1 2; do
 	cat >"/tmp/bpflet-${MN_TAG}n$i/manifests/hold.yaml" <<YAML

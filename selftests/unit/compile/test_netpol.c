@@ -403,3 +403,29 @@ Test(netpol, bad_pod_is_rejected)
 	cr_assert(bl_errlist_contains(&E, "Pod a/bad: status.podIP"), "%s", E.n ? E.msgs[0] : "");
 	cr_assert_eq(T.n_ipcache, 0);
 }
+
+Test(netpol, egress_ipblock_and_types_override_rules)
+{
+	/* the second policy's block is numbered after the first one's */
+	cr_assert_eq(COMPILE(WORLD,
+			     NP("b", "x",
+				"{\"podSelector\":{},\"ingress\":[{\"from\":[{\"ipBlock\":{"
+				"\"cidr\":\"172.16.0.0/12\"}}]}]}"),
+			     NP("b", "e",
+				"{\"podSelector\":{},\"egress\":[{\"to\":[{\"ipBlock\":{\"cidr\":"
+				"\"10.0.0.1/32\"}}],\"ports\":[{\"port\":80}]}]}")),
+		     0);
+	cr_assert(allowed("10.0.1.1", "10.0.0.1", TCP, 80));
+	cr_assert_not(allowed("10.0.1.1", "10.0.0.2", TCP, 80));
+	cr_assert_not(allowed("10.0.1.1", "10.0.0.1", TCP, 81));
+	cr_assert(allowed("172.20.0.1", "10.0.1.1", UDP, 7));
+	cr_assert_not(allowed("10.0.0.1", "10.0.1.1", UDP, 7));
+	/* policyTypes [Ingress] with egress rules: egress is not isolated */
+	cr_assert_eq(
+		COMPILE(WORLD,
+			NP("b", "i",
+			   "{\"podSelector\":{},\"policyTypes\":[\"Ingress\"],\"egress\":[]}")),
+		0);
+	cr_assert_eq(T.endpoints[0].val.flags, BPFLET_POL_EP_ISOLATED_INGRESS);
+	cr_assert(allowed("10.0.1.1", "192.0.2.1", TCP, 443));
+}

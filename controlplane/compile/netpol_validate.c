@@ -34,6 +34,8 @@ static int check_ipblock(const json_t *b, const char *path, char *err, size_t er
 	if (e)
 		return e;
 	bl_kj_key(p, path, "except");
+	if (json_array_size(ex) > 64) /* the compiler's per-block bound */
+		return bl_kj_fail(err, errlen, p, "at most 64 entries");
 	json_array_foreach(ex, i, v)
 	{
 		const char *s = json_string_value(v);

@@ -429,3 +429,17 @@ Test(netpol, egress_ipblock_and_types_override_rules)
 	cr_assert_eq(T.endpoints[0].val.flags, BPFLET_POL_EP_ISOLATED_INGRESS);
 	cr_assert(allowed("10.0.1.1", "192.0.2.1", TCP, 443));
 }
+
+Test(netpol, too_many_excepts_is_an_error_not_a_silent_cut)
+{
+	char list[2048] = "", np[4096];
+
+	for (int k = 0; k < 65; k++)
+		sprintf(list + strlen(list), "%s\"10.%d.0.0/16\"", k ? "," : "", k);
+	snprintf(np, sizeof(np),
+		 NP("a", "bad",
+		    "{\"podSelector\":{},\"ingress\":[{\"from\":[{\"ipBlock\":{"
+		    "\"cidr\":\"10.0.0.0/8\",\"except\":[%s]}}]}]}"),
+		 list);
+	bad(np, "spec.ingress[0].from[0].ipBlock.except: at most 64 entries");
+}

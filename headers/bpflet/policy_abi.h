@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * NetworkPolicy map ABI (same rules as abi.h: fixed widths, explicit padding).
+ *
+ * ipcache: LPM trie address → peer identity. Pod IPs are /32 entries; every ipBlock
+ * cidr and except is an entry of its own, and 0.0.0.0/0 catches the rest, so the
+ * longest match always names the identity whose policy membership is right for the
+ * address. Identities are shared by pods with the same namespace, labels, named ports
+ * and ipBlock membership.
+ *
+ * policy: one LPM trie for all endpoints, keyed {endpoint IP, peer, dir, proto, port}.
+ * The endpoint, peer and direction are always matched in full; a prefix ending before
+ * proto allows every protocol and port, one ending inside port covers an aligned port
+ * block, so an endPort range is a few entries. Peer BPFLET_POL_PEER_ANY is the
+ * wildcard row; the program looks up the real peer, then ANY.
+ *
+ * endpoints: HASH pod IP → isolation flags. A pod absent here, or without the flag
+ * for a direction, is not isolated in that direction (default allow).
+ */
+#ifndef BPFLET_POLICY_ABI_H
+#define BPFLET_POLICY_ABI_H
+
+#include <linux/types.h>
+
+#define BPFLET_MAP_IPCACHE "bl_ipc_v1"
+#define BPFLET_MAP_POLICY  "bl_pol_v1"
+#define BPFLET_MAP_POL_EP  "bl_polep_v1"
+#define BPFLET_MAX_IPCACHE 262144
+#define BPFLET_MAX_POLICY  1048576
+#define BPFLET_MAX_POL_EP  65536
+
+#define BPFLET_POL_PEER_ANY 0u	 /* wildcard peer: empty from/to */
+#define BPFLET_POL_PEER_MIN 256u /* first compiled identity; below are reserved */
+
+enum bpflet_pol_dir {
+	BPFLET_POL_INGRESS = 0, /* traffic to the endpoint; peer = source */
+	BPFLET_POL_EGRESS = 1,	/* traffic from the endpoint; peer = destination */
+};
+
+/* Bits of the key data (after prefixlen) up to and including each field. */
+#define BPFLET_POL_PLEN_DIR   72u /* ep + peer + dir: any protocol, any port */
+#define BPFLET_POL_PLEN_PROTO 80u /* + proto: any port of that protocol */
+#define BPFLET_POL_PLEN_FULL  96u /* + port: one port */
+
+struct bpflet_ipcache_key {
+	__u32 prefixlen; /* 0..32 */
+	__be32 addr;
+};
+
+struct bpflet_ipcache_val {
+	__u32 id; /* peer identity, >= BPFLET_POL_PEER_MIN */
+	__u32 pad;
+};
+
+struct bpflet_pol_key {
+	__u32 prefixlen; /* BPFLET_POL_PLEN_DIR .. BPFLET_POL_PLEN_FULL */
+	__be32 ep_addr;	 /* the local pod the policy protects */
+	__u32 peer_id;	 /* host order; always matched in full */
+	__u8 dir;	 /* enum bpflet_pol_dir */
+	__u8 proto;	 /* IPPROTO_TCP / UDP / SCTP */
+	__be16 port;	 /* destination port, network order (prefix bits high first) */
+};
+
+struct bpflet_pol_val {
+	__u32 rule_id; /* which policy rule allowed it (first one), for inspection */
+	__u32 pad;
+};
+
+#define BPFLET_POL_EP_ISOLATED_INGRESS (1u << 0)
+#define BPFLET_POL_EP_ISOLATED_EGRESS  (1u << 1)
+
+struct bpflet_pol_ep {
+	__u32 flags; /* BPFLET_POL_EP_* */
+	__u32 pad;
+};
+
+#endif /* BPFLET_POLICY_ABI_H */

@@ -49,7 +49,8 @@ obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 asan = $(patsubst %.c,$(B)/asan/%.o,$(1))
 
 BINS := $(B)/bin/bpflet $(B)/bin/bpflet-cni $(B)/bin/bpfletctl
-TEST_BINS := $(B)/bin/test_compile $(B)/bin/test_cni $(B)/bin/test_dataplane $(B)/bin/test_bpf
+TEST_BINS := $(B)/bin/test_compile $(B)/bin/test_cni $(B)/bin/test_dataplane $(B)/bin/test_bpf \
+	$(B)/bin/xdp_second
 # the control plane joins the build as soon as it has an entry point
 ifneq ($(wildcard controlplane/main.c),)
 BINS += $(B)/bin/bpflet-controlplane
@@ -105,6 +106,8 @@ $(B)/bin/test_dataplane: $(call asan,$(UNIT_DP_SRCS) agent/dataplane/svc_sync.c 
 # BPF_PROG_TEST_RUN cases: need root, sanitizers on.
 $(B)/bin/test_bpf: $(call asan,$(BPFTEST_SRCS) controlplane/compile/maglev.c agent/dataplane/ct_gc.c $(COMMON_SRCS)) | $(B)/bin
 	$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS)
+$(B)/bin/xdp_second: $(call obj,selftests/e2e/xdp_second.c) | $(B)/bin
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/bin/bench_prog: $(call obj,selftests/bench/bench_prog.c selftests/bpf/packet.c $(COMMON_SRCS)) | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/bin/bench_maglev: $(call obj,selftests/bench/bench_maglev.c agent/dataplane/svc_sync.c controlplane/compile/maglev.c) | $(B)/bin

@@ -77,4 +77,11 @@ int tc_ct4_floor(struct __sk_buff *skb)
 	return bpf_map_lookup_elem(&floor_ct4, &k) ? TC_ACT_OK : TC_ACT_SHOT;
 }
 
+/* A second, trivial XDP program: the coexistence test attaches it beside xdp_uplink */
+SEC("xdp")
+int xdp_nothing(struct xdp_md *ctx)
+{
+	return XDP_PASS;
+}
+
 char LICENSE[] SEC("license") = "GPL";

@@ -180,6 +180,23 @@ out=$(bl_in a timeout 3 socat -T2 - "TCP:$N2:30082,connect-timeout=2" </dev/null
 [ "$out" = "b $A" ] && pass "pod a → node2's NodePort (served by node2's XDP): answered" ||
 	fail "pod → other node's NodePort: '$out'"
 
+# a second XDP program beside ours through libxdp (needs its dispatcher: freplace)
+mn_use 1
+ip netns exec "$BL_NODE" "$BL_BIN/xdp_second" attach uplink0 "$BL_ROOT/build/bpf/pass.bpf.o" \
+	"$XDP_MODE" >"$BL_WORK/second.log" 2>&1
+case $? in
+0)
+	check "with a second XDP program attached, the NodePort still answers" \
+		wait_ext "$N1" 30081 "a $EXT"
+	ip netns exec "$BL_NODE" "$BL_BIN/xdp_second" detach uplink0 \
+		"$BL_ROOT/build/bpf/pass.bpf.o" "$XDP_MODE" >/dev/null 2>&1
+	check "and after it left, too" wait_ext "$N1" 30081 "a $EXT"
+	;;
+3) echo "skip - second XDP program: not run here ($(tail -1 "$BL_WORK/second.log"))" ;;
+*) fail "second XDP program: $(tail -1 "$BL_WORK/second.log")" ;;
+esac
+check "our program is still the one on uplink0" wait_ext "$N1" 30081 "a $EXT"
+
 # an open north-south connection (remote backend, SNAT) across an agent restart
 for i in 1 2; do
 	cat >"/tmp/bpflet-${MN_TAG}n$i/manifests/hold.yaml" <<YAML

@@ -73,3 +73,7 @@ if [ -x "$BL_BIN/bench_cp" ]; then
 	echo "== control plane (bpflet-controlplane on SQLite and on etcd)"
 	BL_BIN="$BL_BIN" bash "$HERE/controlplane.sh"
 fi
+
+echo
+echo "== north-south: NodePort to a backend on another node, xdp_uplink vs iptables DNAT+MASQUERADE"
+bash "$HERE/northsouth.sh"

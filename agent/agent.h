@@ -26,9 +26,10 @@ struct bl_agent_opts {
 	const char *healthz_bind;
 	const char *metrics_bind;
 	const char *hairpin_ip;
-	const char *uplink;	      /* --uplink: XDP north-south on this interface */
-	bool xdp_skb;		      /* --xdp-mode skb */
-	struct bpflet_addr node_addr; /* --node-ip parsed (zero without it) */
+	const char *uplink;		     /* --uplink: XDP north-south on this interface */
+	bool xdp_skb;			     /* --xdp-mode skb */
+	uint16_t nodeport_min, nodeport_max; /* --nodeport-range */
+	struct bpflet_addr node_addr;	     /* --node-ip parsed (zero without it) */
 	int resync_seconds;
 	bool maglev;	   /* --lb-algorithm maglev */
 	int maglev_tables; /* --maglev-tables: blocks of the Maglev map */

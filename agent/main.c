@@ -45,6 +45,8 @@ static void usage(FILE *out)
 		"                        outside with XDP on this interface (needs --node-ip,\n"
 		"                        the source of flows sent on to other nodes)\n"
 		"  --xdp-mode MODE       native (default) or skb (generic XDP, any driver)\n"
+		"  --nodeport-range A-B  NodePorts served (default 30000-32767, the API\n"
+		"                        server's --service-node-port-range)\n"
 		"  --healthz-bind A:P    /healthz listener (default 0.0.0.0:10256; '' disables)\n"
 		"  --metrics-bind A:P    /metrics listener (default 0.0.0.0:10249; '' disables)\n"
 		"  --hairpin-ip IP       source used when a pod reaches itself through a Service\n"
@@ -102,6 +104,7 @@ static int parse_opts(int argc, char **argv, struct bl_agent_opts *o)
 		{"maglev-tables", required_argument, NULL, 1005},
 		{"uplink", required_argument, NULL, 1006},
 		{"xdp-mode", required_argument, NULL, 1007},
+		{"nodeport-range", required_argument, NULL, 1008},
 		{"ct-timeout-tcp-syn", required_argument, NULL, 1001},
 		{"ct-timeout-tcp", required_argument, NULL, 1002},
 		{"ct-timeout-tcp-closing", required_argument, NULL, 1003},
@@ -120,6 +123,8 @@ static int parse_opts(int argc, char **argv, struct bl_agent_opts *o)
 		.resync_seconds = 30,
 		.ct_gc_seconds = 30,
 		.maglev_tables = BPFLET_MAGLEV_BLOCKS,
+		.nodeport_min = 30000,
+		.nodeport_max = 32767,
 		.ct_timeouts = BL_CT_TIMEOUTS_DEFAULT,
 	};
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
@@ -183,6 +188,22 @@ static int parse_opts(int argc, char **argv, struct bl_agent_opts *o)
 			}
 			o->xdp_skb = !strcmp(optarg, "skb");
 			break;
+		case 1008: {
+			unsigned lo, hi;
+			char tail;
+
+			if (sscanf(optarg, "%u-%u%c", &lo, &hi, &tail) != 2 || !lo || lo > hi ||
+			    hi > 65535) {
+				fprintf(stderr,
+					"bpflet: --nodeport-range takes LOW-HIGH within "
+					"1-65535, not '%s'\n",
+					optarg);
+				return -EINVAL;
+			}
+			o->nodeport_min = (uint16_t)lo;
+			o->nodeport_max = (uint16_t)hi;
+			break;
+		}
 		case 1001:
 		case 1002:
 		case 1003:

@@ -102,7 +102,9 @@ int bl_service_resync(struct bl_agent *a)
 				       .maglev = a->o.maglev,
 				       .external = a->o.uplink != NULL,
 				       .n_node_ips = a->o.uplink ? 1 : 0,
-				       .node_ips = &a->o.node_addr};
+				       .node_ips = &a->o.node_addr,
+				       .nodeport_min = a->o.nodeport_min,
+				       .nodeport_max = a->o.nodeport_max};
 	struct bl_svc_table table = {0};
 	struct bl_dp_frontend *fes = NULL;
 	struct bpflet_backend *bes = NULL;

@@ -226,6 +226,14 @@ static int emit_external(struct ctx *c, const struct bl_k8s_service *svc, const 
 nodeports:
 	if (svc->type == BL_SVC_CLUSTER_IP || !p->node_port)
 		return e;
+	if (c->o->nodeport_max &&
+	    (p->node_port < c->o->nodeport_min || p->node_port > c->o->nodeport_max)) {
+		bl_errlist_add(c->errs,
+			       "Service %s: nodePort %u is outside the node port range %u-%u; "
+			       "not served",
+			       owner, p->node_port, c->o->nodeport_min, c->o->nodeport_max);
+		return e;
+	}
 	for (size_t i = 0; !e && i < c->o->n_node_ips; i++) {
 		struct bl_k8s_ip ip = {.addr = c->o->node_ips[i], .family = BPFLET_AF_INET};
 

@@ -25,6 +25,9 @@ struct bl_compile_opts {
 	/* IPv4 addresses this node answers NodePorts on (used when `external`). */
 	size_t n_node_ips;
 	const struct bpflet_addr *node_ips;
+	/* NodePorts served only inside [nodeport_min, nodeport_max] (--nodeport-range);
+	 * others are reported and skipped. Both 0: no range check. */
+	uint16_t nodeport_min, nodeport_max;
 	/* Maglev for Services without the lb-algorithm annotation (else random). */
 	bool maglev;
 };

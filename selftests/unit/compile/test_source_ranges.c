@@ -59,3 +59,27 @@ Test(source_ranges, bad_cidr_names_the_field)
 	bl_svc_table_free(&t);
 	bl_errlist_free(&e);
 }
+
+/* --nodeport-range: a nodePort outside it is reported and not served */
+Test(nodeport_range, outside_range_reported_and_skipped)
+{
+	struct bl_compile_opts o = {.external = true, .nodeport_min = 30000, .nodeport_max = 31000};
+	struct bpflet_addr node = {.addr = {inet_addr("192.168.77.1")}};
+	struct bl_svc_table t = {0};
+	struct bl_errlist e;
+
+	o.n_node_ips = 1;
+	o.node_ips = &node;
+	bl_errlist_init(&e);
+	compile_fixtures(&o, &t, &e, "source_ranges.yaml", NULL);
+	cr_assert_null(fe_get(&t, "192.168.77.1", 31443, IPPROTO_TCP, BPFLET_SCOPE_EXTERNAL));
+	cr_assert(e.n && strstr(e.msgs[e.n - 1], "nodePort 31443 is outside the node port range "
+						 "30000-31000"),
+		  "%s", e.n ? e.msgs[e.n - 1] : "(none)");
+	bl_svc_table_free(&t);
+	o.nodeport_max = 32767;
+	compile_fixtures(&o, &t, &e, "source_ranges.yaml", NULL);
+	cr_assert_not_null(fe_get(&t, "192.168.77.1", 31443, IPPROTO_TCP, BPFLET_SCOPE_EXTERNAL));
+	bl_svc_table_free(&t);
+	bl_errlist_free(&e);
+}

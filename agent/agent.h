@@ -29,6 +29,7 @@ struct bl_agent_opts {
 	const char *uplink;		     /* --uplink: XDP north-south on this interface */
 	bool xdp_skb;			     /* --xdp-mode skb */
 	uint16_t nodeport_min, nodeport_max; /* --nodeport-range */
+	bool lb_dsr;			     /* --lb-mode dsr */
 	struct bpflet_addr node_addr;	     /* --node-ip parsed (zero without it) */
 	int resync_seconds;
 	bool maglev;	   /* --lb-algorithm maglev */

@@ -45,6 +45,10 @@ static void usage(FILE *out)
 		"                        outside with XDP on this interface (needs --node-ip,\n"
 		"                        the source of flows sent on to other nodes)\n"
 		"  --xdp-mode MODE       native (default) or skb (generic XDP, any driver)\n"
+		"  --lb-mode MODE        snat (default): a backend on another node sees this\n"
+		"                        node as the client; dsr: the packet goes to that node\n"
+		"                        in IPIP and the backend answers the client directly,\n"
+		"                        seeing its address (every node must use the same)\n"
 		"  --nodeport-range A-B  NodePorts served (default 30000-32767, the API\n"
 		"                        server's --service-node-port-range)\n"
 		"  --healthz-bind A:P    /healthz listener (default 0.0.0.0:10256; '' disables)\n"
@@ -105,6 +109,7 @@ static int parse_opts(int argc, char **argv, struct bl_agent_opts *o)
 		{"uplink", required_argument, NULL, 1006},
 		{"xdp-mode", required_argument, NULL, 1007},
 		{"nodeport-range", required_argument, NULL, 1008},
+		{"lb-mode", required_argument, NULL, 1009},
 		{"ct-timeout-tcp-syn", required_argument, NULL, 1001},
 		{"ct-timeout-tcp", required_argument, NULL, 1002},
 		{"ct-timeout-tcp-closing", required_argument, NULL, 1003},
@@ -187,6 +192,13 @@ static int parse_opts(int argc, char **argv, struct bl_agent_opts *o)
 				return -EINVAL;
 			}
 			o->xdp_skb = !strcmp(optarg, "skb");
+			break;
+		case 1009:
+			if (strcmp(optarg, "snat") && strcmp(optarg, "dsr")) {
+				fprintf(stderr, "bpflet: --lb-mode must be snat or dsr\n");
+				return -EINVAL;
+			}
+			o->lb_dsr = !strcmp(optarg, "dsr");
 			break;
 		case 1008: {
 			unsigned lo, hi;
@@ -427,7 +439,8 @@ int main(int argc, char **argv)
 	err = bl_dp_open(&a.dp, a.o.instance, hairpin.addr[0]);
 	if (err)
 		return 1;
-	if (a.o.uplink && bl_uplink_attach(&a.dp, a.o.uplink, a.o.node_addr.addr[0], a.o.xdp_skb))
+	if (a.o.uplink &&
+	    bl_uplink_attach(&a.dp, a.o.uplink, a.o.node_addr.addr[0], a.o.xdp_skb, a.o.lb_dsr))
 		return 1;
 	err = bl_dp_adopt(&a.dp, a.sync);
 	if (err) {

@@ -12,6 +12,7 @@
  * passes untouched.
  */
 #include "lib/conntrack.h"
+#include "lib/dsr.h"
 #include "lib/counters.h"
 #include "lib/maps.h"
 #include "lib/parse.h"
@@ -20,6 +21,9 @@
 
 /* This node's address (network order), the source of SNATed flows; set before load. */
 const volatile __be32 node_ip = 0;
+/* --lb-mode dsr: remote backends get the packet in IPIP and answer the client
+ * directly (set alike on every node: it also makes a node accept such packets) */
+const volatile bool lb_dsr = false;
 
 /* ephemeral range for SNAT source ports when the client's own port is taken */
 #define SNAT_PORT_MIN  32768
@@ -65,6 +69,14 @@ static __noinline int follow_ct(struct xdp_md *ctx, struct pkt *p, struct bpflet
 				  ct->hairpin_port, ct->nat_port, p->proto);
 	}
 	ct_touch(ct, p);
+	if (ct->flags & BPFLET_CT_F_DSR) {
+		if (xdp_rewrite_dst(ctx, p, ct->nat_addr.addr[0], ct->nat_port)) {
+			count_len(BPFLET_CNT_DROP_REWRITE, frame_len(ctx));
+			return XDP_DROP;
+		}
+		return dsr_send(ctx, ct->hairpin_addr.addr[0], ct->hairpin_port,
+				ct->nat_addr.addr[0]);
+	}
 	if (ct->dir == BPFLET_CT_FORWARD) {
 		err = xdp_rewrite_dst(ctx, p, ct->nat_addr.addr[0], ct->nat_port);
 		if (!err && snat)
@@ -119,7 +131,7 @@ static __noinline int new_flow(struct xdp_md *ctx, struct pkt *p, const struct b
 	__u32 backend_id = 0;
 	__be32 client = p->saddr, vip = p->daddr, be_ip;
 	__be16 cport = p->sport, vport = p->dport, be_port, sport = cport;
-	bool snat;
+	bool snat, dsr;
 
 	be = select_backend(fe, p, &backend_id);
 	if (!be) {
@@ -128,11 +140,14 @@ static __noinline int new_flow(struct xdp_md *ctx, struct pkt *p, const struct b
 	}
 	be_ip = be->addr.addr[0];
 	be_port = be->port;
-	snat = !(be->flags & BPFLET_BE_F_LOCAL);
+	dsr = lb_dsr && !(be->flags & BPFLET_BE_F_LOCAL);
+	snat = !lb_dsr && !(be->flags & BPFLET_BE_F_LOCAL);
 	v.svc_id = fe->svc_id;
 	v.backend_id = backend_id;
 	v.created_ns = v.last_seen_ns = coarse_now();
-	v.flags = ct_tcp_bits(p->tcp_flags) | (snat ? BPFLET_CT_F_SNAT : BPFLET_CT_F_NORTH_SOUTH);
+	v.flags = ct_tcp_bits(p->tcp_flags) | (snat  ? BPFLET_CT_F_SNAT
+					       : dsr ? BPFLET_CT_F_DSR
+						     : BPFLET_CT_F_NORTH_SOUTH);
 	/* reply: backend → client (or → this node under SNAT), source back to the VIP */
 	v.dir = BPFLET_CT_REPLY;
 	v.nat_addr.addr[0] = vip;
@@ -145,7 +160,7 @@ static __noinline int new_flow(struct xdp_md *ctx, struct pkt *p, const struct b
 			count_len(BPFLET_CNT_DROP_CT_FULL, frame_len(ctx));
 			return XDP_DROP;
 		}
-	} else {
+	} else if (!dsr) { /* under DSR the reply never comes back through here */
 		ct_key_of(&rev_key, be_ip, client, be_port, cport, p->proto);
 		if (ct_insert(&rev_key, &v, BPF_ANY)) {
 			count_len(BPFLET_CNT_DROP_CT_FULL, frame_len(ctx));
@@ -156,12 +171,13 @@ static __noinline int new_flow(struct xdp_md *ctx, struct pkt *p, const struct b
 	v.dir = BPFLET_CT_FORWARD;
 	v.nat_addr.addr[0] = be_ip;
 	v.nat_port = be_port;
-	v.hairpin_addr.addr[0] = snat ? node_ip : 0;
-	v.hairpin_port = snat ? sport : 0;
+	v.hairpin_addr.addr[0] = snat ? node_ip : dsr ? vip : 0;
+	v.hairpin_port = snat ? sport : dsr ? vport : 0;
 	ct_key_of(&fwd_key, client, vip, cport, vport, p->proto);
 	/* NOEXIST: when two CPUs race on one new flow, the first choice wins */
 	if (ct_insert(&fwd_key, &v, BPF_NOEXIST)) {
-		ct_remove(&rev_key);
+		if (!dsr)
+			ct_remove(&rev_key);
 		return NEW_FLOW_RACED;
 	}
 	if (xdp_rewrite_dst(ctx, p, be_ip, be_port) ||
@@ -170,6 +186,8 @@ static __noinline int new_flow(struct xdp_md *ctx, struct pkt *p, const struct b
 		return XDP_DROP;
 	}
 	count_len(BPFLET_CNT_DNAT_NEW, frame_len(ctx));
+	if (dsr)
+		return dsr_send(ctx, vip, vport, be_ip);
 	return snat ? xdp_forward(ctx, p) : XDP_PASS;
 }
 
@@ -190,6 +208,10 @@ int xdp_uplink(struct xdp_md *ctx)
 	case PARSE_MALFORMED:
 		count_len(BPFLET_CNT_DROP_MALFORMED, frame_len(ctx));
 		return XDP_DROP;
+	case PARSE_OTHER_L4:
+		if (lb_dsr && p.proto == IPPROTO_IPIP)
+			return dsr_receive(ctx);
+		return XDP_PASS;
 	default: /* not IPv4 TCP/UDP, fragments, ICMP: the kernel's */
 		return XDP_PASS;
 	}

@@ -61,6 +61,7 @@ static const char *const counter_names[BPFLET_CNT_MAX] = {
 	[BPFLET_CNT_XDP_TX] = "xdp_tx_remote",
 	[BPFLET_CNT_DROP_NO_ROUTE] = "drop_no_route",
 	[BPFLET_CNT_DROP_SRC_RANGE] = "drop_source_range",
+	[BPFLET_CNT_DSR_IN] = "dsr_unwrapped",
 };
 
 const char *bl_counter_name(unsigned idx)

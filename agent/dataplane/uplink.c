@@ -81,7 +81,8 @@ static int attach(int ifindex, int fd, bool skb_mode)
 	return err;
 }
 
-int bl_uplink_attach(struct bl_dataplane *dp, const char *ifname, uint32_t node_ip, bool skb_mode)
+int bl_uplink_attach(struct bl_dataplane *dp, const char *ifname, uint32_t node_ip, bool skb_mode,
+		     bool dsr)
 {
 	int ifindex = (int)if_nametoindex(ifname), err;
 	struct xdp_uplink *s;
@@ -98,6 +99,7 @@ int bl_uplink_attach(struct bl_dataplane *dp, const char *ifname, uint32_t node_
 	if (!s)
 		return -errno;
 	s->rodata->node_ip = node_ip;
+	s->rodata->lb_dsr = dsr;
 	err = bpf_map__set_max_entries(s->maps.bl_mg_v1, bl_dp_maglev_entries());
 	if (!err)
 		err = bl_dp_pin_maps(dp, s->obj);
@@ -117,8 +119,8 @@ int bl_uplink_attach(struct bl_dataplane *dp, const char *ifname, uint32_t node_
 		return err;
 	}
 	dp->uplink = s;
-	log_info("%s attached to %s (%s mode)", BL_UPLINK_PROG_NAME, ifname,
-		 skb_mode ? "generic" : "native");
+	log_info("%s attached to %s (%s mode, %s)", BL_UPLINK_PROG_NAME, ifname,
+		 skb_mode ? "generic" : "native", dsr ? "DSR" : "SNAT");
 	return 0;
 }
 

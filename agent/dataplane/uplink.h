@@ -15,8 +15,10 @@
 #define BL_UPLINK_PROG_NAME "xdp_uplink"
 
 /* Loads xdp_uplink on dp's pinned maps and attaches it to ifname (native mode, or
- * generic when skb_mode). node_ip (network order) is the SNAT source. */
-int bl_uplink_attach(struct bl_dataplane *dp, const char *ifname, uint32_t node_ip, bool skb_mode);
+ * generic when skb_mode). node_ip (network order) is the SNAT source; dsr selects
+ * direct server return (IPIP to the backend's node) for remote backends. */
+int bl_uplink_attach(struct bl_dataplane *dp, const char *ifname, uint32_t node_ip, bool skb_mode,
+		     bool dsr);
 void bl_uplink_close(struct bl_dataplane *dp); /* leaves the attachment in place */
 
 /* Detaches xdp_uplink from every interface of the current network namespace. */

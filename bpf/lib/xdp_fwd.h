@@ -42,7 +42,8 @@ static __always_inline int xdp_rewrite_src(struct xdp_md *ctx, struct pkt *p, __
  * is a reply to an external client): the FIB gives next hop and MACs, TTL drops by
  * one as in any router. No route or no neighbour yet: dropped and counted (the
  * client retransmits; the kernel learns the neighbour from other traffic). */
-static __noinline int xdp_forward(struct xdp_md *ctx, const struct pkt *p)
+static __noinline int xdp_forward_to(struct xdp_md *ctx, __be32 saddr, __be32 daddr, __u32 proto,
+				     __u32 ports)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
@@ -57,12 +58,12 @@ static __noinline int xdp_forward(struct xdp_md *ctx, const struct pkt *p)
 		return XDP_PASS; /* the kernel sends the time-exceeded error */
 	fib.family = AF_INET;
 	fib.tos = ip->tos;
-	fib.l4_protocol = p->proto;
-	fib.sport = p->sport;
-	fib.dport = p->dport;
+	fib.l4_protocol = (__u8)proto;
+	fib.sport = (__be16)(ports >> 16);
+	fib.dport = (__be16)ports;
 	fib.tot_len = bpf_ntohs(ip->tot_len);
-	fib.ipv4_src = p->saddr;
-	fib.ipv4_dst = p->daddr;
+	fib.ipv4_src = saddr;
+	fib.ipv4_dst = daddr;
 	fib.ifindex = ctx->ingress_ifindex;
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
@@ -78,6 +79,12 @@ static __noinline int xdp_forward(struct xdp_md *ctx, const struct pkt *p)
 	if (fib.ifindex == ctx->ingress_ifindex)
 		return XDP_TX;
 	return bpf_redirect(fib.ifindex, 0);
+}
+
+static __always_inline int xdp_forward(struct xdp_md *ctx, const struct pkt *p)
+{
+	return xdp_forward_to(ctx, p->saddr, p->daddr, p->proto,
+			      ((__u32)p->sport << 16) | p->dport);
 }
 
 #endif

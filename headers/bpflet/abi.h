@@ -127,6 +127,9 @@ enum bpflet_ct_dir {
  * the reverse-translated reply out by the FIB itself, because its source is now this
  * node's address and the kernel's input path would drop it as martian. */
 #define BPFLET_CT_F_NORTH_SOUTH (1u << 6)
+/* --lb-mode dsr, ingress node: FORWARD also wraps the packet in IPIP to the backend,
+ * the outer header carrying hairpin_addr:hairpin_port (the frontend) */
+#define BPFLET_CT_F_DSR (1u << 7)
 
 struct bpflet_ct_val {
 	/* FORWARD: the backend's address/port to write as destination.
@@ -170,6 +173,7 @@ enum bpflet_counter {
 	BPFLET_CNT_XDP_TX,	       /* uplink: translated and sent back out (remote backend) */
 	BPFLET_CNT_DROP_NO_ROUTE,      /* uplink: no route or neighbour for the translated packet */
 	BPFLET_CNT_DROP_SRC_RANGE,     /* uplink: source outside loadBalancerSourceRanges */
+	BPFLET_CNT_DSR_IN,	       /* uplink: DSR packet from an ingress node, unwrapped */
 	BPFLET_CNT_MAX,
 };
 

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# --lb-mode dsr on two nodes: an external client reaches node1's NodePort, the backend
+# runs on node2; node1 sends the packet there in IPIP, node2 unwraps it and the pod
+# answers the client directly from node2 with node1's NodePort as source. The backend
+# sees the client's own address; node1 keeps no reply entry. TCP, UDP, many flows.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+MN_TAG=ds$$
+. "$HERE/../../scripts/multinode_lib.sh"
+. "$HERE/assert.sh"
+trap 'mn_teardown' EXIT
+trap 'exit 130' INT TERM HUP PIPE
+
+N1=$(mn_ip 1)
+EXT=$MN_EXT_IP
+
+ext_tcp() {
+	local out
+	out=$(mn_ext timeout 3 socat -T2 - "TCP:$1:$2,connect-timeout=1" </dev/null 2>&1)
+	case "$out" in
+	*refused*) echo refused ;;
+	"" | *"timed out"*) echo timeout ;;
+	*) echo "$out" | head -1 ;;
+	esac
+}
+counter() {
+	mn_use "$1"
+	"$BL_BIN/bpfletctl" --instance "$BL_INSTANCE" -o json counters |
+		python3 -c "import json,sys; print({c['reason']:c['packets'] for c in json.load(sys.stdin)}['$2'])"
+}
+
+mn_up 2 || { fail "two nodes and an external client"; exit 1; }
+mn_node_objects
+for i in 1 2; do
+	mn_agent_start "$i" --uplink uplink0 --xdp-mode skb --lb-mode dsr ||
+		{ fail "agent of node $i starts with --lb-mode dsr"; exit 1; }
+done
+grep -q "xdp_uplink attached to uplink0 (generic mode, DSR)" "/tmp/bpflet-${MN_TAG}n1/agent.log" &&
+	pass "xdp_uplink attached in DSR mode" || fail "attach log"
+mn_use 2
+B=$(bl_pod_add b) || { fail "pod b on node2"; exit 1; }
+bl_serve_echo b 8080
+bl_wait_port b 8080
+for i in 1 2; do
+	cat >"/tmp/bpflet-${MN_TAG}n$i/manifests/d.yaml" <<YAML
+apiVersion: v1
+kind: Service
+metadata: {name: d, namespace: default}
+spec:
+  type: NodePort
+  clusterIP: 10.96.7.1
+  ports:
+  - {name: t, port: 80, protocol: TCP, targetPort: 8080, nodePort: 30100}
+  - {name: u, port: 80, protocol: UDP, targetPort: 8080, nodePort: 30100}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: d-x, namespace: default, labels: {kubernetes.io/service-name: d}}
+addressType: IPv4
+ports: [{name: t, port: 8080, protocol: TCP}, {name: u, port: 8080, protocol: UDP}]
+endpoints: [{addresses: ["$B"], nodeName: node2, conditions: {ready: true}}]
+YAML
+done
+for i in 1 2; do ip netns exec "${MN_TAG}n$i-node" ping -c1 -W1 "$EXT" >/dev/null 2>&1; done
+ip netns exec "${MN_TAG}n1-node" ping -c1 -W1 "$(mn_ip 2)" >/dev/null 2>&1
+
+got=timeout
+for _ in $(seq 10); do
+	got=$(ext_tcp "$N1" 30100)
+	[ "$got" = "b $EXT" ] && break
+	sleep 0.2
+done
+[ "$got" = "b $EXT" ] && pass "DSR NodePort → node2's backend: answered, the pod sees the client's IP" ||
+	fail "DSR TCP: '$got'"
+got=$(for _ in $(seq 10); do ext_tcp "$N1" 30100; done | sort -u | tr '\n' ,)
+[ "$got" = "b $EXT," ] && pass "10 more connections all answered" || fail "DSR flows: '$got'"
+out=$(echo ping | mn_ext timeout 3 socat -T1 - "UDP:$N1:30100" 2>&1 | head -1)
+[ "$out" = "b $EXT" ] && pass "DSR UDP answered with the client's IP kept" || fail "DSR UDP: '$out'"
+[ "$(counter 2 dsr_unwrapped)" -gt 0 ] && pass "node2 unwrapped the IPIP packets at XDP" ||
+	fail "dsr_unwrapped on node2: $(counter 2 dsr_unwrapped)"
+mn_use 1
+n=$("$BL_BIN/bpfletctl" --instance "$BL_INSTANCE" -o json conntrack list |
+	python3 -c "import json,sys; print(sum(1 for e in json.load(sys.stdin) if e['direction']=='reply'))")
+[ "$n" = 0 ] && pass "node1 holds no reply entries: replies never come back through it" ||
+	fail "node1 reply entries: $n"
+
+bl_summary

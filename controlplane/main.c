@@ -1,6 +1,7 @@
 /* bpflet-controlplane: a Kubernetes-API-compatible server on an embedded SQLite store or
  * on etcd. */
 #include "controlplane/apiserver/apiserver.h"
+#include "controlplane/controllers/controllers.h"
 #include "controlplane/store/store.h"
 #include "agent/common/log.h"
 #include "agent/common/paths.h"
@@ -50,6 +51,14 @@ static const char usage[] =
 	"    --compaction-interval SECONDS\n"
 	"        Every SECONDS, forget history older than the previous interval\n"
 	"        (watches from before get 410 Expired). 0 disables. Default 300.\n"
+	"    --cluster-cidr CIDR\n"
+	"        Nodes without spec.podCIDR get one from here. Default 10.244.0.0/16.\n"
+	"    --node-cidr-mask-size N\n"
+	"        Prefix length of each node's pod CIDR. Default 24.\n"
+	"    --node-monitor-grace-period SECONDS\n"
+	"        A node whose Lease (kube-node-lease) is not renewed for this long becomes\n"
+	"        NotReady (Ready Unknown) and gets the node.kubernetes.io/unreachable\n"
+	"        taints. Default 50.\n"
 	"    --etcd-servers URL\n"
 	"        Keep the objects in etcd (v3 API, through its JSON gateway) instead of\n"
 	"        DIR/state.db; URL is http://HOST:PORT, several separated by commas are\n"
@@ -135,6 +144,9 @@ int main(int argc, char **argv)
 		{"service-node-port-range", required_argument, NULL, 'n'},
 		{"watch-bookmark-interval", required_argument, NULL, 'b'},
 		{"compaction-interval", required_argument, NULL, 'C'},
+		{"cluster-cidr", required_argument, NULL, 'P'},
+		{"node-cidr-mask-size", required_argument, NULL, 'M'},
+		{"node-monitor-grace-period", required_argument, NULL, 'G'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -146,6 +158,8 @@ int main(int argc, char **argv)
 		.nodeport_hi = 32767,
 		.bookmark_interval = 60,
 	};
+	struct bl_controllers_config ccfg = {.node_cidr_mask = 24, .node_grace = 50};
+	struct bl_controllers *ctl = NULL;
 	const char *etcd = NULL;
 	long compact_every = 300;
 	struct compactor comp = {0};
@@ -158,6 +172,7 @@ int main(int argc, char **argv)
 
 	bl_log_set_prefix("bpflet-controlplane");
 	bl_cidr4_parse("10.96.0.0/12", &cfg.service_cidr);
+	bl_cidr4_parse("10.244.0.0/16", &ccfg.cluster_cidr);
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
@@ -188,6 +203,20 @@ int main(int argc, char **argv)
 			if (compact_every < 0)
 				return bad_usage("--compaction-interval", optarg);
 			break;
+		case 'P':
+			if (bl_cidr4_parse(optarg, &ccfg.cluster_cidr))
+				return bad_usage("--cluster-cidr", optarg);
+			break;
+		case 'M':
+			ccfg.node_cidr_mask = atoi(optarg);
+			if (ccfg.node_cidr_mask < 1 || ccfg.node_cidr_mask > 30)
+				return bad_usage("--node-cidr-mask-size", optarg);
+			break;
+		case 'G':
+			ccfg.node_grace = atoi(optarg);
+			if (ccfg.node_grace < 1)
+				return bad_usage("--node-monitor-grace-period", optarg);
+			break;
 		case 'v':
 			bl_log_set_level(BL_LOG_DEBUG);
 			break;
@@ -197,6 +226,14 @@ int main(int argc, char **argv)
 		default:
 			return 2;
 		}
+	}
+	if (ccfg.node_cidr_mask < ccfg.cluster_cidr.plen ||
+	    ccfg.node_cidr_mask - ccfg.cluster_cidr.plen > 16) {
+		fprintf(stderr,
+			"bpflet-controlplane: --node-cidr-mask-size %d does not fit "
+			"--cluster-cidr /%d (at most 65536 node CIDRs)\n",
+			ccfg.node_cidr_mask, ccfg.cluster_cidr.plen);
+		return 2;
 	}
 	if (!cfg.data_dir || optind != argc) {
 		fprintf(stderr, "usage: bpflet-controlplane --data-dir DIR [--listen ADDR:PORT] "
@@ -223,6 +260,12 @@ int main(int argc, char **argv)
 			event_base_free(base);
 		return 1;
 	}
+	if (bl_controllers_start(base, srv, &ccfg, &ctl)) {
+		bl_apiserver_stop(srv);
+		bl_store_close(store);
+		event_base_free(base);
+		return 1;
+	}
 	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
 	sigint = evsignal_new(base, SIGINT, on_signal, base);
 	evsignal_add(sigterm, NULL);
@@ -238,6 +281,7 @@ int main(int argc, char **argv)
 
 	event_base_dispatch(base);
 
+	bl_controllers_stop(ctl);
 	bl_apiserver_stop(srv);
 	if (compact_ev)
 		event_free(compact_ev);

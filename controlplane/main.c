@@ -51,14 +51,6 @@ static const char usage[] =
 	"    --compaction-interval SECONDS\n"
 	"        Every SECONDS, forget history older than the previous interval\n"
 	"        (watches from before get 410 Expired). 0 disables. Default 300.\n"
-	"    --cluster-cidr CIDR\n"
-	"        Nodes without spec.podCIDR get one from here. Default 10.244.0.0/16.\n"
-	"    --node-cidr-mask-size N\n"
-	"        Prefix length of each node's pod CIDR. Default 24.\n"
-	"    --node-monitor-grace-period SECONDS\n"
-	"        A node whose Lease (kube-node-lease) is not renewed for this long becomes\n"
-	"        NotReady (Ready Unknown) and gets the node.kubernetes.io/unreachable\n"
-	"        taints. Default 50.\n"
 	"    --etcd-servers URL\n"
 	"        Keep the objects in etcd (v3 API, through its JSON gateway) instead of\n"
 	"        DIR/state.db; URL is http://HOST:PORT, several separated by commas are\n"
@@ -144,9 +136,6 @@ int main(int argc, char **argv)
 		{"service-node-port-range", required_argument, NULL, 'n'},
 		{"watch-bookmark-interval", required_argument, NULL, 'b'},
 		{"compaction-interval", required_argument, NULL, 'C'},
-		{"cluster-cidr", required_argument, NULL, 'P'},
-		{"node-cidr-mask-size", required_argument, NULL, 'M'},
-		{"node-monitor-grace-period", required_argument, NULL, 'G'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -203,20 +192,6 @@ int main(int argc, char **argv)
 			if (compact_every < 0)
 				return bad_usage("--compaction-interval", optarg);
 			break;
-		case 'P':
-			if (bl_cidr4_parse(optarg, &ccfg.cluster_cidr))
-				return bad_usage("--cluster-cidr", optarg);
-			break;
-		case 'M':
-			ccfg.node_cidr_mask = atoi(optarg);
-			if (ccfg.node_cidr_mask < 1 || ccfg.node_cidr_mask > 30)
-				return bad_usage("--node-cidr-mask-size", optarg);
-			break;
-		case 'G':
-			ccfg.node_grace = atoi(optarg);
-			if (ccfg.node_grace < 1)
-				return bad_usage("--node-monitor-grace-period", optarg);
-			break;
 		case 'v':
 			bl_log_set_level(BL_LOG_DEBUG);
 			break;
@@ -226,14 +201,6 @@ int main(int argc, char **argv)
 		default:
 			return 2;
 		}
-	}
-	if (ccfg.node_cidr_mask < ccfg.cluster_cidr.plen ||
-	    ccfg.node_cidr_mask - ccfg.cluster_cidr.plen > 16) {
-		fprintf(stderr,
-			"bpflet-controlplane: --node-cidr-mask-size %d does not fit "
-			"--cluster-cidr /%d (at most 65536 node CIDRs)\n",
-			ccfg.node_cidr_mask, ccfg.cluster_cidr.plen);
-		return 2;
 	}
 	if (!cfg.data_dir || optind != argc) {
 		fprintf(stderr, "usage: bpflet-controlplane --data-dir DIR [--listen ADDR:PORT] "

@@ -1,6 +1,7 @@
 /* bpflet-controlplane: a Kubernetes-API-compatible server on an embedded SQLite store or
  * on etcd. */
 #include "controlplane/apiserver/apiserver.h"
+#include "controlplane/controllers/controllers.h"
 #include "controlplane/store/store.h"
 #include "agent/common/log.h"
 #include "agent/common/paths.h"
@@ -146,6 +147,8 @@ int main(int argc, char **argv)
 		.nodeport_hi = 32767,
 		.bookmark_interval = 60,
 	};
+	struct bl_controllers_config ccfg = {.node_cidr_mask = 24, .node_grace = 50};
+	struct bl_controllers *ctl = NULL;
 	const char *etcd = NULL;
 	long compact_every = 300;
 	struct compactor comp = {0};
@@ -158,6 +161,7 @@ int main(int argc, char **argv)
 
 	bl_log_set_prefix("bpflet-controlplane");
 	bl_cidr4_parse("10.96.0.0/12", &cfg.service_cidr);
+	bl_cidr4_parse("10.244.0.0/16", &ccfg.cluster_cidr);
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
@@ -223,6 +227,12 @@ int main(int argc, char **argv)
 			event_base_free(base);
 		return 1;
 	}
+	if (bl_controllers_start(base, srv, &ccfg, &ctl)) {
+		bl_apiserver_stop(srv);
+		bl_store_close(store);
+		event_base_free(base);
+		return 1;
+	}
 	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
 	sigint = evsignal_new(base, SIGINT, on_signal, base);
 	evsignal_add(sigterm, NULL);
@@ -238,6 +248,7 @@ int main(int argc, char **argv)
 
 	event_base_dispatch(base);
 
+	bl_controllers_stop(ctl);
 	bl_apiserver_stop(srv);
 	if (compact_ev)
 		event_free(compact_ev);

@@ -12,8 +12,8 @@ start_etcd() {
 	ETCD_DIR=${ETCD_DIR:-$WORK/etcd}
 	for tries in 1 2 3 4 5; do
 		# a restart keeps the ports: the member's peer URL is in its data dir
-		cport=${ETCD_CPORT:-$((20000 + RANDOM % 40000))}
-		pport=${ETCD_PPORT:-$((20000 + RANDOM % 40000))}
+		cport=${ETCD_CPORT:-$((${BL_CP_PORT_LO:-20000} + RANDOM % ${BL_CP_PORT_SPAN:-40000}))}
+		pport=${ETCD_PPORT:-$((${BL_CP_PORT_LO:-20000} + RANDOM % ${BL_CP_PORT_SPAN:-40000}))}
 		[ "$cport" = "$pport" ] && continue
 		ETCD_URL=http://127.0.0.1:$cport
 		etcd --name "bl-$$" --data-dir "$ETCD_DIR" \

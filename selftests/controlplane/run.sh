@@ -58,7 +58,7 @@ fi
 start_server() {
 	local tries i
 	for tries in 1 2 3 4 5; do
-		PORT=$((20000 + RANDOM % 40000))
+		PORT=$((${BL_CP_PORT_LO:-20000} + RANDOM % ${BL_CP_PORT_SPAN:-40000}))
 		"$CP" --data-dir "$DATA" --listen "127.0.0.1:$PORT" --watch-bookmark-interval 1 \
 			--compaction-interval 1 "${STORE_ARGS[@]}" "$@" >>"$WORK/server.log" 2>&1 &
 		SRV_PID=$!
@@ -480,6 +480,44 @@ if [ "$STORE" = etcd ]; then
 	BG_PIDS=()
 	K delete cm back >/dev/null 2>&1
 fi
+
+# ---- controllers: the EndpointSlice controller ----
+K create ns ctl >/dev/null 2>&1
+cat >"$WORK/ctl.yaml" <<'YAML'
+apiVersion: v1
+kind: Node
+metadata: {name: ctl-n1, labels: {topology.kubernetes.io/zone: z1}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: cweb, namespace: ctl}
+spec:
+  selector: {app: cweb}
+  ports: [{name: http, port: 80, targetPort: web}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: cp1, namespace: ctl, labels: {app: cweb}}
+spec:
+  nodeName: ctl-n1
+  containers: [{name: c, image: x, ports: [{name: web, containerPort: 8080}]}]
+YAML
+K create -f "$WORK/ctl.yaml" >/dev/null 2>&1
+K -n ctl patch pod cp1 --subresource=status --type=merge -p '{"status":{"podIP":"10.244.9.5","conditions":[{"type":"Ready","status":"True"}]}}' >/dev/null 2>&1
+slice_ok() {
+	kubectl --kubeconfig "$DATA/admin.kubeconfig" -n ctl get endpointslices -l kubernetes.io/service-name=cweb -o json 2>/dev/null | python3 -c '
+import json,sys; l=json.load(sys.stdin)["items"]; assert len(l)==1; s=l[0]; e=s["endpoints"]
+assert s["addressType"]=="IPv4" and s["ports"]==[{"name":"http","port":8080,"protocol":"TCP"}]
+assert s["metadata"]["labels"]["endpointslice.kubernetes.io/managed-by"]=="endpointslice-controller.k8s.io"
+assert s["metadata"]["ownerReferences"][0]["name"]=="cweb"
+assert len(e)==1 and e[0]["addresses"]==["10.244.9.5"] and e[0]["conditions"]=={"ready":True,"serving":True,"terminating":False}
+assert e[0]["nodeName"]=="ctl-n1" and e[0]["zone"]=="z1" and e[0]["targetRef"]["name"]=="cp1"'
+}
+wait_for() { local i; for i in $(seq 50); do "$@" && return 0; sleep 0.1; done; return 1; }
+check "EndpointSlice controller: slice for cweb (named port 8080, ready, node, zone, owner)" wait_for slice_ok
+K delete svc -n ctl cweb >/dev/null 2>&1
+no_slice() { test -z "$(kubectl --kubeconfig "$DATA/admin.kubeconfig" -n ctl get endpointslices -o name 2>/dev/null)"; }
+check "EndpointSlice controller: the slice goes with its Service" wait_for no_slice
 
 # ---- durability: kill -9 in the middle of a write burst ----
 : >"$WORK/acked"

@@ -108,6 +108,24 @@ mn_agent_stop() {
 # mn_ext CMD...: run a command in the external client.
 mn_ext() { ip netns exec "$MN_EXT" "$@"; }
 
+# mn_ext_tcp HOST PORT: the external client's TCP answer, "refused" or "timeout".
+mn_ext_tcp() {
+	local out
+	out=$(mn_ext timeout 3 socat -T2 - "TCP:$1:$2,connect-timeout=1" </dev/null 2>&1)
+	case "$out" in
+	*refused*) echo refused ;;
+	"" | *"timed out"*) echo timeout ;;
+	*) echo "$out" | head -1 ;;
+	esac
+}
+
+# mn_counter I REASON: node I's packet counter for REASON (bpfletctl counters).
+mn_counter() {
+	mn_use "$1"
+	"$BL_BIN/bpfletctl" --instance "$BL_INSTANCE" -o json counters |
+		python3 -c "import json,sys; print({c['reason']:c['packets'] for c in json.load(sys.stdin)}['$2'])"
+}
+
 mn_teardown() {
 	local i
 	trap '' PIPE INT TERM HUP

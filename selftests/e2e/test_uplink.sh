@@ -22,16 +22,6 @@ EIP=192.168.77.201
 # the test uses generic XDP unless told otherwise
 XDP_MODE=${BL_XDP_MODE:-skb}
 
-# ext_tcp HOST PORT: the echo answer, "refused" or "timeout"
-ext_tcp() {
-	local out
-	out=$(mn_ext timeout 3 socat -T2 - "TCP:$1:$2,connect-timeout=1" </dev/null 2>&1)
-	case "$out" in
-	*refused*) echo refused ;;
-	"" | *"timed out"*) echo timeout ;;
-	*) echo "$out" | head -1 ;;
-	esac
-}
 ext_udp() { echo ping | mn_ext timeout 3 socat -T1 - "UDP:$1:$2" 2>&1 | head -1; }
 
 # svc NAME TYPE NODEPORT EXTRA-SPEC ENDPOINT...: ENDPOINT is IP/NODE (TCP+UDP port 8080)
@@ -77,7 +67,7 @@ YAML
 wait_ext() {
 	local got
 	for _ in $(seq 8); do
-		got=$(ext_tcp "$1" "$2")
+		got=$(mn_ext_tcp "$1" "$2")
 		[ "$got" = "$3" ] && return 0
 		sleep 0.1
 	done
@@ -85,11 +75,6 @@ wait_ext() {
 	return 1
 }
 
-counter() {
-	mn_use "$1"
-	"$BL_BIN/bpfletctl" --instance "$BL_INSTANCE" -o json counters |
-		python3 -c "import json,sys; print({c['reason']:c['packets'] for c in json.load(sys.stdin)}['$2'])"
-}
 
 mn_up 2 || { fail "two nodes and an external client"; exit 1; }
 mn_node_objects
@@ -122,7 +107,7 @@ check "NodePort → local backend: answered, the pod sees the client's own IP" \
 	wait_ext "$N1" 30081 "a $EXT"
 check "NodePort on node1 → backend on node2: answered via SNAT to node1 ($N1)" \
 	wait_ext "$N1" 30082 "b $N1"
-[ "$(counter 1 xdp_tx_remote)" -gt 0 ] && pass "node1 sent the remote flow back out from XDP" ||
+[ "$(mn_counter 1 xdp_tx_remote)" -gt 0 ] && pass "node1 sent the remote flow back out from XDP" ||
 	fail "xdp_tx_remote counter did not move"
 out=$(ext_udp "$N1" 30082)
 [ "$out" = "b $N1" ] && pass "UDP NodePort → remote backend answered ('$out')" || fail "UDP remote: '$out'"
@@ -131,7 +116,7 @@ out=$(ext_udp "$N1" 30081)
 
 svc both NodePort 30083 "" "$A/node1" "$B/node2"
 wait_ext "$N2" 30083 "b $EXT" >/dev/null 2>&1 || wait_ext "$N2" 30083 "a $N2" >/dev/null
-got=$(for _ in $(seq 24); do ext_tcp "$N2" 30083; done | sort -u | tr '\n' ',')
+got=$(for _ in $(seq 24); do mn_ext_tcp "$N2" 30083; done | sort -u | tr '\n' ',')
 [ "$got" = "a $N2,b $EXT," ] && pass "24 connections to node2's NodePort reach both backends ($got)" ||
 	fail "both backends via node2: '$got'"
 
@@ -143,22 +128,22 @@ check "the same Service's NodePort answers too" wait_ext "$N2" 30084 "b $EXT"
 rm -f /tmp/bpflet-${MN_TAG}n[12]/manifests/lb.yaml # lbr takes over the LoadBalancer IP
 svc lbr LoadBalancer 30088 "loadBalancerSourceRanges: [\"$EXT/32\"]" "$B/node2"
 check "loadBalancerSourceRanges containing the client: admitted" wait_ext "$LBIP" 80 "b $N1"
-before=$(counter 1 drop_source_range)
+before=$(mn_counter 1 drop_source_range)
 svc lbr LoadBalancer 30088 "loadBalancerSourceRanges: [10.0.0.0/8]" "$B/node2"
 for _ in $(seq 50); do
-	[ "$(ext_tcp "$LBIP" 80)" = timeout ] && break
+	[ "$(mn_ext_tcp "$LBIP" 80)" = timeout ] && break
 done
-after=$(counter 1 drop_source_range)
-[ "$(ext_tcp "$LBIP" 80)" = timeout ] && [ "$after" -gt "$before" ] &&
+after=$(mn_counter 1 drop_source_range)
+[ "$(mn_ext_tcp "$LBIP" 80)" = timeout ] && [ "$after" -gt "$before" ] &&
 	pass "a client outside loadBalancerSourceRanges is dropped at XDP (counted $before → $after)" ||
 	fail "source range drop: drops $before → $after"
 rm -f /tmp/bpflet-${MN_TAG}n[12]/manifests/lbr.yaml
 
 svc etp NodePort 30085 "externalTrafficPolicy: Local" "$A/node1"
 check "ETP Local on the endpoint's node: client IP kept" wait_ext "$N1" 30085 "a $EXT"
-before=$(counter 2 drop_no_local_endpoint)
-got=$(ext_tcp "$N2" 30085)
-after=$(counter 2 drop_no_local_endpoint)
+before=$(mn_counter 2 drop_no_local_endpoint)
+got=$(mn_ext_tcp "$N2" 30085)
+after=$(mn_counter 2 drop_no_local_endpoint)
 [ "$got" = timeout ] && [ "$after" -gt "$before" ] &&
 	pass "ETP Local on a node without endpoint: dropped at XDP and counted" ||
 	fail "ETP Local elsewhere: '$got' (drops $before → $after)"

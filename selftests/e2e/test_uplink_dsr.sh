@@ -14,20 +14,6 @@ trap 'exit 130' INT TERM HUP PIPE
 N1=$(mn_ip 1)
 EXT=$MN_EXT_IP
 
-ext_tcp() {
-	local out
-	out=$(mn_ext timeout 3 socat -T2 - "TCP:$1:$2,connect-timeout=1" </dev/null 2>&1)
-	case "$out" in
-	*refused*) echo refused ;;
-	"" | *"timed out"*) echo timeout ;;
-	*) echo "$out" | head -1 ;;
-	esac
-}
-counter() {
-	mn_use "$1"
-	"$BL_BIN/bpfletctl" --instance "$BL_INSTANCE" -o json counters |
-		python3 -c "import json,sys; print({c['reason']:c['packets'] for c in json.load(sys.stdin)}['$2'])"
-}
 
 mn_up 2 || { fail "two nodes and an external client"; exit 1; }
 mn_node_objects
@@ -66,18 +52,18 @@ ip netns exec "${MN_TAG}n1-node" ping -c1 -W1 "$(mn_ip 2)" >/dev/null 2>&1
 
 got=timeout
 for _ in $(seq 10); do
-	got=$(ext_tcp "$N1" 30100)
+	got=$(mn_ext_tcp "$N1" 30100)
 	[ "$got" = "b $EXT" ] && break
 	sleep 0.2
 done
 [ "$got" = "b $EXT" ] && pass "DSR NodePort → node2's backend: answered, the pod sees the client's IP" ||
 	fail "DSR TCP: '$got'"
-got=$(for _ in $(seq 10); do ext_tcp "$N1" 30100; done | sort -u | tr '\n' ,)
+got=$(for _ in $(seq 10); do mn_ext_tcp "$N1" 30100; done | sort -u | tr '\n' ,)
 [ "$got" = "b $EXT," ] && pass "10 more connections all answered" || fail "DSR flows: '$got'"
 out=$(echo ping | mn_ext timeout 3 socat -T1 - "UDP:$N1:30100" 2>&1 | head -1)
 [ "$out" = "b $EXT" ] && pass "DSR UDP answered with the client's IP kept" || fail "DSR UDP: '$out'"
-[ "$(counter 2 dsr_unwrapped)" -gt 0 ] && pass "node2 unwrapped the IPIP packets at XDP" ||
-	fail "dsr_unwrapped on node2: $(counter 2 dsr_unwrapped)"
+[ "$(mn_counter 2 dsr_unwrapped)" -gt 0 ] && pass "node2 unwrapped the IPIP packets at XDP" ||
+	fail "dsr_unwrapped on node2: $(mn_counter 2 dsr_unwrapped)"
 mn_use 1
 n=$("$BL_BIN/bpfletctl" --instance "$BL_INSTANCE" -o json conntrack list |
 	python3 -c "import json,sys; print(sum(1 for e in json.load(sys.stdin) if e['direction']=='reply'))")

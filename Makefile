@@ -32,7 +32,9 @@ BPF_HDRS := $(wildcard bpf/lib/*.h) $(wildcard headers/bpflet/*.h)
 COMMON_SRCS := $(wildcard agent/common/*.c)
 COMPILE_SRCS := $(wildcard controlplane/compile/*.c) $(wildcard agent/manifests/*.c)
 DATAPLANE_SRCS := $(wildcard agent/dataplane/*.c)
-AGENT_SRCS := $(wildcard agent/*.c)
+AGENT_SRCS := $(wildcard agent/*.c) $(wildcard agent/kube/*.c)
+# the pure part of agent/kube (no sockets, no event loop), unit-tested on its own
+KUBE_PURE_SRCS := agent/kube/kubeconfig.c $(wildcard agent/kube/informer_state.c)
 CNI_LIB_SRCS := $(filter-out agent/cni/main.c,$(wildcard agent/cni/*.c))
 CTL_SRCS := $(wildcard tools/bpfletctl/*.c)
 CP_SRCS := $(wildcard controlplane/apiserver/*.c controlplane/store/*.c controlplane/controllers/*.c)
@@ -42,6 +44,7 @@ UNIT_CP_SRCS := $(wildcard selftests/unit/controlplane/*.c)
 UNIT_COMPILE_SRCS := $(wildcard selftests/unit/compile/*.c)
 UNIT_CNI_SRCS := $(wildcard selftests/unit/cni/*.c)
 UNIT_DP_SRCS := $(wildcard selftests/unit/dataplane/*.c)
+UNIT_KUBE_SRCS := $(wildcard selftests/unit/kube/*.c)
 BPFTEST_SRCS := $(wildcard selftests/bpf/*.c)
 BENCH_SRCS := $(wildcard selftests/bench/*.c)
 
@@ -49,7 +52,7 @@ obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 asan = $(patsubst %.c,$(B)/asan/%.o,$(1))
 
 BINS := $(B)/bin/bpflet $(B)/bin/bpflet-cni $(B)/bin/bpfletctl
-TEST_BINS := $(B)/bin/test_compile $(B)/bin/test_cni $(B)/bin/test_dataplane $(B)/bin/test_bpf \
+TEST_BINS := $(B)/bin/test_compile $(B)/bin/test_cni $(B)/bin/test_dataplane $(B)/bin/test_kube $(B)/bin/test_bpf \
 	$(B)/bin/xdp_second
 # the control plane joins the build as soon as it has an entry point
 ifneq ($(wildcard controlplane/main.c),)
@@ -103,6 +106,8 @@ $(B)/bin/test_controlplane: $(call asan,$(UNIT_CP_SRCS) $(CP_SRCS) $(COMMON_SRCS
 	$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS) $(CP_LIBS) -lcriterion
 $(B)/bin/test_dataplane: $(call asan,$(UNIT_DP_SRCS) agent/dataplane/svc_sync.c controlplane/compile/maglev.c $(COMMON_SRCS)) | $(B)/bin
 	$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS) -lcriterion
+$(B)/bin/test_kube: $(call asan,$(UNIT_KUBE_SRCS) $(KUBE_PURE_SRCS) agent/manifests/yaml_json.c agent/manifests/yaml_scalar.c $(COMMON_SRCS)) | $(B)/bin
+	$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 # BPF_PROG_TEST_RUN cases: need root, sanitizers on.
 $(B)/bin/test_bpf: $(call asan,$(BPFTEST_SRCS) controlplane/compile/maglev.c agent/dataplane/ct_gc.c $(COMMON_SRCS)) | $(B)/bin
 	$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS)
@@ -127,8 +132,8 @@ deps:
 check: all $(TEST_BINS)
 	bash selftests/run_all.sh
 
-test-unit: $(B)/bin/test_compile $(B)/bin/test_cni $(B)/bin/test_dataplane
-	$(B)/bin/test_compile && $(B)/bin/test_cni && $(B)/bin/test_dataplane
+test-unit: $(B)/bin/test_compile $(B)/bin/test_cni $(B)/bin/test_dataplane $(B)/bin/test_kube
+	$(B)/bin/test_compile && $(B)/bin/test_cni && $(B)/bin/test_dataplane && $(B)/bin/test_kube
 test-bpf: all $(B)/bin/test_bpf
 	$(B)/bin/test_bpf
 test-e2e: all

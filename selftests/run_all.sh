@@ -48,6 +48,7 @@ run_suite() {
 run_suite "unit: compile" "$BIN/test_compile" --jobs 2
 run_suite "unit: cni" "$BIN/test_cni" --jobs 2
 run_suite "unit: dataplane" "$BIN/test_dataplane" --jobs 2
+run_suite "unit: kube" "$BIN/test_kube" --jobs 2
 if [ -f "$ROOT/controlplane/main.c" ]; then
 	run_suite "unit: controlplane" "$BIN/test_controlplane" --jobs 2
 fi

@@ -1,0 +1,231 @@
+/* The informer's list/watch protocol as a pure state machine (see informer_state.h). */
+#include "agent/kube/informer_state.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct bl_inf_step CONT = {BL_INF_CONTINUE, 0};
+static const struct bl_inf_step ABORT = {BL_INF_ABORT, 0};
+
+void bl_inf_init(struct bl_inf_state *s, const char *kind, const char *api_version)
+{
+	memset(s, 0, sizeof(*s));
+	s->kind = kind;
+	s->api_version = api_version;
+	/* client-go's reflector: 800 ms doubling to 30 s */
+	s->bo = (struct bl_backoff){.base = 0.8, .cap = 30, .jitter = 0.2};
+	s->cache = json_object();
+}
+
+void bl_inf_free(struct bl_inf_state *s)
+{
+	free(s->rv);
+	free(s->cont);
+	json_decref(s->cache);
+	json_decref(s->pending);
+	memset(s, 0, sizeof(*s));
+}
+
+static void set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = v && *v ? strdup(v) : NULL;
+}
+
+bool bl_inf_key(json_t *obj, char *buf, size_t len)
+{
+	json_t *md = json_object_get(obj, "metadata");
+	const char *ns = json_string_value(json_object_get(md, "namespace"));
+	const char *name = json_string_value(json_object_get(md, "name"));
+	int n;
+
+	if (!name || !*name)
+		return false;
+	n = ns && *ns ? snprintf(buf, len, "%s/%s", ns, name) : snprintf(buf, len, "%s", name);
+	return n > 0 && (size_t)n < len;
+}
+
+static const char *obj_rv(json_t *obj)
+{
+	return json_string_value(
+		json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
+}
+
+double bl_backoff_delay(const struct bl_backoff *b, unsigned n, double r01)
+{
+	double d = b->base;
+
+	if (n == 0)
+		return 0;
+	for (unsigned i = 1; i < n && d < b->cap; i++)
+		d *= 2;
+	if (d > b->cap)
+		d = b->cap;
+	/* jitter spreads agents that failed together; never above the cap */
+	return d * (1.0 - b->jitter * r01);
+}
+
+struct bl_inf_step bl_inf_start(struct bl_inf_state *s)
+{
+	s->watching = false;
+	s->lists++;
+	return (struct bl_inf_step){BL_INF_LIST, 0};
+}
+
+static struct bl_inf_step relist(struct bl_inf_state *s)
+{
+	set_str(&s->rv, NULL);
+	set_str(&s->cont, NULL);
+	json_decref(s->pending);
+	s->pending = NULL;
+	s->relists++;
+	return bl_inf_start(s);
+}
+
+static struct bl_inf_step watch(struct bl_inf_state *s)
+{
+	s->watching = true;
+	s->abort_relist = false;
+	s->events_this_watch = 0;
+	s->watches++;
+	return (struct bl_inf_step){BL_INF_WATCH, 0};
+}
+
+static struct bl_inf_step wait(struct bl_inf_state *s, bool then_relist, double r01)
+{
+	s->failures++;
+	s->relist = then_relist;
+	return (struct bl_inf_step){BL_INF_WAIT, bl_backoff_delay(&s->bo, s->failures, r01)};
+}
+
+/* Lists omit kind and apiVersion on their items; the compiler dispatches on them. */
+static void stamp(struct bl_inf_state *s, json_t *obj)
+{
+	if (s->kind && !json_object_get(obj, "kind"))
+		json_object_set_new(obj, "kind", json_string(s->kind));
+	if (s->api_version && !json_object_get(obj, "apiVersion"))
+		json_object_set_new(obj, "apiVersion", json_string(s->api_version));
+}
+
+struct bl_inf_step bl_inf_list_page(struct bl_inf_state *s, json_t *body)
+{
+	json_t *items = json_object_get(body, "items"), *it;
+	const char *rv = obj_rv(body);
+	const char *cont =
+		json_string_value(json_object_get(json_object_get(body, "metadata"), "continue"));
+	char key[600];
+	size_t i;
+
+	if (!json_is_array(items) || !rv) {
+		s->bad_events++;
+		set_str(&s->cont, NULL);
+		json_decref(s->pending);
+		s->pending = NULL;
+		return wait(s, true, 0.5);
+	}
+	if (!s->pending)
+		s->pending = json_object();
+	json_array_foreach(items, i, it)
+	{
+		if (!json_is_object(it) || !bl_inf_key(it, key, sizeof(key))) {
+			s->bad_events++;
+			continue;
+		}
+		stamp(s, it);
+		json_object_set(s->pending, key, it);
+	}
+	if (cont && *cont) {
+		set_str(&s->cont, cont);
+		s->lists++;
+		return (struct bl_inf_step){BL_INF_LIST, 0};
+	}
+	/* the list is whole: it replaces the cache at once */
+	if (!json_equal(s->pending, s->cache) || !s->synced)
+		s->generation++;
+	json_decref(s->cache);
+	s->cache = s->pending;
+	s->pending = NULL;
+	set_str(&s->cont, NULL);
+	set_str(&s->rv, rv);
+	s->synced = true;
+	s->failures = 0;
+	return watch(s);
+}
+
+struct bl_inf_step bl_inf_watch_event(struct bl_inf_state *s, json_t *ev)
+{
+	const char *type = json_string_value(json_object_get(ev, "type"));
+	json_t *obj = json_object_get(ev, "object"), *old;
+	char key[600];
+
+	if (!type || !json_is_object(obj)) {
+		s->bad_events++;
+		return CONT;
+	}
+	if (!strcmp(type, "ERROR")) {
+		/* 410: our resourceVersion is compacted away; anything else: retry later */
+		s->abort_relist = json_integer_value(json_object_get(obj, "code")) == 410;
+		return ABORT;
+	}
+	s->events++;
+	s->events_this_watch++;
+	if (!strcmp(type, "BOOKMARK")) {
+		if (obj_rv(obj))
+			set_str(&s->rv, obj_rv(obj));
+		s->failures = 0;
+		return CONT;
+	}
+	if (strcmp(type, "ADDED") && strcmp(type, "MODIFIED") && strcmp(type, "DELETED")) {
+		s->bad_events++;
+		return CONT;
+	}
+	if (obj_rv(obj))
+		set_str(&s->rv, obj_rv(obj));
+	s->failures = 0;
+	if (!bl_inf_key(obj, key, sizeof(key))) {
+		s->bad_events++;
+		return CONT;
+	}
+	old = json_object_get(s->cache, key);
+	if (!strcmp(type, "DELETED")) {
+		if (old) {
+			json_object_del(s->cache, key);
+			s->generation++;
+		}
+		return CONT;
+	}
+	stamp(s, obj);
+	if (!old || !json_equal(old, obj)) {
+		json_object_set(s->cache, key, obj);
+		s->generation++;
+	}
+	return CONT;
+}
+
+struct bl_inf_step bl_inf_done(struct bl_inf_state *s, long status, bool transport_ok, double r01)
+{
+	if (!s->watching) {
+		/* a list page failed; 410 means its continue token expired */
+		set_str(&s->cont, NULL);
+		json_decref(s->pending);
+		s->pending = NULL;
+		if (status == 410)
+			return relist(s);
+		return wait(s, true, r01);
+	}
+	s->restarts++;
+	if (s->abort_relist || status == 410 || !s->rv)
+		return relist(s);
+	/* a clean end is the server's timeoutSeconds: watch on from where we are */
+	if (transport_ok && status == 200)
+		return watch(s);
+	return wait(s, false, r01);
+}
+
+struct bl_inf_step bl_inf_backoff_done(struct bl_inf_state *s)
+{
+	if (s->relist || !s->rv)
+		return bl_inf_start(s);
+	return watch(s);
+}

@@ -330,8 +330,12 @@ static __always_inline int pol_to_pod(struct __sk_buff *skb, const struct pkt *p
 	struct pol_ask *a;
 	__u32 epf = pol_ep_flags(p->daddr);
 
-	if (!epf || skb->ingress_ifindex == 0 || !(a = pol_scratch()))
+	if (!epf || !(a = pol_scratch()))
 		return POL_PASS;
+	/* from the node: allowed whatever the ingress rules say, but its replies still
+	 * need their entry when the pod's egress is isolated */
+	if (skb->ingress_ifindex == 0)
+		epf &= ~BPFLET_POL_EP_ISOLATED_INGRESS;
 	a->epf = epf;
 	polct_key(&a->own, p->saddr, p->daddr, p->sport, p->dport, p->proto,
 		  BPFLET_POL_HOOK_TO_POD);

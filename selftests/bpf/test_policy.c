@@ -27,11 +27,13 @@
 #define FAR_ID	1001u
 #define REST_ID 1002u /* 0.0.0.0/0 */
 
+/* the device a packet came in on; 0: the node itself sent it */
+static __u32 in_ifindex = 1;
+
 static int run_prog(struct bpf_program *prog, uint8_t *in, size_t len)
 {
 	uint8_t out[PKT_MAX];
-	/* an ingress device: traffic from the node itself (none) is always allowed */
-	struct __sk_buff ctx = {.ingress_ifindex = 1, .ifindex = 1};
+	struct __sk_buff ctx = {.ingress_ifindex = in_ifindex, .ifindex = 1};
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = (__u32)len,
 		    .data_out = out, .data_size_out = PKT_MAX, .ctx_in = &ctx,
 		    .ctx_size_in = sizeof(ctx), .repeat = 1);
@@ -239,6 +241,23 @@ static void test_not_isolated(void)
 	EXPECT(cnt(BPFLET_CNT_DROP_POLICY) == 0, "drop_policy counted");
 }
 
+/* The node's own traffic (kubelet probes) reaches an isolated pod, and the pod's
+ * answer passes its isolated egress; the same packets from a pod do not. */
+static void test_node_allowed(void)
+{
+	setup_ep(BPFLET_POL_EP_ISOLATED_INGRESS | BPFLET_POL_EP_ISOLATED_EGRESS);
+	in_ifindex = 0;
+	EXPECT(send_pkt(true, FAR, POD, 40000, 8080, IPPROTO_TCP, SYN) == TC_ACT_OK,
+	       "the node's SYN to an isolated pod dropped");
+	in_ifindex = 1;
+	EXPECT(send_pkt(false, POD, FAR, 8080, 40000, IPPROTO_TCP, SYN | ACK) == TC_ACT_OK,
+	       "the pod's answer to the node dropped by its egress isolation");
+	EXPECT(send_pkt(true, FAR, POD, 40001, 8080, IPPROTO_TCP, SYN) == TC_ACT_SHOT,
+	       "the same SYN from a pod passed");
+	EXPECT(send_pkt(false, POD, FAR, 8080, 40001, IPPROTO_TCP, SYN | ACK) == TC_ACT_SHOT,
+	       "an answer to a connection nobody allowed passed");
+}
+
 const struct test_case policy_cases[] = {
 	{"policy: a port range as an LPM prefix (80-83 of 79-84), per-rule counters",
 	 test_port_prefix},
@@ -246,5 +265,6 @@ const struct test_case policy_cases[] = {
 	{"policy: a rule for every protocol and port", test_any_proto},
 	{"policy: replies of an allowed connection pass, of a denied one not", test_replies_pass},
 	{"policy: pods without isolation are never looked at", test_not_isolated},
+	{"policy: the node's own traffic is allowed, with its replies", test_node_allowed},
 };
 const int policy_n_cases = sizeof(policy_cases) / sizeof(policy_cases[0]);

@@ -6,6 +6,7 @@
 #include "agent/dataplane/ct_gc.h"
 #include "agent/dataplane/loader.h"
 #include "agent/endpoints.h"
+#include "controlplane/compile/netpol.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -36,6 +37,7 @@ struct bl_agent_opts {
 	int maglev_tables; /* --maglev-tables: blocks of the Maglev map */
 	int ct_gc_seconds;
 	struct bl_ct_timeouts ct_timeouts;
+	bool policy_audit; /* --policy-audit */
 	bool cleanup;
 	bool verbose;
 };
@@ -69,6 +71,8 @@ struct bl_agent {
 	struct bl_ct_gc_stats ct_gc; /* totals since start */
 	unsigned long ct_gc_runs;
 	int inotify_fd;
+	struct bl_pol_table pol_applied; /* what the policy maps hold */
+	bool pol_dirty;			 /* rewrite the policy maps at the next sync */
 };
 
 extern const double bl_sync_bucket_bounds[BL_SYNC_BUCKETS];
@@ -80,6 +84,9 @@ int bl_service_source_init(struct bl_agent *a);
 void bl_service_source_free(struct bl_agent *a);
 /* Reload what changed and apply it; returns 0 or -errno (last good state kept). */
 int bl_service_resync(struct bl_agent *a);
+
+/* policy_source.c: Pods, Namespaces, NetworkPolicies among objs → policy maps. */
+int bl_policy_resync(struct bl_agent *a, json_t **objs, size_t n);
 
 /* ct_gc_timer.c: periodic conntrack GC; a purge-only pass after Service changes. */
 int bl_ct_gc_start(struct bl_agent *a);

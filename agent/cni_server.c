@@ -61,6 +61,8 @@ static void on_read(struct bufferevent *bev, void *arg)
 		log_warn("CNI request rejected: %s", err);
 	else
 		rc = bl_endpoints_handle(srv->eps, &m, err, sizeof(err));
+	if (!rc && m.op != BL_EP_CHECK && srv->on_change)
+		srv->on_change(srv->ctx);
 	if (rc && m.op != BL_EP_CHECK)
 		log_warn("CNI %s %s: %s", m.op == BL_EP_DEL ? "DEL" : "ADD", m.container_id, err);
 	free(line);

@@ -12,6 +12,9 @@ struct bl_cni_server {
 	struct evconnlistener *listener;
 	struct bl_endpoints *eps;
 	char path[128];
+	/* called after an endpoint was added or removed (policy needs pod addresses) */
+	void (*on_change)(void *ctx);
+	void *ctx;
 };
 
 int bl_cni_server_start(struct bl_cni_server *srv, struct event_base *base, const char *instance,

@@ -249,3 +249,12 @@ size_t bl_endpoints_count(const struct bl_endpoints *eps)
 {
 	return HASH_COUNT(eps->by_id);
 }
+
+void bl_endpoints_foreach(const struct bl_endpoints *eps,
+			  void (*fn)(const struct bl_endpoint_msg *m, void *ctx), void *ctx)
+{
+	struct bl_endpoint *ep, *tmp;
+
+	HASH_ITER(hh, eps->by_id, ep, tmp)
+	fn(&ep->m, ctx);
+}

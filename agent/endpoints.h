@@ -33,4 +33,8 @@ void bl_endpoints_detach_all(struct bl_endpoints *eps);
 
 size_t bl_endpoints_count(const struct bl_endpoints *eps);
 
+/* Calls fn for every registered endpoint. */
+void bl_endpoints_foreach(const struct bl_endpoints *eps,
+			  void (*fn)(const struct bl_endpoint_msg *m, void *ctx), void *ctx);
+
 #endif

@@ -67,6 +67,8 @@ static void usage(FILE *out)
 		"  --ct-timeout-udp S    idle timeouts of TCP flows in handshake (60),\n"
 		"                        established (21600), after FIN/RST (10) and of UDP\n"
 		"                        and other flows (60)\n"
+		"  --policy-audit        NetworkPolicy denies are counted and reported as\n"
+		"                        events but the packets pass (trial of new policies)\n"
 		"  --cleanup             detach and unpin everything the instance created, exit\n"
 		"  -v, --verbose         debug logging\n"
 		"  -h, --help            this text\n"
@@ -114,6 +116,7 @@ static int parse_opts(int argc, char **argv, struct bl_agent_opts *o)
 		{"ct-timeout-tcp", required_argument, NULL, 1002},
 		{"ct-timeout-tcp-closing", required_argument, NULL, 1003},
 		{"ct-timeout-udp", required_argument, NULL, 1004},
+		{"policy-audit", no_argument, NULL, 1010},
 		{"cleanup", no_argument, NULL, 'c'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -229,6 +232,9 @@ static int parse_opts(int argc, char **argv, struct bl_agent_opts *o)
 			*t[c - 1001] = (uint32_t)v;
 			break;
 		}
+		case 1010:
+			o->policy_audit = true;
+			break;
 		case 'c':
 			o->cleanup = true;
 			break;
@@ -345,6 +351,17 @@ static void on_manifest_event(evutil_socket_t fd, short what, void *arg)
 	event_add(a->debounce_ev, &debounce);
 }
 
+/* A pod came or went: its address may change what NetworkPolicies select. */
+static void on_endpoints_changed(void *arg)
+{
+	struct bl_agent *a = arg;
+	struct timeval soon = {0, 10 * 1000};
+
+	a->pol_dirty = true;
+	a->st.pending = true;
+	event_add(a->debounce_ev, &soon);
+}
+
 static int watch_manifests(struct bl_agent *a)
 {
 	a->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -436,6 +453,7 @@ int main(int argc, char **argv)
 	    bl_svc_sync_set_maglev_blocks(a.sync, (uint32_t)a.o.maglev_tables))
 		return 1;
 	bl_dp_set_maglev_blocks((uint32_t)a.o.maglev_tables);
+	bl_dp_set_policy_audit(a.o.policy_audit);
 	err = bl_dp_open(&a.dp, a.o.instance, hairpin.addr[0]);
 	if (err)
 		return 1;
@@ -459,6 +477,8 @@ int main(int argc, char **argv)
 		return 1;
 	/* the first sync writes only what differs from the re-adopted maps */
 	run_sync(&a);
+	a.cni.on_change = on_endpoints_changed;
+	a.cni.ctx = &a;
 	if (bl_cni_server_start(&a.cni, a.base, a.o.instance, &a.eps))
 		return 1;
 	if (watch_manifests(&a))

@@ -125,7 +125,7 @@ int bl_service_resync(struct bl_agent *a)
 	}
 	if (rc > 0 && src->cache.changed)
 		a->st.manifest_errors++;
-	if (!src->cache.changed && !src->dirty) {
+	if (!src->cache.changed && !src->dirty && !a->pol_dirty) {
 		/* nothing new: the maps already say what the manifests say */
 		a->st.last_sync = bl_now();
 		a->st.pending = false;
@@ -138,6 +138,8 @@ int bl_service_resync(struct bl_agent *a)
 		rc = bl_compile_objects(objs, n, &opts, &table, &errs);
 	if (!rc)
 		node_routes = sync_node_routes(a, objs, n, &errs);
+	if (!rc && bl_policy_resync(a, objs, n))
+		node_routes = 1; /* retried at the next sync, Services still applied */
 	for (size_t i = 0; i < errs.n; i++)
 		log_warn("%s", errs.msgs[i]);
 	if (!rc)

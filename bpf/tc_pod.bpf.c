@@ -5,7 +5,12 @@
  *   parse → conntrack (established flows and replies) → frontend lookup → backend
  *   selection → conntrack entries for both directions → DNAT,
  * with rejects for Services without endpoints and hairpin SNAT for a pod reaching
- * itself. Everything that is not Service traffic passes untouched.
+ * itself. Everything that is not Service traffic passes untouched unless a
+ * NetworkPolicy isolates the pod (lib/policy.h): then its egress rules decide new
+ * connections, for a Service flow against the chosen backend.
+ *
+ * tc_pod_to runs at tc egress of the same veth, on every packet delivered to the pod,
+ * and applies the pod's ingress rules.
  */
 #include "lib/conntrack.h"
 #include "lib/counters.h"
@@ -14,6 +19,7 @@
 #include "lib/maps.h"
 #include "lib/nat.h"
 #include "lib/parse.h"
+#include "lib/policy.h"
 #include "lib/reject.h"
 #include "lib/select.h"
 #include "lib/tc_fwd.h"
@@ -100,6 +106,8 @@ static __always_inline int new_flow(struct __sk_buff *skb, struct pkt *p,
 		count(skb, BPFLET_CNT_DROP_NO_BACKEND);
 		return TC_ACT_SHOT;
 	}
+	if (pol_from_pod_service(skb, p, be->addr.addr[0], be->port) == POL_DROP)
+		return TC_ACT_SHOT;
 	hairpin = be->addr.addr[0] == client;
 
 	fwd.nat_addr.addr[0] = be->addr.addr[0];
@@ -180,6 +188,12 @@ int tc_pod(struct __sk_buff *skb)
 		break; /* the first fragment takes the normal path */
 	}
 	case PARSE_OTHER_L4:
+		if (parse_sctp_ports(skb, &p)) {
+			if (pol_from_pod(skb, &p) == POL_DROP)
+				return TC_ACT_SHOT;
+			count(skb, BPFLET_CNT_PASS);
+			return TC_ACT_OK;
+		}
 		if (icmp_error_nat(skb, &p) == ICMP_ERR_DONE) {
 			count(skb, BPFLET_CNT_ICMP_ERROR_NAT);
 			return TC_ACT_OK;
@@ -219,6 +233,8 @@ int tc_pod(struct __sk_buff *skb)
 			if (ct && ct->dir == BPFLET_CT_REPLY)
 				ct_remove(&ct_key);
 		}
+		if (pol_from_pod(skb, &p) == POL_DROP)
+			return TC_ACT_SHOT;
 		count(skb, BPFLET_CNT_PASS);
 		return TC_ACT_OK;
 	}
@@ -237,6 +253,27 @@ int tc_pod(struct __sk_buff *skb)
 		return TC_ACT_SHOT;
 	}
 	return new_flow(skb, &p, fe);
+}
+
+/* Delivered to the pod: its ingress rules. Service translation already happened on the
+ * sender's side (or at XDP), so the destination is the pod's own address. Counts only
+ * its denies; what it passes was counted where it entered. */
+SEC("tcx/egress")
+int tc_pod_to(struct __sk_buff *skb)
+{
+	struct pkt p = {};
+
+	switch (parse_pkt(skb, &p)) {
+	case PARSE_L4:
+		break;
+	case PARSE_OTHER_L4:
+		if (parse_sctp_ports(skb, &p))
+			break;
+		return TC_ACT_OK;
+	default:
+		return TC_ACT_OK; /* fragments, ICMP, non-IP: not policy's business */
+	}
+	return pol_to_pod(skb, &p, hairpin_ip) == POL_DROP ? TC_ACT_SHOT : TC_ACT_OK;
 }
 
 char LICENSE[] SEC("license") = "GPL";

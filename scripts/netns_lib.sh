@@ -27,12 +27,13 @@ JSON
 }
 
 # bl_cni CMD POD: run the plugin as a runtime would, inside the node namespace.
+# The pod registers as default/POD unless BL_POD_NS / BL_POD_NAME say otherwise.
 bl_cni() {
 	local cmd=$1 pod=$2
 	bl_cni_conf | ip netns exec "$BL_NODE" env CNI_COMMAND="$cmd" \
 		CNI_CONTAINERID="ctr-$BL_TAG-$pod" CNI_NETNS="/var/run/netns/$BL_TAG-$pod" \
 		CNI_IFNAME=eth0 CNI_PATH="$BL_BIN" \
-		CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=$pod" \
+		CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=${BL_POD_NS:-default};K8S_POD_NAME=${BL_POD_NAME:-$pod}" \
 		"$BL_BIN/bpflet-cni"
 }
 

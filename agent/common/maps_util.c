@@ -62,6 +62,8 @@ static const char *const counter_names[BPFLET_CNT_MAX] = {
 	[BPFLET_CNT_DROP_NO_ROUTE] = "drop_no_route",
 	[BPFLET_CNT_DROP_SRC_RANGE] = "drop_source_range",
 	[BPFLET_CNT_DSR_IN] = "dsr_unwrapped",
+	[BPFLET_CNT_DROP_POLICY] = "drop_policy",
+	[BPFLET_CNT_POLICY_AUDIT] = "policy_audit",
 };
 
 const char *bl_counter_name(unsigned idx)

@@ -58,6 +58,12 @@ int bl_dp_pin_maps(struct bl_dataplane *dp, struct bpf_object *obj)
 }
 
 static uint32_t maglev_blocks = BPFLET_MAGLEV_BLOCKS;
+static bool policy_audit;
+
+void bl_dp_set_policy_audit(bool audit)
+{
+	policy_audit = audit;
+}
 
 void bl_dp_set_maglev_blocks(uint32_t blocks)
 {
@@ -93,6 +99,7 @@ int bl_dp_open(struct bl_dataplane *dp, const char *instance, uint32_t hairpin_i
 		return err;
 	}
 	dp->skel->rodata->hairpin_ip = hairpin_ip;
+	dp->skel->rodata->policy_audit = policy_audit;
 	err = bpf_map__set_max_entries(dp->skel->maps.bl_mg_v1, bl_dp_maglev_entries());
 	if (!err)
 		err = bl_dp_pin_maps(dp, dp->skel->obj);
@@ -117,6 +124,12 @@ int bl_dp_open(struct bl_dataplane *dp, const char *instance, uint32_t hairpin_i
 	dp->aff_fd = bpf_map__fd(dp->skel->maps.bl_aff_v1);
 	dp->frag_fd = bpf_map__fd(dp->skel->maps.bl_frag_v1);
 	dp->srcr_fd = bpf_map__fd(dp->skel->maps.bl_srcr_v1);
+	dp->pol.ipcache = bpf_map__fd(dp->skel->maps.bl_ipc_v1);
+	dp->pol.rules = bpf_map__fd(dp->skel->maps.bl_pol_v1);
+	dp->pol.endpoints = bpf_map__fd(dp->skel->maps.bl_polep_v1);
+	dp->pol.names = bpf_map__fd(dp->skel->maps.bl_polname_v1);
+	dp->polct_fd = bpf_map__fd(dp->skel->maps.bl_polct_v1);
+	dp->polcnt_fd = bpf_map__fd(dp->skel->maps.bl_polcnt_v1);
 	log_info("BPF maps %s under %s", dp->reused_maps ? "re-adopted" : "created", dp->pin_dir);
 	return 0;
 }
@@ -128,15 +141,16 @@ void bl_dp_close(struct bl_dataplane *dp)
 	dp->skel = NULL;
 }
 
-static int link_pin_path(struct bl_dataplane *dp, const char *ifname, char *buf, size_t len)
+static int link_pin_path(struct bl_dataplane *dp, const char *ifname, bool to_pod, char *buf,
+			 size_t len)
 {
-	int n = snprintf(buf, len, "%s/links/%s", dp->pin_dir, ifname);
+	int n = snprintf(buf, len, "%s/links/%s%s", dp->pin_dir, ifname, to_pod ? ":to" : "");
 
 	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
 }
 
 /* An earlier agent's link: switch it to our program; stale (device gone) → unpin. */
-static int readopt_link(struct bl_dataplane *dp, const char *path, int ifindex)
+static int readopt_link(struct bpf_program *prog, const char *path, int ifindex)
 {
 	struct bpf_link_info info = {0};
 	__u32 len = sizeof(info);
@@ -151,23 +165,27 @@ static int readopt_link(struct bl_dataplane *dp, const char *path, int ifindex)
 		bpf_link__destroy(link);
 		return -ESTALE;
 	}
-	err = bpf_link__update_program(link, dp->skel->progs.tc_pod);
+	err = bpf_link__update_program(link, prog);
 	bpf_link__disconnect(link); /* keep it attached when this handle goes */
 	bpf_link__destroy(link);
 	return err;
 }
 
-int bl_dp_attach_pod(struct bl_dataplane *dp, const char *ifname, int ifindex)
+/* One of the pod's two programs (pinned as links/<ifname> and links/<ifname>:to; a
+ * colon never occurs in an interface name and bpffs refuses dots): tc_pod on what the
+ * pod sends (tc ingress of the host-side veth), tc_pod_to on what it receives (tc egress). */
+static int attach_one(struct bl_dataplane *dp, const char *ifname, int ifindex, bool to_pod)
 {
+	struct bpf_program *prog = to_pod ? dp->skel->progs.tc_pod_to : dp->skel->progs.tc_pod;
 	struct bpf_link *link;
 	char path[256];
 	int err;
 
-	err = link_pin_path(dp, ifname, path, sizeof(path));
+	err = link_pin_path(dp, ifname, to_pod, path, sizeof(path));
 	if (err)
 		return err;
 	if (access(path, F_OK) == 0) {
-		err = readopt_link(dp, path, ifindex);
+		err = readopt_link(prog, path, ifindex);
 		if (!err)
 			return 0;
 		if (err != -ESTALE)
@@ -175,7 +193,7 @@ int bl_dp_attach_pod(struct bl_dataplane *dp, const char *ifname, int ifindex)
 				 strerror(-err));
 		unlink(path);
 	}
-	link = bpf_program__attach_tcx(dp->skel->progs.tc_pod, ifindex, NULL);
+	link = bpf_program__attach_tcx(prog, ifindex, NULL);
 	if (link) {
 		err = bpf_link__pin(link, path);
 		bpf_link__disconnect(link);
@@ -188,36 +206,53 @@ int bl_dp_attach_pod(struct bl_dataplane *dp, const char *ifname, int ifindex)
 	if (err != -EINVAL && err != -EOPNOTSUPP)
 		return err;
 	/* kernels without tcx: a clsact filter, which stays on the device by itself */
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = to_pod ? BPF_TC_EGRESS : BPF_TC_INGRESS);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = 1, .priority = 1, .flags = BPF_TC_F_REPLACE,
-		    .prog_fd = bpf_program__fd(dp->skel->progs.tc_pod));
+		    .prog_fd = bpf_program__fd(prog));
 	err = bpf_tc_hook_create(&hook);
 	if (err && err != -EEXIST)
 		return err;
 	return bpf_tc_attach(&hook, &opts);
 }
 
-int bl_dp_detach_pod(struct bl_dataplane *dp, const char *ifname, int ifindex)
+int bl_dp_attach_pod(struct bl_dataplane *dp, const char *ifname, int ifindex)
+{
+	int err = attach_one(dp, ifname, ifindex, false);
+
+	return err ? err : attach_one(dp, ifname, ifindex, true);
+}
+
+static void detach_one(struct bl_dataplane *dp, const char *ifname, int ifindex, bool to_pod)
 {
 	struct bpf_link *link;
 	char path[256];
-	int err;
 
-	err = link_pin_path(dp, ifname, path, sizeof(path));
-	if (err)
-		return err;
+	if (link_pin_path(dp, ifname, to_pod, path, sizeof(path)))
+		return;
 	link = bpf_link__open(path);
 	if (link) {
 		bpf_link__detach(link);
 		bpf_link__unpin(link);
 		bpf_link__destroy(link);
-		return 0;
+		return;
 	}
 	if (ifindex > 0) {
-		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = to_pod ? BPF_TC_EGRESS : BPF_TC_INGRESS);
 		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = 1, .priority = 1);
 		bpf_tc_detach(&hook, &opts);
 	}
+}
+
+int bl_dp_detach_pod(struct bl_dataplane *dp, const char *ifname, int ifindex)
+{
+	char path[256];
+
+	if (link_pin_path(dp, ifname, true, path, sizeof(path)))
+		return -ENAMETOOLONG;
+	detach_one(dp, ifname, ifindex, false);
+	detach_one(dp, ifname, ifindex, true);
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #ifndef BPFLET_LOADER_H
 #define BPFLET_LOADER_H
 
+#include "agent/dataplane/pol_sync.h"
 #include "agent/dataplane/svc_sync.h"
 
 #include <stdbool.h>
@@ -22,12 +23,16 @@ struct bl_dataplane {
 	char pin_dir[128];
 	int fds[BL_DP_MAP_MAX]; /* indexed by enum bl_dp_map */
 	int ct_tcp_fd, ct_any_fd, counters_fd, aff_fd, frag_fd, srcr_fd;
+	struct bl_pol_fds pol; /* NetworkPolicy maps */
+	int polct_fd, polcnt_fd;
 	bool reused_maps; /* pinned maps from an earlier run were adopted */
 };
 
 /* Size of the Maglev map in blocks of BPFLET_MAGLEV_M entries for the next bl_dp_open
  * (default BPFLET_MAGLEV_BLOCKS). A pinned map of another size is not re-used. */
 void bl_dp_set_maglev_blocks(uint32_t blocks);
+/* --policy-audit for the next bl_dp_open: would-be policy denies pass. */
+void bl_dp_set_policy_audit(bool audit);
 uint32_t bl_dp_maglev_entries(void);
 /* Points every map of obj at the instance's pin (shared by all programs). */
 int bl_dp_pin_maps(struct bl_dataplane *dp, struct bpf_object *obj);

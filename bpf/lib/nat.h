@@ -99,6 +99,8 @@ static __always_inline int rewrite_fields(void *data, void *end, __u32 ip_off, _
 
 	if ((void *)(ip + 1) > end || port_off > L4_OFF_MAX + 2)
 		return -1;
+	/* keeps the bound in the register that is used (clang may test a copy) */
+	asm volatile("%0 &= 0xff" : "+r"(port_off));
 	if (data + port_off + sizeof(__be16) > end)
 		return -1;
 	if (old_ip != new_ip) {

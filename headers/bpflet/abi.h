@@ -174,6 +174,8 @@ enum bpflet_counter {
 	BPFLET_CNT_DROP_NO_ROUTE,      /* uplink: no route or neighbour for the translated packet */
 	BPFLET_CNT_DROP_SRC_RANGE,     /* uplink: source outside loadBalancerSourceRanges */
 	BPFLET_CNT_DSR_IN,	       /* uplink: DSR packet from an ingress node, unwrapped */
+	BPFLET_CNT_DROP_POLICY,	       /* NetworkPolicy denied a new connection */
+	BPFLET_CNT_POLICY_AUDIT,       /* --policy-audit: would have been denied, passed */
 	BPFLET_CNT_MAX,
 };
 

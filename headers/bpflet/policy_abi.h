@@ -28,6 +28,14 @@
 #define BPFLET_MAX_IPCACHE 262144
 #define BPFLET_MAX_POLICY  1048576
 #define BPFLET_MAX_POL_EP  65536
+#define BPFLET_MAP_POL_CT   "bl_polct_v1"
+#define BPFLET_MAP_POL_CNT  "bl_polcnt_v1"
+#define BPFLET_MAP_POL_NAME "bl_polname_v1"
+#define BPFLET_MAP_POL_EV   "bl_polev_v1"
+#define BPFLET_POL_CT_MAX   262144
+#define BPFLET_POL_RULES    65536 /* rule ids 1..65535; 0 = "not isolated" */
+#define BPFLET_POL_EV_BYTES (256 * 1024)
+#define BPFLET_POL_NAME_LEN 124
 
 #define BPFLET_POL_PEER_ANY 0u	 /* wildcard peer: empty from/to */
 #define BPFLET_POL_PEER_MIN 256u /* first compiled identity; below are reserved */
@@ -71,6 +79,62 @@ struct bpflet_pol_val {
 
 struct bpflet_pol_ep {
 	__u32 flags; /* BPFLET_POL_EP_* */
+	__u32 pad;
+};
+
+/*
+ * Policy conntrack: one entry per direction the verdict was taken for, keyed by the
+ * tuple as the hook sees it. An allowed connection gets the entry for its own hook and
+ * one for the hook its replies reach (the reverse tuple, before the Service
+ * translation for a ClusterIP flow), so replies pass without a lookup of the rules.
+ * Denies are never stored: a policy that starts allowing a peer is seen at once.
+ */
+enum bpflet_pol_hook {
+	BPFLET_POL_HOOK_FROM_POD = 0, /* tc_pod: packets the pod sends (its egress) */
+	BPFLET_POL_HOOK_TO_POD = 1,   /* tc_pod_to: packets delivered to the pod (ingress) */
+};
+
+struct bpflet_polct_key {
+	__be32 saddr, daddr;
+	__be16 sport, dport;
+	__u8 proto;
+	__u8 hook; /* enum bpflet_pol_hook */
+	__u16 pad;
+};
+
+#define BPFLET_POLCT_F_REPLY 1u /* entry made for the replies of a connection */
+#define BPFLET_POLCT_F_AUDIT 2u /* --policy-audit let a would-be deny through */
+
+struct bpflet_polct_val {
+	__u64 last_seen_ns; /* coarse monotonic clock, as conntrack */
+	__u32 rule_id;	    /* the rule that allowed it; 0: endpoint not isolated */
+	__u32 flags;	    /* BPFLET_POLCT_F_* */
+};
+
+/* A decision on a new connection, for `bpfletctl monitor` (ring buffer bl_polev_v1). */
+enum bpflet_pol_verdict {
+	BPFLET_POL_DENY = 0,
+	BPFLET_POL_AUDIT = 1, /* denied by policy, passed by --policy-audit */
+	BPFLET_POL_ALLOW = 2,
+};
+
+struct bpflet_pol_event {
+	__u64 ts_ns; /* bpf_ktime_get_ns() */
+	__be32 saddr, daddr;
+	__be16 sport, dport;
+	__u8 proto;
+	__u8 dir;     /* enum bpflet_pol_dir of the endpoint that decided */
+	__u8 verdict; /* enum bpflet_pol_verdict */
+	__u8 pad;
+	__u32 rule_id;
+	__u32 ifindex;
+	__u32 peer_id;
+	__u32 pad2;
+};
+
+/* rule id → "namespace/policy ingress[i]" for bpftool and bpfletctl. */
+struct bpflet_pol_name {
+	char name[BPFLET_POL_NAME_LEN];
 	__u32 pad;
 };
 

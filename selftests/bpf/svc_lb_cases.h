@@ -18,5 +18,7 @@ extern const struct test_case frag_cases[];
 extern const int frag_n_cases;
 extern const struct test_case xdp_cases[];
 extern const int xdp_n_cases;
+extern const struct test_case policy_cases[];
+extern const int policy_n_cases;
 
 #endif

@@ -35,6 +35,7 @@ int cmd_backend(const struct ctl *c, int argc, char **argv);
 int cmd_maps(const struct ctl *c, int argc, char **argv);
 int cmd_maglev(const struct ctl *c, int argc, char **argv);
 int cmd_nat(const struct ctl *c, int argc, char **argv);
+int cmd_policy(const struct ctl *c, int argc, char **argv);
 /* conntrack flush [--service SVC]; argv[0] is "flush" */
 int ct_flush(const struct ctl *c, int argc, char **argv);
 

@@ -23,6 +23,13 @@ static void usage(FILE *out)
 		"  backend list       backends with their state and the services using them\n"
 		"  counters           per-reason packet and byte counters\n"
 		"  maps               every pinned map with its size and fill level\n"
+		"  policy list        NetworkPolicy rules with packet/byte counters, and the\n"
+		"                     isolated endpoints\n"
+		"  policy get NS/POD|IP\n"
+		"                     what an endpoint allows, per direction, peer and port\n"
+		"  policy trace --from NS/POD|IP --to NS/POD|IP[:PORT[/tcp|udp|sctp]]\n"
+		"                     allow or deny, and the rule that decided (or default\n"
+		"                     deny / not isolated) on each side\n"
 		"  maglev show SVC [--entries]\n"
 		"                     a Service's Maglev table: each backend's share\n"
 		"                     (SVC is namespace/name or namespace/name:port)\n"
@@ -87,6 +94,8 @@ int main(int argc, char **argv)
 		return cmd_nat(&c, argc - 1, argv + 1);
 	if (!strcmp(argv[0], "maglev"))
 		return cmd_maglev(&c, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "policy"))
+		return cmd_policy(&c, argc - 1, argv + 1);
 	if (!strcmp(argv[0], "counters"))
 		return cmd_counters(&c, argc - 1, argv + 1);
 	fprintf(stderr, "bpfletctl: unknown command '%s' (see --help)\n", argv[0]);

@@ -1,0 +1,25 @@
+/*
+ * Writes a compiled NetworkPolicy table (controlplane/compile/netpol.h) into the
+ * policy maps, only what differs from the table written last. Allow entries and
+ * identities go in before endpoints become isolated, and leave after, so a change
+ * never denies a connection that both the old and the new policy allow.
+ */
+#ifndef BPFLET_POL_SYNC_H
+#define BPFLET_POL_SYNC_H
+
+#include "controlplane/compile/netpol.h"
+
+struct bl_pol_fds {
+	int ipcache, rules, endpoints, names;
+};
+
+struct bl_pol_sync_stats {
+	unsigned writes, removes, errors;
+};
+
+/* Applies next over prev (prev may be an empty table). On success prev should be
+ * replaced by next; on error (-errno) the maps hold a mix and the caller retries. */
+int bl_pol_sync(const struct bl_pol_fds *fds, const struct bl_pol_table *prev,
+		const struct bl_pol_table *next, struct bl_pol_sync_stats *st);
+
+#endif

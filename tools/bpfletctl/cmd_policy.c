@@ -1,0 +1,512 @@
+/*
+ * bpfletctl policy list|get|trace: NetworkPolicy as the kernel holds it. Pod names come
+ * from the agent's CNI registrations (/run/bpflet/<instance>/endpoints), rule names
+ * from bl_polname_v1; trace asks the same maps the same questions the pod programs do.
+ */
+#include "tools/bpfletctl/ctl.h"
+#include "agent/common/endpoint_msg.h"
+#include "agent/common/paths.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <bpflet/policy_abi.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct pol_maps {
+	int ipc, rules, eps, names, cnt;
+	json_t *pods; /* "10.244.0.2" → "ns/name" (this node's registered pods) */
+};
+
+static void load_pods(const struct ctl *c, json_t *pods)
+{
+	char run[128], dir[192], path[512], line[2048], err[128];
+	struct dirent *de;
+	DIR *d;
+
+	bl_run_dir(run, sizeof(run), c->instance);
+	snprintf(dir, sizeof(dir), "%s/endpoints", run);
+	d = opendir(dir);
+	while (d && (de = readdir(d))) {
+		struct bl_endpoint_msg m;
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(line, sizeof(line), f) &&
+		    !bl_endpoint_msg_decode(line, &m, err, sizeof(err)) && m.pod_name[0]) {
+			char name[330];
+
+			snprintf(name, sizeof(name), "%s/%s",
+				 m.pod_namespace[0] ? m.pod_namespace : "default", m.pod_name);
+			json_object_set_new(pods, m.ip, json_string(name));
+		}
+		fclose(f);
+	}
+	if (d)
+		closedir(d);
+}
+
+static int maps_open(const struct ctl *c, struct pol_maps *m)
+{
+	m->ipc = ctl_map_open(c, BPFLET_MAP_IPCACHE);
+	m->rules = m->ipc < 0 ? -1 : ctl_map_open(c, BPFLET_MAP_POLICY);
+	m->eps = m->rules < 0 ? -1 : ctl_map_open(c, BPFLET_MAP_POL_EP);
+	m->names = m->eps < 0 ? -1 : ctl_map_open(c, BPFLET_MAP_POL_NAME);
+	m->cnt = m->names < 0 ? -1 : ctl_map_open(c, BPFLET_MAP_POL_CNT);
+	m->pods = json_object();
+	if (m->cnt < 0)
+		return -1;
+	load_pods(c, m->pods);
+	return 0;
+}
+
+static void maps_close(struct pol_maps *m)
+{
+	ctl_close_all((int[]){m->ipc, m->rules, m->eps, m->names, m->cnt}, 5);
+	json_decref(m->pods);
+}
+
+static const char *ip_str(__be32 a, char *buf)
+{
+	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
+}
+
+static json_t *pod_of(const struct pol_maps *m, __be32 a)
+{
+	char ip[INET_ADDRSTRLEN];
+
+	return json_object_get(m->pods, ip_str(a, ip));
+}
+
+static const char *rule_name(const struct pol_maps *m, __u32 id, char *buf, size_t len)
+{
+	struct bpflet_pol_name n = {0};
+
+	if (bpf_map_lookup_elem(m->names, &id, &n))
+		snprintf(buf, len, "rule %u", id);
+	else
+		snprintf(buf, len, "%.*s", (int)sizeof(n.name), n.name);
+	return buf;
+}
+
+/* "ns/name" of a registered pod or a dotted quad → address (network order). */
+static int resolve(const struct pol_maps *m, const char *what, __be32 *out)
+{
+	const char *k;
+	json_t *v;
+
+	if (inet_pton(AF_INET, what, out) == 1)
+		return 0;
+	json_object_foreach(m->pods, k, v) if (!strcmp(json_string_value(v), what))
+	{
+		return inet_pton(AF_INET, k, out) == 1 ? 0 : -1;
+	}
+	fprintf(stderr,
+		"bpfletctl: '%s' is neither an IPv4 address nor a pod registered on this node "
+		"(see `bpfletctl policy list`)\n",
+		what);
+	return -1;
+}
+
+/* ---- policy list ---- */
+
+struct list_walk {
+	const struct pol_maps *m;
+	json_t *out;
+	int ncpu;
+	struct bpflet_counter_val *v;
+};
+
+static int add_rule_name(void *arg, const void *k, const void *val)
+{
+	struct list_walk *w = arg;
+	__u32 id = *(const __u32 *)k;
+	const struct bpflet_pol_name *n = val;
+	unsigned long long p = 0, b = 0;
+
+	if (!bpf_map_lookup_elem(w->m->cnt, &id, w->v))
+		for (int cpu = 0; cpu < w->ncpu; cpu++) {
+			p += w->v[cpu].packets;
+			b += w->v[cpu].bytes;
+		}
+	json_array_append_new(w->out, json_pack("{s:i, s:s%, s:I, s:I}", "id", id, "rule", n->name,
+						strnlen(n->name, sizeof(n->name)), "packets",
+						(json_int_t)p, "bytes", (json_int_t)b));
+	return 0;
+}
+
+static int add_endpoint(void *arg, const void *k, const void *val)
+{
+	struct list_walk *w = arg;
+	__be32 a = *(const __be32 *)k;
+	const struct bpflet_pol_ep *e = val;
+	char ip[INET_ADDRSTRLEN];
+	json_t *pod = pod_of(w->m, a);
+
+	json_array_append_new(
+		w->out, json_pack("{s:s, s:O?, s:b, s:b}", "ip", ip_str(a, ip), "pod", pod,
+				  "ingress_isolated", !!(e->flags & BPFLET_POL_EP_ISOLATED_INGRESS),
+				  "egress_isolated", !!(e->flags & BPFLET_POL_EP_ISOLATED_EGRESS)));
+	return 0;
+}
+
+static int by_int(const void *a, const void *b, const char *field)
+{
+	json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, field));
+	json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, field));
+
+	return (x > y) - (x < y);
+}
+
+static int by_id(const void *a, const void *b)
+{
+	return by_int(a, b, "id");
+}
+
+static int by_ip(const void *a, const void *b)
+{
+	struct in_addr x = {0}, y = {0};
+
+	inet_pton(AF_INET, json_string_value(json_object_get(*(json_t *const *)a, "ip")), &x);
+	inet_pton(AF_INET, json_string_value(json_object_get(*(json_t *const *)b, "ip")), &y);
+	return (ntohl(x.s_addr) > ntohl(y.s_addr)) - (ntohl(x.s_addr) < ntohl(y.s_addr));
+}
+
+/* json arrays sorted in place through a C array */
+static void sort_array(json_t *arr, int (*cmp)(const void *, const void *))
+{
+	size_t n = json_array_size(arr);
+	json_t **items = calloc(n ? n : 1, sizeof(*items));
+
+	if (!items)
+		return;
+	for (size_t i = 0; i < n; i++)
+		items[i] = json_incref(json_array_get(arr, i));
+	qsort(items, n, sizeof(*items), cmp);
+	json_array_clear(arr);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, items[i]);
+	free(items);
+}
+
+static int policy_list(const struct ctl *c, struct pol_maps *m)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct list_walk w = {.m = m, .ncpu = ncpu > 0 ? ncpu : 1};
+	json_t *rules = json_array(), *eps = json_array(), *e;
+	size_t i;
+
+	w.v = calloc((size_t)w.ncpu, sizeof(*w.v));
+	if (!w.v)
+		return 1;
+	w.out = rules;
+	bl_map_walk(m->names, sizeof(__u32), sizeof(struct bpflet_pol_name), add_rule_name, &w);
+	w.out = eps;
+	bl_map_walk(m->eps, sizeof(__be32), sizeof(struct bpflet_pol_ep), add_endpoint, &w);
+	free(w.v);
+	sort_array(rules, by_id);
+	sort_array(eps, by_ip);
+	if (c->json) {
+		ctl_print_json(json_pack("{s:o, s:o}", "rules", rules, "endpoints", eps));
+		return 0;
+	}
+	printf("%-6s %-50s %12s %14s\n", "ID", "RULE", "PACKETS", "BYTES");
+	json_array_foreach(rules, i, e)
+		printf("%-6lld %-50s %12lld %14lld\n", json_integer_value(json_object_get(e, "id")),
+		       json_string_value(json_object_get(e, "rule")),
+		       json_integer_value(json_object_get(e, "packets")),
+		       json_integer_value(json_object_get(e, "bytes")));
+	printf("\n%-16s %-40s %-8s %s\n", "ENDPOINT", "POD", "INGRESS", "EGRESS");
+	json_array_foreach(eps, i, e)
+	{
+		const char *pod = json_string_value(json_object_get(e, "pod"));
+
+		printf("%-16s %-40s %-8s %s\n", json_string_value(json_object_get(e, "ip")),
+		       pod ? pod : "-",
+		       json_is_true(json_object_get(e, "ingress_isolated")) ? "isolated" : "open",
+		       json_is_true(json_object_get(e, "egress_isolated")) ? "isolated" : "open");
+	}
+	json_decref(rules);
+	json_decref(eps);
+	return 0;
+}
+
+/* ---- policy get ---- */
+
+struct get_walk {
+	const struct pol_maps *m;
+	__be32 ep;
+	json_t *dirs[2];
+	json_t *peers; /* "id" → [cidr...] */
+};
+
+static int add_peer_cidr(void *arg, const void *k, const void *val)
+{
+	struct get_walk *w = arg;
+	const struct bpflet_ipcache_key *ik = k;
+	const struct bpflet_ipcache_val *iv = val;
+	char id[16], ip[INET_ADDRSTRLEN], cidr[24];
+	json_t *list, *pod = ik->prefixlen == 32 ? pod_of(w->m, ik->addr) : NULL;
+
+	snprintf(id, sizeof(id), "%u", iv->id);
+	list = json_object_get(w->peers, id);
+	if (!list) {
+		list = json_array();
+		json_object_set_new(w->peers, id, list);
+	}
+	snprintf(cidr, sizeof(cidr), "%s/%u", ip_str(ik->addr, ip), ik->prefixlen);
+	json_array_append_new(list, json_string(pod ? json_string_value(pod) : cidr));
+	return 0;
+}
+
+static int add_get_rule(void *arg, const void *k, const void *val)
+{
+	struct get_walk *w = arg;
+	const struct bpflet_pol_key *rk = k;
+	const struct bpflet_pol_val *rv = val;
+	char id[16], name[BPFLET_POL_NAME_LEN + 16], ports[32];
+	json_t *peer;
+
+	if (rk->ep_addr != w->ep || rk->dir > BPFLET_POL_EGRESS)
+		return 0;
+	if (rk->prefixlen <= BPFLET_POL_PLEN_DIR)
+		snprintf(ports, sizeof(ports), "any");
+	else if (rk->prefixlen <= BPFLET_POL_PLEN_PROTO)
+		snprintf(ports, sizeof(ports), "%s/any", bl_proto_name(rk->proto));
+	else {
+		unsigned bits = rk->prefixlen - BPFLET_POL_PLEN_PROTO;
+		unsigned lo = ntohs(rk->port), hi = lo + (1u << (16 - bits)) - 1;
+
+		if (lo == hi)
+			snprintf(ports, sizeof(ports), "%s/%u", bl_proto_name(rk->proto), lo);
+		else
+			snprintf(ports, sizeof(ports), "%s/%u-%u", bl_proto_name(rk->proto), lo,
+				 hi);
+	}
+	snprintf(id, sizeof(id), "%u", rk->peer_id);
+	peer = rk->peer_id == BPFLET_POL_PEER_ANY ? json_pack("[s]", "any")
+						  : json_deep_copy(json_object_get(w->peers, id));
+	json_array_append_new(w->dirs[rk->dir],
+			      json_pack("{s:i, s:o, s:s, s:i, s:s}", "peer_id", rk->peer_id, "peer",
+					peer ? peer : json_array(), "ports", ports, "rule_id",
+					rv->rule_id, "rule",
+					rule_name(w->m, rv->rule_id, name, sizeof(name))));
+	return 0;
+}
+
+static void print_dir(const char *dir, json_t *d)
+{
+	json_t *r, *p;
+	size_t i, j;
+
+	printf("%s: %s\n", dir,
+	       json_is_true(json_object_get(d, "isolated")) ? "isolated" : "not isolated");
+	json_array_foreach(json_object_get(d, "allow"), i, r)
+	{
+		printf("  allow %-14s %s ", json_string_value(json_object_get(r, "ports")),
+		       !strcmp(dir, "ingress") ? "from" : "to");
+		json_array_foreach(json_object_get(r, "peer"), j, p)
+			printf("%s%s", j ? "," : "", json_string_value(p));
+		printf("  (%s)\n", json_string_value(json_object_get(r, "rule")));
+	}
+}
+
+static int policy_get(const struct ctl *c, struct pol_maps *m, const char *what)
+{
+	struct get_walk w = {.m = m, .peers = json_object()};
+	struct bpflet_pol_ep e = {0};
+	char ip[INET_ADDRSTRLEN];
+	json_t *out;
+
+	if (resolve(m, what, &w.ep)) {
+		json_decref(w.peers);
+		return 1;
+	}
+	bpf_map_lookup_elem(m->eps, &w.ep, &e);
+	w.dirs[0] = json_array();
+	w.dirs[1] = json_array();
+	bl_map_walk(m->ipc, sizeof(struct bpflet_ipcache_key), sizeof(struct bpflet_ipcache_val),
+		    add_peer_cidr, &w);
+	bl_map_walk(m->rules, sizeof(struct bpflet_pol_key), sizeof(struct bpflet_pol_val),
+		    add_get_rule, &w);
+	json_decref(w.peers);
+	out = json_pack("{s:s, s:O?, s:{s:b, s:o}, s:{s:b, s:o}}", "ip", ip_str(w.ep, ip), "pod",
+			pod_of(m, w.ep), "ingress", "isolated",
+			!!(e.flags & BPFLET_POL_EP_ISOLATED_INGRESS), "allow", w.dirs[0], "egress",
+			"isolated", !!(e.flags & BPFLET_POL_EP_ISOLATED_EGRESS), "allow",
+			w.dirs[1]);
+	if (c->json) {
+		ctl_print_json(out);
+		return 0;
+	}
+	printf("endpoint %s%s%s\n", ip, json_object_get(out, "pod") ? " " : "",
+	       json_object_get(out, "pod") ? json_string_value(json_object_get(out, "pod")) : "");
+	print_dir("ingress", json_object_get(out, "ingress"));
+	print_dir("egress", json_object_get(out, "egress"));
+	json_decref(out);
+	return 0;
+}
+
+/* ---- policy trace ---- */
+
+/* One endpoint's verdict for its direction, as pol_rules_allow decides it. */
+static json_t *trace_side(const struct pol_maps *m, __be32 ep, __be32 peer, __u8 dir, __u8 proto,
+			  __be16 port)
+{
+	__u32 flag = dir == BPFLET_POL_INGRESS ? BPFLET_POL_EP_ISOLATED_INGRESS
+					       : BPFLET_POL_EP_ISOLATED_EGRESS;
+	struct bpflet_ipcache_key ik = {.prefixlen = 32, .addr = peer};
+	struct bpflet_ipcache_val iv = {0};
+	struct bpflet_pol_key rk = {0};
+	struct bpflet_pol_val rv = {0};
+	struct bpflet_pol_ep e = {0};
+	char ip[INET_ADDRSTRLEN], name[BPFLET_POL_NAME_LEN + 16];
+	json_t *pod = pod_of(m, ep);
+	bool found;
+
+	if (bpf_map_lookup_elem(m->eps, &ep, &e) || !(e.flags & flag))
+		return json_pack("{s:s, s:O?, s:s, s:s}", "endpoint", ip_str(ep, ip), "pod", pod,
+				 "verdict", "allow", "reason", "not isolated");
+	if (bpf_map_lookup_elem(m->ipc, &ik, &iv))
+		iv.id = BPFLET_POL_PEER_ANY;
+	rk.prefixlen = BPFLET_POL_PLEN_FULL;
+	rk.ep_addr = ep;
+	rk.peer_id = iv.id;
+	rk.dir = dir;
+	rk.proto = proto;
+	rk.port = port;
+	found = !bpf_map_lookup_elem(m->rules, &rk, &rv);
+	if (!found && rk.peer_id != BPFLET_POL_PEER_ANY) {
+		rk.peer_id = BPFLET_POL_PEER_ANY;
+		found = !bpf_map_lookup_elem(m->rules, &rk, &rv);
+	}
+	if (!found)
+		return json_pack("{s:s, s:O?, s:s, s:s, s:i}", "endpoint", ip_str(ep, ip), "pod",
+				 pod, "verdict", "deny", "reason", "default deny", "peer_id",
+				 iv.id);
+	return json_pack("{s:s, s:O?, s:s, s:s, s:i, s:i}", "endpoint", ip_str(ep, ip), "pod", pod,
+			 "verdict", "allow", "reason", rule_name(m, rv.rule_id, name, sizeof(name)),
+			 "rule_id", rv.rule_id, "peer_id", iv.id);
+}
+
+/* "ns/pod", "10.0.0.1", either with ":80/tcp" (proto defaults to tcp) */
+static int parse_to(const struct pol_maps *m, const char *arg, __be32 *addr, __u8 *proto,
+		    __be16 *port)
+{
+	char buf[400], *colon, *slash, *end;
+	unsigned long p;
+
+	snprintf(buf, sizeof(buf), "%s", arg);
+	*proto = IPPROTO_TCP;
+	*port = 0;
+	colon = strrchr(buf, ':');
+	if (colon) {
+		*colon++ = '\0';
+		slash = strchr(colon, '/');
+		if (slash) {
+			*slash++ = '\0';
+			if (!strcasecmp(slash, "tcp"))
+				*proto = IPPROTO_TCP;
+			else if (!strcasecmp(slash, "udp"))
+				*proto = IPPROTO_UDP;
+			else if (!strcasecmp(slash, "sctp"))
+				*proto = IPPROTO_SCTP;
+			else {
+				fprintf(stderr, "bpfletctl: protocol '%s': use tcp, udp or sctp\n",
+					slash);
+				return -1;
+			}
+		}
+		p = strtoul(colon, &end, 10);
+		if (!*colon || *end || p < 1 || p > 65535) {
+			fprintf(stderr, "bpfletctl: port '%s': use 1-65535\n", colon);
+			return -1;
+		}
+		*port = htons((__u16)p);
+	}
+	return resolve(m, buf, addr);
+}
+
+static int policy_trace(const struct ctl *c, struct pol_maps *m, int argc, char **argv)
+{
+	const char *from = NULL, *to = NULL;
+	__be32 src, dst;
+	__be16 port;
+	__u8 proto;
+	json_t *eg, *in, *out;
+	bool allow;
+
+	for (int i = 1; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--from"))
+			from = argv[i + 1];
+		else if (!strcmp(argv[i], "--to"))
+			to = argv[i + 1];
+	}
+	if (!from || !to) {
+		fprintf(stderr, "bpfletctl: usage: policy trace --from NS/POD|IP "
+				"--to NS/POD|IP[:PORT[/tcp|udp|sctp]]\n");
+		return 2;
+	}
+	if (resolve(m, from, &src) || parse_to(m, to, &dst, &proto, &port))
+		return 1;
+	eg = trace_side(m, src, dst, BPFLET_POL_EGRESS, proto, port);
+	in = trace_side(m, dst, src, BPFLET_POL_INGRESS, proto, port);
+	allow = !strcmp(json_string_value(json_object_get(eg, "verdict")), "allow") &&
+		!strcmp(json_string_value(json_object_get(in, "verdict")), "allow");
+	out = json_pack("{s:s, s:s, s:s, s:i, s:o, s:o}", "verdict", allow ? "allow" : "deny",
+			"protocol", bl_proto_name(proto), "port_note",
+			port ? "" : "no port given: only rules allowing every port count", "port",
+			ntohs(port), "egress", eg, "ingress", in);
+	if (c->json) {
+		ctl_print_json(out);
+		return 0;
+	}
+	printf("%s\n", allow ? "ALLOW" : "DENY");
+	printf("  egress of %-16s %-6s %s\n", json_string_value(json_object_get(eg, "endpoint")),
+	       json_string_value(json_object_get(eg, "verdict")),
+	       json_string_value(json_object_get(eg, "reason")));
+	printf("  ingress of %-15s %-6s %s\n", json_string_value(json_object_get(in, "endpoint")),
+	       json_string_value(json_object_get(in, "verdict")),
+	       json_string_value(json_object_get(in, "reason")));
+	if (!port)
+		printf("  (no port given: only rules allowing every port count)\n");
+	json_decref(out);
+	return 0;
+}
+
+int cmd_policy(const struct ctl *c, int argc, char **argv)
+{
+	struct pol_maps m;
+	int rc = 2;
+
+	if (argc < 1 ||
+	    (strcmp(argv[0], "list") && strcmp(argv[0], "get") && strcmp(argv[0], "trace")) ||
+	    (!strcmp(argv[0], "get") && argc != 2)) {
+		fprintf(stderr,
+			"bpfletctl: usage: policy list | policy get NS/POD|IP | policy trace "
+			"--from NS/POD|IP --to NS/POD|IP[:PORT[/PROTO]]\n");
+		return 2;
+	}
+	if (maps_open(c, &m)) {
+		maps_close(&m);
+		return 1;
+	}
+	if (!strcmp(argv[0], "list"))
+		rc = policy_list(c, &m);
+	else if (!strcmp(argv[0], "get"))
+		rc = policy_get(c, &m, argv[1]);
+	else
+		rc = policy_trace(c, &m, argc, argv);
+	maps_close(&m);
+	return rc;
+}

@@ -59,7 +59,7 @@ ifneq ($(wildcard controlplane/main.c),)
 BINS += $(B)/bin/bpflet-controlplane
 TEST_BINS += $(B)/bin/test_controlplane
 endif
-BENCH_BINS := $(B)/bin/bench_prog $(B)/bin/tcp_rr $(B)/bin/bench_maglev
+BENCH_BINS := $(B)/bin/bench_prog $(B)/bin/tcp_rr $(B)/bin/bench_maglev $(B)/bin/bench_policy
 ifneq ($(wildcard controlplane/main.c),)
 BENCH_BINS += $(B)/bin/bench_cp
 endif
@@ -114,6 +114,8 @@ $(B)/bin/test_bpf: $(call asan,$(BPFTEST_SRCS) controlplane/compile/maglev.c age
 $(B)/bin/xdp_second: $(call obj,selftests/e2e/xdp_second.c) | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/bin/bench_prog: $(call obj,selftests/bench/bench_prog.c selftests/bpf/packet.c $(COMMON_SRCS)) | $(B)/bin
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/bin/bench_policy: $(call obj,selftests/bench/bench_policy.c selftests/bpf/packet.c agent/dataplane/pol_sync.c $(COMPILE_SRCS) $(COMMON_SRCS)) | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/bin/bench_maglev: $(call obj,selftests/bench/bench_maglev.c agent/dataplane/svc_sync.c controlplane/compile/maglev.c) | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $^

@@ -6,6 +6,7 @@
 #include "agent/dataplane/ct_gc.h"
 #include "agent/dataplane/loader.h"
 #include "agent/endpoints.h"
+#include "agent/policy_events.h"
 #include "controlplane/compile/netpol.h"
 
 #include <stdbool.h>
@@ -37,7 +38,8 @@ struct bl_agent_opts {
 	int maglev_tables; /* --maglev-tables: blocks of the Maglev map */
 	int ct_gc_seconds;
 	struct bl_ct_timeouts ct_timeouts;
-	bool policy_audit; /* --policy-audit */
+	bool policy_audit;	   /* --policy-audit */
+	bool policy_allow_events; /* --policy-allow-events */
 	bool cleanup;
 	bool verbose;
 };
@@ -73,6 +75,8 @@ struct bl_agent {
 	int inotify_fd;
 	struct bl_pol_table pol_applied; /* what the policy maps hold */
 	bool pol_dirty;			 /* rewrite the policy maps at the next sync */
+	struct bl_pol_events *pol_ev;	 /* policy_events.c */
+	struct bl_pol_event_stats pol_events;
 };
 
 extern const double bl_sync_bucket_bounds[BL_SYNC_BUCKETS];

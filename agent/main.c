@@ -69,6 +69,8 @@ static void usage(FILE *out)
 		"                        and other flows (60)\n"
 		"  --policy-audit        NetworkPolicy denies are counted and reported as\n"
 		"                        events but the packets pass (trial of new policies)\n"
+		"  --policy-allow-events log new connections a policy rule allowed, too\n"
+		"                        (denies are always logged, at most 50 lines/s)\n"
 		"  --cleanup             detach and unpin everything the instance created, exit\n"
 		"  -v, --verbose         debug logging\n"
 		"  -h, --help            this text\n"
@@ -117,6 +119,7 @@ static int parse_opts(int argc, char **argv, struct bl_agent_opts *o)
 		{"ct-timeout-tcp-closing", required_argument, NULL, 1003},
 		{"ct-timeout-udp", required_argument, NULL, 1004},
 		{"policy-audit", no_argument, NULL, 1010},
+		{"policy-allow-events", no_argument, NULL, 1011},
 		{"cleanup", no_argument, NULL, 'c'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -234,6 +237,9 @@ static int parse_opts(int argc, char **argv, struct bl_agent_opts *o)
 		}
 		case 1010:
 			o->policy_audit = true;
+			break;
+		case 1011:
+			o->policy_allow_events = true;
 			break;
 		case 'c':
 			o->cleanup = true;
@@ -454,6 +460,7 @@ int main(int argc, char **argv)
 		return 1;
 	bl_dp_set_maglev_blocks((uint32_t)a.o.maglev_tables);
 	bl_dp_set_policy_audit(a.o.policy_audit);
+	bl_dp_set_policy_allow_events(a.o.policy_allow_events);
 	err = bl_dp_open(&a.dp, a.o.instance, hairpin.addr[0]);
 	if (err)
 		return 1;
@@ -485,6 +492,8 @@ int main(int argc, char **argv)
 		return 1;
 	if (bl_ct_gc_start(&a))
 		return 1;
+	if (bl_pol_events_start(&a))
+		return 1;
 	if (a.o.healthz_bind[0] && !bl_http_serve(a.base, a.o.healthz_bind, true, false, &h))
 		return 1;
 	if (a.o.metrics_bind[0] && !bl_http_serve(a.base, a.o.metrics_bind, false, true, &h))
@@ -502,6 +511,7 @@ int main(int argc, char **argv)
 
 	event_base_dispatch(a.base);
 
+	bl_pol_events_stop(&a);
 	bl_cni_server_stop(&a.cni);
 	bl_hc_server_free(a.hc);
 	bl_service_source_free(&a);

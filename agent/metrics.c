@@ -91,6 +91,10 @@ static void map_fill(struct bl_agent *a, struct evbuffer *b)
 		{BPFLET_MAP_CT_ANY, offsetof(struct bl_dataplane, ct_any_fd)},
 		{BPFLET_MAP_AFFINITY, offsetof(struct bl_dataplane, aff_fd)},
 		{BPFLET_MAP_FRAG, offsetof(struct bl_dataplane, frag_fd)},
+		{BPFLET_MAP_IPCACHE, offsetof(struct bl_dataplane, pol.ipcache)},
+		{BPFLET_MAP_POLICY, offsetof(struct bl_dataplane, pol.rules)},
+		{BPFLET_MAP_POL_EP, offsetof(struct bl_dataplane, pol.endpoints)},
+		{BPFLET_MAP_POL_CT, offsetof(struct bl_dataplane, polct_fd)},
 	};
 
 	evbuffer_add_printf(b, "# HELP bpflet_map_entries Entries in a pinned BPF map.\n"
@@ -189,4 +193,17 @@ void bl_agent_metrics(void *agent, struct evbuffer *b)
 	map_fill(a, b);
 	ct_gc_metrics(a, b);
 	packet_counters(a, b);
+	evbuffer_add_printf(b,
+			    "# HELP bpflet_policy_verdict_events_total NetworkPolicy decisions on "
+			    "new connections reported by the dataplane.\n"
+			    "# TYPE bpflet_policy_verdict_events_total counter\n"
+			    "bpflet_policy_verdict_events_total{verdict=\"deny\"} %lu\n"
+			    "bpflet_policy_verdict_events_total{verdict=\"audit\"} %lu\n"
+			    "bpflet_policy_verdict_events_total{verdict=\"allow\"} %lu\n"
+			    "# HELP bpflet_policy_events_not_logged_total Verdict events over the "
+			    "log rate limit.\n# TYPE bpflet_policy_events_not_logged_total counter\n"
+			    "bpflet_policy_events_not_logged_total %lu\n",
+			    a->pol_events.verdicts[BPFLET_POL_DENY],
+			    a->pol_events.verdicts[BPFLET_POL_AUDIT],
+			    a->pol_events.verdicts[BPFLET_POL_ALLOW], a->pol_events.not_logged);
 }

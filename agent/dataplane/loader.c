@@ -58,7 +58,12 @@ int bl_dp_pin_maps(struct bl_dataplane *dp, struct bpf_object *obj)
 }
 
 static uint32_t maglev_blocks = BPFLET_MAGLEV_BLOCKS;
-static bool policy_audit;
+static bool policy_audit, policy_allow_events;
+
+void bl_dp_set_policy_allow_events(bool on)
+{
+	policy_allow_events = on;
+}
 
 void bl_dp_set_policy_audit(bool audit)
 {
@@ -100,6 +105,7 @@ int bl_dp_open(struct bl_dataplane *dp, const char *instance, uint32_t hairpin_i
 	}
 	dp->skel->rodata->hairpin_ip = hairpin_ip;
 	dp->skel->rodata->policy_audit = policy_audit;
+	dp->skel->rodata->policy_allow_events = policy_allow_events;
 	err = bpf_map__set_max_entries(dp->skel->maps.bl_mg_v1, bl_dp_maglev_entries());
 	if (!err)
 		err = bl_dp_pin_maps(dp, dp->skel->obj);
@@ -130,6 +136,7 @@ int bl_dp_open(struct bl_dataplane *dp, const char *instance, uint32_t hairpin_i
 	dp->pol.names = bpf_map__fd(dp->skel->maps.bl_polname_v1);
 	dp->polct_fd = bpf_map__fd(dp->skel->maps.bl_polct_v1);
 	dp->polcnt_fd = bpf_map__fd(dp->skel->maps.bl_polcnt_v1);
+	dp->polev_fd = bpf_map__fd(dp->skel->maps.bl_polev_v1);
 	log_info("BPF maps %s under %s", dp->reused_maps ? "re-adopted" : "created", dp->pin_dir);
 	return 0;
 }

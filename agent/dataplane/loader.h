@@ -24,7 +24,7 @@ struct bl_dataplane {
 	int fds[BL_DP_MAP_MAX]; /* indexed by enum bl_dp_map */
 	int ct_tcp_fd, ct_any_fd, counters_fd, aff_fd, frag_fd, srcr_fd;
 	struct bl_pol_fds pol; /* NetworkPolicy maps */
-	int polct_fd, polcnt_fd;
+	int polct_fd, polcnt_fd, polev_fd;
 	bool reused_maps; /* pinned maps from an earlier run were adopted */
 };
 
@@ -33,6 +33,8 @@ struct bl_dataplane {
 void bl_dp_set_maglev_blocks(uint32_t blocks);
 /* --policy-audit for the next bl_dp_open: would-be policy denies pass. */
 void bl_dp_set_policy_audit(bool audit);
+/* --policy-allow-events for the next bl_dp_open: allows of new connections reported too. */
+void bl_dp_set_policy_allow_events(bool on);
 uint32_t bl_dp_maglev_entries(void);
 /* Points every map of obj at the instance's pin (shared by all programs). */
 int bl_dp_pin_maps(struct bl_dataplane *dp, struct bpf_object *obj);

@@ -16,6 +16,8 @@
 
 /* --policy-audit: would-be denies are reported and counted but pass */
 const volatile bool policy_audit = false;
+/* --policy-allow-events: new connections a rule allowed are reported too */
+const volatile bool policy_allow_events = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -251,6 +253,9 @@ static __noinline int pol_decide(struct __sk_buff *skb, const struct pkt *p, str
 			}
 			count(skb, BPFLET_CNT_POLICY_AUDIT);
 			flags = BPFLET_POLCT_F_AUDIT;
+		} else if (policy_allow_events) {
+			pol_event(p, ((__u32)a->dir << 8) | BPFLET_POL_ALLOW, rule_id, skb->ifindex,
+				  peer_id);
 		}
 	}
 	pol_count_rule(rule_id, skb->len);

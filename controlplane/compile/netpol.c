@@ -31,6 +31,8 @@ struct pod_ent {
 struct ident {
 	char *sig; /* "P<bits>\n<ns>\n<labels>\n<ports>" or "C<bits>"; bit j = ipBlock j */
 	const struct pod_ent *rep; /* a pod carrying it; NULL for address ranges */
+	const json_t *ns_labels;   /* rep's namespace's labels */
+	size_t ord;		   /* order of discovery: the first pod is the rep */
 	uint32_t hash, id;
 };
 
@@ -320,12 +322,49 @@ static int ident_by_hash(const void *a, const void *b)
 	return strcmp(x->sig, y->sig);
 }
 
+/* ids are sorted by signature once assign_ids ran */
 static int ident_find(const struct ctx *c, const char *sig)
 {
-	for (size_t i = 0; i < c->n_ids; i++)
-		if (!strcmp(c->ids[i].sig, sig))
-			return (int)i;
+	size_t lo = 0, hi = c->n_ids;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int d = strcmp(c->ids[mid].sig, sig);
+
+		if (!d)
+			return (int)mid;
+		if (d < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return -1;
+}
+
+static int ident_by_sig_ord(const void *a, const void *b)
+{
+	const struct ident *x = a, *y = b;
+	int d = strcmp(x->sig, y->sig);
+
+	return d ? d : (x->ord > y->ord) - (x->ord < y->ord);
+}
+
+/* Sort by signature and keep the first of each: O(n log n), not a scan per pod. */
+static void dedupe_idents(struct ctx *c)
+{
+	size_t k = 0;
+
+	qsort(c->ids, c->n_ids, sizeof(*c->ids), ident_by_sig_ord);
+	for (size_t i = 0; i < c->n_ids; i++) {
+		if (k && !strcmp(c->ids[k - 1].sig, c->ids[i].sig)) {
+			free(c->ids[i].sig);
+			continue;
+		}
+		c->ids[k++] = c->ids[i];
+	}
+	c->n_ids = k;
+	for (size_t i = 0; i < c->n_ids; i++)
+		c->ids[i].ns_labels = c->ids[i].rep ? ns_labels(c, c->ids[i].rep->meta.ns) : NULL;
 }
 
 /* Identities are stable across compiles: a hash of the signature, the next free value
@@ -346,10 +385,6 @@ static void assign_ids(struct ctx *c)
 
 static int add_ident(struct ctx *c, char *sig, const struct pod_ent *rep, size_t *cap)
 {
-	if (ident_find(c, sig) >= 0) {
-		free(sig);
-		return 0;
-	}
 	if (c->n_ids == *cap) {
 		size_t nc = *cap ? *cap * 2 : 64;
 		struct ident *n = realloc(c->ids, nc * sizeof(*n));
@@ -361,7 +396,8 @@ static int add_ident(struct ctx *c, char *sig, const struct pod_ent *rep, size_t
 		c->ids = n;
 		*cap = nc;
 	}
-	c->ids[c->n_ids++] = (struct ident){.sig = sig, .rep = rep};
+	c->ids[c->n_ids] = (struct ident){.sig = sig, .rep = rep, .ord = c->n_ids};
+	c->n_ids++;
 	return 0;
 }
 
@@ -420,6 +456,7 @@ static int build_ipcache(struct ctx *c, struct bl_errlist *errs)
 		if ((e = add_ident(c, sig, NULL, &cap)))
 			goto nomem;
 	}
+	dedupe_idents(c);
 	assign_ids(c);
 	for (size_t i = 0; i < c->n_pods; i++) {
 		char *sig = pod_sig(c, &c->pods[i]);
@@ -597,19 +634,44 @@ static bool peer_matches(const struct ctx *c, const struct ident *k, const json_
 		return block_idx < c->n_blocks && k->sig[1 + block_idx] == '1';
 	if (!k->rep)
 		return false;
-	if (nss ? !bl_selector_matches(nss, ns_labels(c, k->rep->meta.ns))
-		: strcmp(k->rep->meta.ns, pol_ns))
+	if (nss ? !bl_selector_matches(nss, k->ns_labels) : strcmp(k->rep->meta.ns, pol_ns))
 		return false;
 	return !ps || bl_selector_matches(ps, k->rep->labels);
 }
 
+/* match[q * n_ids + k]: does peer q of a rule take identity k. Depends on the rule and
+ * the policy's namespace only, so it is worked out once, not once per selected pod. */
+static uint8_t *rule_matches(const struct ctx *c, const json_t *peers, const char *pol_ns,
+			     size_t block_idx)
+{
+	uint8_t *match = calloc(json_array_size(peers) * c->n_ids + 1, 1);
+	size_t qi;
+	json_t *peer;
+
+	if (!match)
+		return NULL;
+	json_array_foreach(peers, qi, peer)
+	{
+		bool is_block = json_object_get(peer, "ipBlock") != NULL;
+		bool v4 = v4_block(peer) != NULL;
+		size_t bi = block_idx;
+
+		if (v4)
+			block_idx++;
+		if (is_block && !v4)
+			continue; /* IPv6 */
+		for (size_t k = 0; k < c->n_ids; k++)
+			match[qi * c->n_ids + k] = peer_matches(c, &c->ids[k], peer, pol_ns, bi);
+	}
+	return match;
+}
+
 static int emit_rule(struct ctx *c, const struct pod_ent *ep, uint8_t dir, const json_t *rule,
-		     const char *pol_ns, size_t *block_idx, uint32_t rule_id)
+		     const uint8_t *match, uint32_t rule_id)
 {
 	const json_t *peers = json_object_get(rule, dir == BPFLET_POL_INGRESS ? "from" : "to");
 	const json_t *ports = json_object_get(rule, "ports");
 	size_t qi;
-	json_t *peer;
 	int e;
 
 	if (json_array_size(peers) == 0) {
@@ -623,18 +685,9 @@ static int emit_rule(struct ctx *c, const struct pod_ent *ep, uint8_t dir, const
 		}
 		return emit_ports(c, ep, BPFLET_POL_PEER_ANY, NULL, dir, ports, rule_id);
 	}
-	json_array_foreach(peers, qi, peer)
-	{
-		bool is_block = json_object_get(peer, "ipBlock") != NULL;
-		bool v4 = v4_block(peer) != NULL;
-		size_t bi = *block_idx;
-
-		if (v4)
-			(*block_idx)++;
-		if (is_block && !v4)
-			continue; /* IPv6 */
+	for (qi = 0; qi < json_array_size(peers); qi++) {
 		for (size_t k = 0; k < c->n_ids; k++) {
-			if (!peer_matches(c, &c->ids[k], peer, pol_ns, bi))
+			if (!match[qi * c->n_ids + k])
 				continue;
 			if ((e = emit_ports(c, ep, c->ids[k].id, c->ids[k].rep, dir, ports,
 					    rule_id)))
@@ -701,9 +754,17 @@ static int build_rules(struct ctx *c)
 	int e;
 
 	t->endpoints = calloc(c->n_pods + 1, sizeof(*t->endpoints));
-	if (!t->endpoints)
-		return -ENOMEM;
-	for (size_t pi = 0; pi < c->n_pols; pi++) {
+	size_t *sel_pods = calloc(c->n_pods + 1, sizeof(*sel_pods));
+	long *ep_of = malloc((c->n_pods + 1) * sizeof(*ep_of)); /* pod → its endpoint */
+
+	e = 0;
+	if (!t->endpoints || !sel_pods || !ep_of) {
+		e = -ENOMEM;
+		goto out;
+	}
+	for (size_t k = 0; k < c->n_pods; k++)
+		ep_of[k] = -1;
+	for (size_t pi = 0; pi < c->n_pols && !e; pi++) {
 		const json_t *spec = json_object_get(c->pols[pi], "spec");
 		const json_t *sel = json_object_get(spec, "podSelector");
 		const char *dirs[2] = {"ingress", "egress"}, *types[2] = {"Ingress", "Egress"};
@@ -711,10 +772,17 @@ static int build_rules(struct ctx *c)
 		struct bl_k8s_meta m;
 		const json_t *labels;
 		char err[64];
-		size_t next_block = block_base;
+		size_t next_block = block_base, n_sel = 0;
 
 		bl_k8s_meta_parse(c->pols[pi], false, &m, &labels, err, sizeof(err));
-		for (int d = 0; d < 2; d++) {
+		for (size_t k = 0; k < c->n_pods; k++) {
+			const struct pod_ent *p = &c->pods[k];
+
+			if (p->has_ip && !strcmp(p->meta.ns, m.ns) &&
+			    bl_selector_matches(sel, p->labels))
+				sel_pods[n_sel++] = k;
+		}
+		for (int d = 0; d < 2 && !e; d++) {
 			const json_t *rules = json_object_get(spec, dirs[d]);
 			bool on = lists_type(spec, types[d]);
 			size_t ri;
@@ -722,55 +790,66 @@ static int build_rules(struct ctx *c)
 
 			json_array_foreach(rules, ri, rule)
 			{
-				size_t bi = next_block;
+				const json_t *peers = json_object_get(rule, d ? "to" : "from");
+				uint8_t *match = NULL;
 				uint32_t rule_id;
+				size_t qi;
+				json_t *peer;
 
 				if ((e = add_rule_name(t, &m, dirs[d], ri)))
-					return e;
+					break;
 				rule_id = (uint32_t)t->n_rule_names;
-				for (size_t k = 0; on && k < c->n_pods; k++) {
-					const struct pod_ent *p = &c->pods[k];
-
-					bi = next_block;
-					if (!p->has_ip || strcmp(p->meta.ns, m.ns) ||
-					    !bl_selector_matches(sel, p->labels))
-						continue;
-					if ((e = emit_rule(c, p, (uint8_t)d, rule, m.ns, &bi,
-							   rule_id)))
-						return e;
+				if (on && n_sel && json_array_size(peers) &&
+				    !(match = rule_matches(c, peers, m.ns, next_block))) {
+					e = -ENOMEM;
+					break;
 				}
+				for (size_t x = 0; on && x < n_sel && !e; x++)
+					e = emit_rule(c, &c->pods[sel_pods[x]], (uint8_t)d, rule,
+						      match, rule_id);
+				free(match);
+				if (e)
+					break;
 				/* blocks are numbered whether or not a pod was selected */
-				{
-					size_t qi;
-					json_t *peer;
-
-					json_array_foreach(json_object_get(rule, d ? "to" : "from"),
-							   qi, peer) next_block +=
-						v4_block(peer) != NULL;
-				}
+				json_array_foreach(peers, qi, peer) next_block +=
+					v4_block(peer) != NULL;
 			}
-			for (size_t k = 0; on && k < c->n_pods; k++) {
-				const struct pod_ent *p = &c->pods[k];
-				struct bl_pol_endpoint *ep = NULL;
+			for (size_t x = 0; on && x < n_sel && !e; x++) {
+				const struct pod_ent *p = &c->pods[sel_pods[x]];
+				struct bl_pol_endpoint *ep;
 
-				if (!p->has_ip || strcmp(p->meta.ns, m.ns) ||
-				    !bl_selector_matches(sel, p->labels))
-					continue;
-				for (size_t x = 0; x < t->n_endpoints && !ep; x++)
-					if (t->endpoints[x].addr == htonl(p->ip))
-						ep = &t->endpoints[x];
-				if (!ep) {
+				if (ep_of[sel_pods[x]] < 0) {
+					ep_of[sel_pods[x]] = (long)t->n_endpoints;
 					ep = &t->endpoints[t->n_endpoints++];
 					ep->addr = htonl(p->ip);
 					snprintf(ep->ns, sizeof(ep->ns), "%s", p->meta.ns);
 					snprintf(ep->name, sizeof(ep->name), "%s", p->meta.name);
 				}
-				ep->val.flags |= flags[d];
+				t->endpoints[ep_of[sel_pods[x]]].val.flags |= flags[d];
 			}
 		}
 		block_base = next_block;
 	}
+out:
+	free(sel_pods);
+	free(ep_of);
+	if (e)
+		return e;
 	qsort(t->endpoints, t->n_endpoints, sizeof(*t->endpoints), ep_cmp);
+	{
+		/* two Pod objects with one address (a stale one and its successor): one
+		 * endpoint, isolated as either says */
+		size_t k = 0;
+
+		for (size_t i = 0; i < t->n_endpoints; i++) {
+			if (k && t->endpoints[k - 1].addr == t->endpoints[i].addr) {
+				t->endpoints[k - 1].val.flags |= t->endpoints[i].val.flags;
+				continue;
+			}
+			t->endpoints[k++] = t->endpoints[i];
+		}
+		t->n_endpoints = k;
+	}
 	if (t->n_rules)
 		qsort(t->rules, t->n_rules, sizeof(*t->rules), rule_cmp);
 	{

@@ -3,7 +3,9 @@
 #  1. per-packet cost under BPF_PROG_TEST_RUN (bench_prog): established and new-flow
 #     paths against a bare parse-and-pass program, new-flow cost at 10/10k/100k Services;
 #  2. TCP request/response and connect/request/response rates through a ClusterIP vs
-#     straight to the pod IP, same topology, alternating runs, medians of REPS.
+#     straight to the pod IP, same topology, alternating runs, medians of REPS; then
+#     the direct path again with both pods isolated by an allow-all NetworkPolicy;
+#  3. NetworkPolicy per-packet and compile costs (bench_policy).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 BL_TAG=bench$$
@@ -49,7 +51,34 @@ for r in $(seq "$REPS"); do
 	done
 done
 
-python3 - "$BL_WORK/prog.json" "$BL_WORK/rr.txt" "$OUT" <<'PY'
+# the same direct path with both pods isolated both ways by a NetworkPolicy that
+# allows everything: every new connection is judged by the rules, every packet
+# follows the policy conntrack in two hooks
+cat >"$BL_MANIFESTS/policy.yaml" <<'YAML'
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: all, namespace: default}
+spec: {podSelector: {}, policyTypes: [Ingress, Egress], ingress: [{}], egress: [{}]}
+YAML
+for _ in $(seq 100); do
+	"$BL_BIN/bpfletctl" --instance "$BL_INSTANCE" -o json policy list 2>/dev/null |
+		grep -q "default/all ingress" && break
+	sleep 0.05
+done
+for r in $(seq "$REPS"); do
+	for mode in rr crr; do
+		v=$(bl_in client "$BL_BIN/tcp_rr" -c "$S:7000" -t "$SECS" -m $mode |
+			awk '/transactions_per_second/ {print $2}')
+		echo "$mode policy ${v:-0}" >>"$BL_WORK/rr.txt"
+	done
+done
+rm -f "$BL_MANIFESTS/policy.yaml"
+
+echo
+echo "== NetworkPolicy: rule lookup, established flows, compile + write at scale"
+"$BL_BIN/bench_policy" --json "$BL_WORK/policy.json" || exit 1
+
+python3 - "$BL_WORK/prog.json" "$BL_WORK/rr.txt" "$OUT" "$BL_WORK/policy.json" <<'PY'
 import json, statistics, sys
 prog = json.load(open(sys.argv[1]))
 runs = {}
@@ -64,6 +93,13 @@ for mode, label in (("rr", "TCP request/response (trans/s)"), ("crr", "TCP conne
     res["tcp"][mode] = {"direct": d, "clusterip": c, "ratio_clusterip_to_direct": mc / md if md else 0}
     print(f"{label + ' direct':<44} {md:>12.0f} {min(d):>10.0f}..{max(d):<10.0f} {'1.000':>8}")
     print(f"{label + ' ClusterIP':<44} {mc:>12.0f} {min(c):>10.0f}..{max(c):<10.0f} {mc/md if md else 0:>8.3f}")
+    pol = runs.get((mode, "policy"), [])
+    if pol:
+        mp = statistics.median(pol)
+        res["tcp"][mode]["direct_policy"] = pol
+        res["tcp"][mode]["ratio_policy_to_direct"] = mp / md if md else 0
+        print(f"{label + ' direct, NetworkPolicy':<44} {mp:>12.0f} {min(pol):>10.0f}..{max(pol):<10.0f} {mp/md if md else 0:>8.3f}")
+res["policy"] = json.load(open(sys.argv[4]))
 json.dump(res, open(sys.argv[3], "w"), indent=2)
 print(f"\nresults written to {sys.argv[3]}")
 PY

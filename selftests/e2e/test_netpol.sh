@@ -57,9 +57,19 @@ cfg=$BL_WORK/netpol.json
 } >"$cfg"
 count_lines < <(timeout 900 python3 "$HERE/netpol/truth.py" "$cfg" 2>&1; echo "driver exit $?")
 
+# every deny of the truth tables was reported on the ring buffer and logged
+grep -q "policy deny: .* -> ${IPS[xa]}:80 TCP, ingress of ${IPS[xa]}, default deny" "$BL_AGENT_LOG" &&
+	pass "deny events logged with addresses, direction and 'default deny'" ||
+	fail "no deny event line for x/a in the agent log"
+denies=$(ip netns exec "$BL_NODE" curl -s http://127.0.0.1:10249/metrics |
+	awk '/^bpflet_policy_verdict_events_total\{verdict="deny"\}/ {print $2}')
+[ "${denies:-0}" -gt 100 ] && pass "/metrics counts $denies deny events" ||
+	fail "/metrics deny events: '${denies:-}'"
+
 # --policy-audit: a deny-all policy only counts and reports
 bl_agent_stop
-bl_agent_start --policy-audit || { fail "agent restarts with --policy-audit"; exit 1; }
+: >"$BL_AGENT_LOG"
+bl_agent_start --policy-audit --policy-allow-events || { fail "agent restarts with --policy-audit"; exit 1; }
 cat >"$BL_MANIFESTS/policies.json.tmp" <<JSON
 {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
  "metadata": {"name": "deny", "namespace": "x"}, "spec": {"podSelector": {}, "ingress": []}}
@@ -83,6 +93,26 @@ out=$(bl_in yb timeout 3 socat -T2 - "TCP:${IPS[xa]}:80,connect-timeout=2" </dev
 after=$(audit_count policy_audit)
 [ "$after" -gt "$before" ] && pass "audit mode counted the would-be deny ($before -> $after)" ||
 	fail "policy_audit counter did not move ($before -> $after)"
+grep -q "policy audit (would deny, passed): ${IPS[yb]}:[0-9]* -> ${IPS[xa]}:80 TCP, ingress of ${IPS[xa]}, default deny" "$BL_AGENT_LOG" &&
+	pass "audit mode logged the would-be deny" || fail "no audit line in the agent log"
 [ "$(audit_count drop_policy)" = "$drops" ] && pass "audit mode dropped nothing" ||
 	fail "audit mode: drop_policy moved from $drops to $(audit_count drop_policy)"
+# --policy-allow-events: a connection a rule allowed is reported with its rule
+cat >"$BL_MANIFESTS/policies.json.tmp" <<JSON
+{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+ "metadata": {"name": "web", "namespace": "x"},
+ "spec": {"podSelector": {}, "ingress": [{"ports": [{"port": 81}]}]}}
+JSON
+mv "$BL_MANIFESTS/policies.json.tmp" "$BL_MANIFESTS/policies.json"
+for _ in $(seq 60); do
+	"$BL_BIN/bpfletctl" --instance "$BL_INSTANCE" -o json policy list | grep -q "x/web ingress" && break
+	sleep 0.05
+done
+out=$(bl_in yc timeout 3 socat -T2 - "TCP:${IPS[xb]}:81,connect-timeout=2" </dev/null 2>&1)
+[ "$out" = "b" ] && pass "y/c reaches x/b:81 under x/web" || fail "y/c -> x/b:81 got '$out'"
+for _ in $(seq 40); do
+	grep -q "policy allow: ${IPS[yc]}:[0-9]* -> ${IPS[xb]}:81 TCP, ingress of ${IPS[xb]}, x/web ingress\[0\]" "$BL_AGENT_LOG" && break
+	sleep 0.05
+done
+check "allow event names the rule x/web ingress[0]" grep -q "policy allow: ${IPS[yc]}:[0-9]* -> ${IPS[xb]}:81 TCP, ingress of ${IPS[xb]}, x/web ingress\[0\]" "$BL_AGENT_LOG"
 bl_summary

@@ -1,0 +1,415 @@
+/*
+ * bench_policy: what NetworkPolicy costs.
+ *  1. Per packet under BPF_PROG_TEST_RUN: tc_pod_to's rule lookup on a policy-conntrack
+ *     miss (a SYN is always judged by the rules) with 1, 100 and 10k rules on the
+ *     endpoint, against the same packet to a pod no policy selects.
+ *  2. An established pod-to-pod flow through both hooks (tc_pod on the sender, tc_pod_to
+ *     on the receiver), both pods isolated both ways vs no policy at all.
+ *  3. Compile + map write of 1k NetworkPolicies over 10k pods in 100 namespaces, and
+ *     of one pod label change afterwards (entries written).
+ * Each per-packet figure is the median of REPS runs of REPEAT packets.
+ */
+#include "agent/dataplane/pol_sync.h"
+#include "controlplane/compile/netpol.h"
+#include "selftests/bpf/packet.h"
+#include "tc_pod.skel.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define REPEAT 1000000
+#define REPS   5
+#define POD    "10.244.0.50"
+#define SENDER "10.244.0.60"
+
+struct figure {
+	double median, min, max;
+};
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int measure(struct bpf_program *prog, const uint8_t *pkt, size_t len, struct figure *f)
+{
+	struct __sk_buff ctx = {.ingress_ifindex = 1, .ifindex = 1};
+	uint8_t out[PKT_MAX];
+	double v[REPS];
+
+	for (int i = 0; i < REPS; i++) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = (__u32)len,
+			    .data_out = out, .data_size_out = sizeof(out), .ctx_in = &ctx,
+			    .ctx_size_in = sizeof(ctx), .repeat = REPEAT);
+
+		if (bpf_prog_test_run_opts(bpf_program__fd(prog), &o))
+			return -errno;
+		if (o.retval != 0 /* TC_ACT_OK */) {
+			fprintf(stderr, "bench_policy: the measured packet was not passed (%u)\n",
+				o.retval);
+			return -EPROTO;
+		}
+		v[i] = o.duration;
+	}
+	qsort(v, REPS, sizeof(v[0]), cmp_double);
+	f->median = v[REPS / 2];
+	f->min = v[0];
+	f->max = v[REPS - 1];
+	return 0;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void clear(int fd, size_t ksz)
+{
+	uint8_t key[64], next[64];
+
+	while (bpf_map_get_next_key(fd, NULL, next) == 0) {
+		memcpy(key, next, ksz);
+		if (bpf_map_delete_elem(fd, key))
+			break;
+	}
+}
+
+static __be32 peer_addr(unsigned i)
+{
+	return htonl(0x0a010000u + i); /* 10.1.0.0 + i */
+}
+
+/* n ingress rules on POD, one per peer identity, each with its own /32 in the ipcache;
+ * isolated (or not) in both directions. */
+static int setup_rules(struct tc_pod *s, unsigned n, bool isolated)
+{
+	int ipc = bpf_map__fd(s->maps.bl_ipc_v1), rules = bpf_map__fd(s->maps.bl_pol_v1);
+	int eps = bpf_map__fd(s->maps.bl_polep_v1);
+	struct bpflet_pol_ep ep = {.flags = BPFLET_POL_EP_ISOLATED_INGRESS |
+					    BPFLET_POL_EP_ISOLATED_EGRESS};
+	__be32 pod = ip4(POD), sender = ip4(SENDER);
+
+	clear(ipc, sizeof(struct bpflet_ipcache_key));
+	clear(rules, sizeof(struct bpflet_pol_key));
+	clear(eps, sizeof(__be32));
+	clear(bpf_map__fd(s->maps.bl_polct_v1), sizeof(struct bpflet_polct_key));
+	for (unsigned i = 0; i < n; i++) {
+		struct bpflet_ipcache_key ik = {.prefixlen = 32, .addr = peer_addr(i)};
+		struct bpflet_ipcache_val iv = {.id = BPFLET_POL_PEER_MIN + i};
+		struct bpflet_pol_key rk = {.prefixlen = BPFLET_POL_PLEN_FULL,
+					    .ep_addr = pod,
+					    .peer_id = iv.id,
+					    .dir = BPFLET_POL_INGRESS,
+					    .proto = IPPROTO_TCP,
+					    .port = htons(80)};
+		struct bpflet_pol_val rv = {.rule_id = 1 + i % (BPFLET_POL_RULES - 1)};
+
+		if (bpf_map_update_elem(ipc, &ik, &iv, BPF_ANY) ||
+		    bpf_map_update_elem(rules, &rk, &rv, BPF_ANY))
+			return -errno;
+	}
+	if (!isolated)
+		return 0;
+	if (bpf_map_update_elem(eps, &pod, &ep, BPF_ANY) ||
+	    bpf_map_update_elem(eps, &sender, &ep, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+struct miss_fig {
+	unsigned rules;
+	struct figure on, off;
+};
+
+static int bench_miss(struct tc_pod *s, struct miss_fig *f, size_t nf)
+{
+	for (size_t i = 0; i < nf; i++) {
+		char src[INET_ADDRSTRLEN];
+		__be32 a = peer_addr(f[i].rules / 2);
+		uint8_t pkt[PKT_MAX];
+		struct pkt_spec sp = {.src = inet_ntop(AF_INET, &a, src, sizeof(src)),
+				      .dst = POD,
+				      .sport = 40000,
+				      .dport = 80,
+				      .proto = IPPROTO_TCP,
+				      .tcp_flags = 0x02,
+				      .payload = 0};
+		size_t len = pkt_build(pkt, &sp);
+		int err = setup_rules(s, f[i].rules, false);
+
+		if (!err)
+			err = measure(s->progs.tc_pod_to, pkt, len, &f[i].off);
+		if (!err)
+			err = setup_rules(s, f[i].rules, true);
+		if (!err)
+			err = measure(s->progs.tc_pod_to, pkt, len, &f[i].on);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* sender → POD, an ACK of an established connection, through both pods' hooks */
+static int bench_established(struct tc_pod *s, struct figure *on, struct figure *off)
+{
+	uint8_t fwd[PKT_MAX];
+	struct pkt_spec sp = {.src = SENDER,
+			      .dst = POD,
+			      .sport = 40000,
+			      .dport = 80,
+			      .proto = IPPROTO_TCP,
+			      .tcp_flags = 0x10,
+			      .payload = 64};
+	size_t len = pkt_build(fwd, &sp);
+	struct figure a, b;
+	int err;
+
+	for (int pass = 0; pass < 2; pass++) {
+		bool isolated = pass == 1;
+		struct bpflet_polct_val v = {.rule_id = 1};
+		struct timespec ts;
+		struct bpflet_polct_key k = {.saddr = ip4(SENDER),
+					     .daddr = ip4(POD),
+					     .sport = htons(40000),
+					     .dport = htons(80),
+					     .proto = IPPROTO_TCP};
+		struct figure *out = isolated ? on : off;
+
+		err = setup_rules(s, 1, isolated);
+		if (err)
+			return err;
+		if (isolated) {
+			/* the connection's entries at both hooks, as its SYN left them, seen
+			 * now on the program's clock */
+			clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+			v.last_seen_ns = (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+			k.hook = BPFLET_POL_HOOK_FROM_POD;
+			bpf_map_update_elem(bpf_map__fd(s->maps.bl_polct_v1), &k, &v, BPF_ANY);
+			k.hook = BPFLET_POL_HOOK_TO_POD;
+			bpf_map_update_elem(bpf_map__fd(s->maps.bl_polct_v1), &k, &v, BPF_ANY);
+		}
+		err = measure(s->progs.tc_pod, fwd, len, &a);
+		if (!err)
+			err = measure(s->progs.tc_pod_to, fwd, len, &b);
+		if (err)
+			return err;
+		out->median = a.median + b.median;
+		out->min = a.min + b.min;
+		out->max = a.max + b.max;
+	}
+	return 0;
+}
+
+/* ---- compile + write at scale ---- */
+
+#define NS_N	 100
+#define PODS_N	 10000
+#define POLICY_N 1000
+
+static json_t *pod_obj(unsigned i, const char *app)
+{
+	char name[32], ns[16], ip[16];
+
+	snprintf(name, sizeof(name), "pod-%u", i);
+	snprintf(ns, sizeof(ns), "ns-%u", i % NS_N);
+	snprintf(ip, sizeof(ip), "10.%u.%u.%u", 100 + i / 65536, (i / 256) % 256, i % 256);
+	return json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s}}, s:{s:[{s:s, s:[{s:s, s:i}]}]}, "
+			 "s:{s:s}}",
+			 "apiVersion", "v1", "kind", "Pod", "metadata", "name", name, "namespace",
+			 ns, "labels", "app", app, "role", i % 3 ? "server" : "client", "spec",
+			 "containers", "name", "c", "ports", "name", "http", "containerPort", 8080,
+			 "status", "podIP", ip);
+}
+
+static json_t *policy_obj(unsigned i)
+{
+	char name[32], ns[16], app[16], team[16];
+
+	snprintf(name, sizeof(name), "pol-%u", i);
+	snprintf(ns, sizeof(ns), "ns-%u", i % NS_N);
+	snprintf(app, sizeof(app), "app-%u", (i / NS_N) % 10);
+	snprintf(team, sizeof(team), "team-%u", i % 7);
+	return json_pack(
+		"{s:s, s:s, s:{s:s, s:s}, s:{s:{s:{s:s}}, s:[{s:[{s:{s:{s:s, s:s}}}, {s:{s:{s:s}}, "
+		"s:{s:{s:s, s:s}}}], s:[{s:s}, {s:i, s:i}]}]}}",
+		"apiVersion", "networking.k8s.io/v1", "kind", "NetworkPolicy", "metadata", "name",
+		name, "namespace", ns, "spec", "podSelector", "matchLabels", "app", app, "ingress",
+		"from", "podSelector", "matchLabels", "role", "client", "app", "app-0",
+		"namespaceSelector", "matchLabels", "team", team, "podSelector", "matchLabels",
+		"role", "client", "app", "app-0", "ports", "port", "http", "port", 9000, "endPort",
+		9007);
+}
+
+struct scale_fig {
+	double compile_s, write_s, change_compile_s, change_write_s;
+	size_t rules, ipcache, endpoints;
+	unsigned writes, change_writes, change_removes;
+};
+
+static int compile_write(json_t **objs, size_t n, const struct bl_pol_fds *fds,
+			 struct bl_pol_table *applied, double *compile_s, double *write_s,
+			 struct bl_pol_sync_stats *st)
+{
+	struct bl_pol_table next;
+	struct bl_errlist errs;
+	double t0 = now_s();
+	int err;
+
+	bl_errlist_init(&errs);
+	err = bl_netpol_compile(objs, n, &next, &errs);
+	*compile_s = now_s() - t0;
+	for (size_t i = 0; i < errs.n && i < 3; i++)
+		fprintf(stderr, "bench_policy: %s\n", errs.msgs[i]);
+	bl_errlist_free(&errs);
+	if (err)
+		return err;
+	t0 = now_s();
+	err = bl_pol_sync(fds, applied, &next, st);
+	*write_s = now_s() - t0;
+	bl_pol_table_free(applied);
+	*applied = next;
+	return err;
+}
+
+static int bench_scale(struct tc_pod *s, struct scale_fig *f)
+{
+	size_t n = NS_N + PODS_N + POLICY_N, k = 0;
+	json_t **objs = calloc(n, sizeof(*objs));
+	struct bl_pol_fds fds = {.ipcache = bpf_map__fd(s->maps.bl_ipc_v1),
+				 .rules = bpf_map__fd(s->maps.bl_pol_v1),
+				 .endpoints = bpf_map__fd(s->maps.bl_polep_v1),
+				 .names = bpf_map__fd(s->maps.bl_polname_v1)};
+	struct bl_pol_table applied = {0};
+	struct bl_pol_sync_stats st = {0};
+	json_t *changed;
+	int err;
+
+	if (!objs)
+		return -ENOMEM;
+	setup_rules(s, 0, false);
+	for (unsigned i = 0; i < NS_N; i++) {
+		char ns[16], team[16];
+
+		snprintf(ns, sizeof(ns), "ns-%u", i);
+		snprintf(team, sizeof(team), "team-%u", i % 7);
+		objs[k++] = json_pack("{s:s, s:s, s:{s:s, s:{s:s}}}", "apiVersion", "v1", "kind",
+				      "Namespace", "metadata", "name", ns, "labels", "team", team);
+	}
+	for (unsigned i = 0; i < PODS_N; i++) {
+		char app[16];
+
+		snprintf(app, sizeof(app), "app-%u", (i / NS_N) % 10);
+		objs[k++] = pod_obj(i, app);
+	}
+	for (unsigned i = 0; i < POLICY_N; i++)
+		objs[k++] = policy_obj(i);
+	err = compile_write(objs, n, &fds, &applied, &f->compile_s, &f->write_s, &st);
+	f->writes = st.writes;
+	f->rules = applied.n_rules;
+	f->ipcache = applied.n_ipcache;
+	f->endpoints = applied.n_endpoints;
+	if (!err) {
+		/* one client pod becomes a server: its identity and the rules naming it move */
+		changed = pod_obj(PODS_N / 2 + 3, "app-7");
+		json_object_set_new(json_object_get(json_object_get(changed, "metadata"), "labels"),
+				    "role", json_string("server"));
+		json_decref(objs[NS_N + PODS_N / 2 + 3]);
+		objs[NS_N + PODS_N / 2 + 3] = changed;
+		memset(&st, 0, sizeof(st));
+		err = compile_write(objs, n, &fds, &applied, &f->change_compile_s,
+				    &f->change_write_s, &st);
+		f->change_writes = st.writes;
+		f->change_removes = st.removes;
+	}
+	bl_pol_table_free(&applied);
+	for (size_t i = 0; i < n; i++)
+		json_decref(objs[i]);
+	free(objs);
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	struct miss_fig miss[] = {{.rules = 1}, {.rules = 100}, {.rules = 10000}};
+	const char *json_out = argc > 2 && !strcmp(argv[1], "--json") ? argv[2] : NULL;
+	struct figure est_on, est_off;
+	struct scale_fig sc = {0};
+	struct tc_pod *s;
+	int err;
+
+	libbpf_set_print(NULL);
+	s = tc_pod__open_and_load();
+	if (!s) {
+		fprintf(stderr, "bench_policy: loading tc_pod failed: %s (needs root)\n",
+			strerror(errno));
+		return 1;
+	}
+	err = bench_miss(s, miss, sizeof(miss) / sizeof(miss[0]));
+	if (!err)
+		err = bench_established(s, &est_on, &est_off);
+	if (!err)
+		err = bench_scale(s, &sc);
+	tc_pod__destroy(s);
+	if (err) {
+		fprintf(stderr, "bench_policy: %s\n", strerror(-err));
+		return 1;
+	}
+	printf("%-52s %10s %18s %8s\n", "policy check (BPF_PROG_TEST_RUN, 1e6 runs x 5)", "ns/pkt",
+	       "min..max", "ratio");
+	for (size_t i = 0; i < sizeof(miss) / sizeof(miss[0]); i++) {
+		char label[80];
+
+		snprintf(label, sizeof(label), "SYN to a pod no policy selects (%u rules loaded)",
+			 miss[i].rules);
+		printf("%-52s %10.1f %8.1f..%-8.1f %8.3f\n", label, miss[i].off.median,
+		       miss[i].off.min, miss[i].off.max, 1.0);
+		snprintf(label, sizeof(label), "SYN judged by %u rules on the endpoint",
+			 miss[i].rules);
+		printf("%-52s %10.1f %8.1f..%-8.1f %8.3f\n", label, miss[i].on.median,
+		       miss[i].on.min, miss[i].on.max, miss[i].on.median / miss[i].off.median);
+	}
+	printf("rule lookup 10k rules vs 1 rule: %.3f (flat is 1.0)\n",
+	       miss[2].on.median / miss[0].on.median);
+	printf("%-52s %10.1f %8.1f..%-8.1f %8.3f\n", "established flow, both hooks, no policy",
+	       est_off.median, est_off.min, est_off.max, 1.0);
+	printf("%-52s %10.1f %8.1f..%-8.1f %8.3f\n", "established flow, both pods isolated",
+	       est_on.median, est_on.min, est_on.max, est_on.median / est_off.median);
+	printf("compile 1k policies over 10k pods: %.3f s, write %.3f s (%u entries: %zu rules, "
+	       "%zu identities' CIDRs, %zu isolated pods)\n",
+	       sc.compile_s, sc.write_s, sc.writes, sc.rules, sc.ipcache, sc.endpoints);
+	printf("one pod label change: compile %.3f s, write %.4f s (%u written, %u removed)\n",
+	       sc.change_compile_s, sc.change_write_s, sc.change_writes, sc.change_removes);
+	if (json_out) {
+		FILE *f = fopen(json_out, "w");
+
+		if (!f)
+			return 1;
+		fprintf(f, "{\"miss\": [");
+		for (size_t i = 0; i < sizeof(miss) / sizeof(miss[0]); i++)
+			fprintf(f, "%s{\"rules\": %u, \"on_ns\": %.1f, \"off_ns\": %.1f}",
+				i ? ", " : "", miss[i].rules, miss[i].on.median,
+				miss[i].off.median);
+		fprintf(f,
+			"], \"established\": {\"on_ns\": %.1f, \"off_ns\": %.1f, \"ratio\": %.3f}, "
+			"\"scale\": {\"policies\": %d, \"pods\": %d, \"compile_s\": %.4f, "
+			"\"write_s\": %.4f, \"entries\": %u, \"change_compile_s\": %.4f, "
+			"\"change_write_s\": %.5f, \"change_written\": %u, \"change_removed\": "
+			"%u}}\n",
+			est_on.median, est_off.median, est_on.median / est_off.median, POLICY_N,
+			PODS_N, sc.compile_s, sc.write_s, sc.writes, sc.change_compile_s,
+			sc.change_write_s, sc.change_writes, sc.change_removes);
+		fclose(f);
+	}
+	return 0;
+}

@@ -25,6 +25,17 @@ int bl_map_walk(int fd, size_t ksz, size_t vsz,
 	return err;
 }
 
+long bl_map_clear(int fd)
+{
+	char key[128];
+	long n = 0;
+
+	/* always the first key: deleting while walking would lose the walk's place */
+	while (bpf_map_get_next_key(fd, NULL, key) == 0 && bpf_map_delete_elem(fd, key) == 0)
+		n++;
+	return n;
+}
+
 long bl_map_count(int fd)
 {
 	char key[128], next[128];

@@ -10,6 +10,9 @@
 int bl_map_walk(int fd, size_t ksz, size_t vsz,
 		int (*fn)(void *arg, const void *key, const void *val), void *arg);
 
+/* Deletes every entry (keys up to 128 bytes); returns how many went. */
+long bl_map_clear(int fd);
+
 /* Entries in a map, by walking its keys. */
 long bl_map_count(int fd);
 

@@ -9,6 +9,7 @@
  *     of one pod label change afterwards (entries written).
  * Each per-packet figure is the median of REPS runs of REPEAT packets.
  */
+#include "agent/common/maps_util.h"
 #include "agent/dataplane/pol_sync.h"
 #include "controlplane/compile/netpol.h"
 #include "selftests/bpf/packet.h"
@@ -74,17 +75,6 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void clear(int fd, size_t ksz)
-{
-	uint8_t key[64], next[64];
-
-	while (bpf_map_get_next_key(fd, NULL, next) == 0) {
-		memcpy(key, next, ksz);
-		if (bpf_map_delete_elem(fd, key))
-			break;
-	}
-}
-
 static __be32 peer_addr(unsigned i)
 {
 	return htonl(0x0a010000u + i); /* 10.1.0.0 + i */
@@ -100,10 +90,10 @@ static int setup_rules(struct tc_pod *s, unsigned n, bool isolated)
 					    BPFLET_POL_EP_ISOLATED_EGRESS};
 	__be32 pod = ip4(POD), sender = ip4(SENDER);
 
-	clear(ipc, sizeof(struct bpflet_ipcache_key));
-	clear(rules, sizeof(struct bpflet_pol_key));
-	clear(eps, sizeof(__be32));
-	clear(bpf_map__fd(s->maps.bl_polct_v1), sizeof(struct bpflet_polct_key));
+	bl_map_clear(ipc);
+	bl_map_clear(rules);
+	bl_map_clear(eps);
+	bl_map_clear(bpf_map__fd(s->maps.bl_polct_v1));
 	for (unsigned i = 0; i < n; i++) {
 		struct bpflet_ipcache_key ik = {.prefixlen = 32, .addr = peer_addr(i)};
 		struct bpflet_ipcache_val iv = {.id = BPFLET_POL_PEER_MIN + i};

@@ -4,6 +4,7 @@
  * port), the policy conntrack that lets replies through, and the deny counter.
  * tc_pod_to is the pod's ingress, tc_pod its egress.
  */
+#include "agent/common/maps_util.h"
 #include "selftests/bpf/harness.h"
 #include "selftests/bpf/packet.h"
 #include "selftests/bpf/svc_lb_cases.h"
@@ -58,18 +59,6 @@ static int send_pkt(bool to_pod, const char *src, const char *dst, uint16_t spor
 	return run_prog(to_pod ? svc_lb_skel->progs.tc_pod_to : svc_lb_skel->progs.tc_pod, in, len);
 }
 
-static void clear(struct bpf_map *m, size_t ksz)
-{
-	uint8_t key[64], next[64];
-	int fd = bpf_map__fd(m);
-
-	while (bpf_map_get_next_key(fd, NULL, next) == 0) {
-		memcpy(key, next, ksz);
-		if (bpf_map_delete_elem(fd, key))
-			break;
-	}
-}
-
 static void ipc(const char *addr, uint32_t plen, uint32_t id)
 {
 	struct bpflet_ipcache_key k = {.prefixlen = plen, .addr = ip4(addr)};
@@ -84,10 +73,10 @@ static void setup_ep(uint32_t flags)
 	struct bpflet_pol_ep v = {.flags = flags};
 	__be32 a = ip4(POD);
 
-	clear(svc_lb_skel->maps.bl_ipc_v1, sizeof(struct bpflet_ipcache_key));
-	clear(svc_lb_skel->maps.bl_pol_v1, sizeof(struct bpflet_pol_key));
-	clear(svc_lb_skel->maps.bl_polep_v1, sizeof(__be32));
-	clear(svc_lb_skel->maps.bl_polct_v1, sizeof(struct bpflet_polct_key));
+	bl_map_clear(bpf_map__fd(svc_lb_skel->maps.bl_ipc_v1));
+	bl_map_clear(bpf_map__fd(svc_lb_skel->maps.bl_pol_v1));
+	bl_map_clear(bpf_map__fd(svc_lb_skel->maps.bl_polep_v1));
+	bl_map_clear(bpf_map__fd(svc_lb_skel->maps.bl_polct_v1));
 	ipc(PEER, 32, PEER_ID);
 	ipc(FAR, 32, FAR_ID);
 	ipc(POD, 32, 999);

@@ -2,6 +2,7 @@
  * BPF_PROG_TEST_RUN cases for tc_pod: crafted packets in, verdict, exact output bytes,
  * checksums, conntrack contents and counter deltas checked.
  */
+#include "agent/common/maps_util.h"
 #include "selftests/bpf/harness.h"
 #include "selftests/bpf/packet.h"
 #include "selftests/bpf/svc_lb_cases.h"
@@ -53,27 +54,16 @@ static struct run run_spec(const struct pkt_spec *s, uint8_t *in, size_t *len)
 	return run_pkt(in, *len);
 }
 
-static void clear_map(int fd, size_t ksz)
-{
-	uint8_t key[64], next[64];
-
-	while (bpf_map_get_next_key(fd, NULL, next) == 0) {
-		memcpy(key, next, ksz);
-		if (bpf_map_delete_elem(fd, key))
-			break;
-	}
-}
-
 static void reset(void)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct bpflet_counter_val *zero = calloc((size_t)ncpu, sizeof(*zero));
 
-	clear_map(fd_fe, sizeof(struct bpflet_fe_key));
-	clear_map(fd_slot, sizeof(struct bpflet_slot_key));
-	clear_map(fd_be, sizeof(__u32));
-	clear_map(fd_ct_tcp, sizeof(struct bpflet_ct_key));
-	clear_map(fd_ct_any, sizeof(struct bpflet_ct_key));
+	bl_map_clear(fd_fe);
+	bl_map_clear(fd_slot);
+	bl_map_clear(fd_be);
+	bl_map_clear(fd_ct_tcp);
+	bl_map_clear(fd_ct_any);
 	for (__u32 i = 0; i < BPFLET_CNT_MAX; i++)
 		bpf_map_update_elem(fd_cnt, &i, zero, BPF_ANY);
 	free(zero);

@@ -5,6 +5,7 @@
  * test's own namespace, so those cases accept TX, REDIRECT or a counted no-route drop
  * and check the translated bytes and entries, which do not depend on it.
  */
+#include "agent/common/maps_util.h"
 #include "selftests/bpf/harness.h"
 #include "selftests/bpf/packet.h"
 #include "selftests/bpf/svc_lb_cases.h"
@@ -32,18 +33,6 @@ static int mfd(struct bpf_map *m)
 	return bpf_map__fd(m);
 }
 
-static void clear(struct bpf_map *m)
-{
-	uint8_t key[64], next[64];
-	int fd = mfd(m);
-
-	while (bpf_map_get_next_key(fd, NULL, next) == 0) {
-		memcpy(key, next, sizeof(key));
-		if (bpf_map_delete_elem(fd, key))
-			break;
-	}
-}
-
 /* Loaded once; every case starts from empty maps and zero counters. */
 static bool fresh(void)
 {
@@ -62,12 +51,12 @@ static bool fresh(void)
 			return false;
 		}
 	}
-	clear(xs->maps.bl_fe_v1);
-	clear(xs->maps.bl_slot_v1);
-	clear(xs->maps.bl_be_v1);
-	clear(xs->maps.bl_ct_tcp_v1);
-	clear(xs->maps.bl_ct_any_v1);
-	clear(xs->maps.bl_srcr_v1);
+	bl_map_clear(mfd(xs->maps.bl_fe_v1));
+	bl_map_clear(mfd(xs->maps.bl_slot_v1));
+	bl_map_clear(mfd(xs->maps.bl_be_v1));
+	bl_map_clear(mfd(xs->maps.bl_ct_tcp_v1));
+	bl_map_clear(mfd(xs->maps.bl_ct_any_v1));
+	bl_map_clear(mfd(xs->maps.bl_srcr_v1));
 	for (__u32 i = 0; zero && i < BPFLET_CNT_MAX; i++)
 		bpf_map_update_elem(mfd(xs->maps.bl_cnt_v1), &i, zero, BPF_ANY);
 	free(zero);

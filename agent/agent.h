@@ -21,7 +21,10 @@ struct bl_hc_server;
 struct bl_agent_opts {
 	const char *instance;
 	const char *netns;
-	const char *manifests;
+	const char *manifests;	  /* NULL: the API alone */
+	const char *kubeconfig;	  /* --kubeconfig */
+	const char *kube_context; /* --context */
+	bool use_api;		  /* kubeconfig, or in-cluster */
 	const char *node_ip;
 	const char *node_name;
 	const char *pod_cidr;
@@ -76,6 +79,8 @@ struct bl_agent {
 	struct bl_pol_table pol_applied; /* what the policy maps hold */
 	bool pol_dirty;			 /* rewrite the policy maps at the next sync */
 	struct bl_pol_events *pol_ev;	 /* policy_events.c */
+	struct bl_kube_source *kube;	 /* NULL without the API */
+	unsigned long kube_gen_applied;	 /* its generation the maps hold */
 	struct bl_pol_event_stats pol_events;
 };
 

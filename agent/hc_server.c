@@ -1,4 +1,5 @@
 #include "agent/hc_server.h"
+#include "agent/common/listen_sock.h"
 #include "agent/common/log.h"
 
 #include <errno.h>
@@ -80,7 +81,7 @@ static struct hc_port *port_open(struct bl_hc_server *s, const struct bl_svc_hea
 	p->srv = s;
 	p->hc = *hc;
 	p->http = evhttp_new(s->base);
-	if (!p->http || evhttp_bind_socket(p->http, "0.0.0.0", hc->port)) {
+	if (!p->http || bl_evhttp_listen(p->http, "0.0.0.0", hc->port)) {
 		log_warn("healthCheckNodePort %u of Service %s/%s: cannot listen: %s; retried "
 			 "at the next sync",
 			 hc->port, hc->ns, hc->name, strerror(errno));

@@ -1,4 +1,5 @@
 #include "agent/http_server.h"
+#include "agent/common/listen_sock.h"
 #include "agent/common/log.h"
 
 #include <event2/buffer.h>
@@ -78,7 +79,7 @@ struct evhttp *bl_http_serve(struct event_base *base, const char *bind, bool hea
 		evhttp_set_cb(http, "/healthz", on_healthz, r);
 	if (metrics)
 		evhttp_set_cb(http, "/metrics", on_metrics, r);
-	if (evhttp_bind_socket(http, addr[0] ? addr : "0.0.0.0", (ev_uint16_t)port)) {
+	if (bl_evhttp_listen(http, addr[0] ? addr : "0.0.0.0", port)) {
 		log_err("cannot listen on %s (is another agent or kube-proxy using it?)", bind);
 		goto fail;
 	}

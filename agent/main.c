@@ -5,6 +5,7 @@
 #include "agent/agent.h"
 #include "agent/dataplane/uplink.h"
 #include "agent/hc_server.h"
+#include "agent/kube/kube_source.h"
 #include "agent/common/log.h"
 #include "agent/common/netaddr.h"
 #include "agent/common/paths.h"
@@ -27,7 +28,7 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: bpflet --instance NAME --manifests DIR [options]\n"
+		"usage: bpflet --instance NAME (--manifests DIR | --kubeconfig FILE) [options]\n"
 		"       bpflet --instance NAME --cleanup [--netns PATH]\n"
 		"\n"
 		"The bpflet node agent: an eBPF replacement for kube-proxy.\n"
@@ -37,7 +38,11 @@ static void usage(FILE *out)
 		"  --netns PATH          work inside this network namespace (e.g.\n"
 		"                        /var/run/netns/node1); pins stay in the host's bpffs\n"
 		"  --manifests DIR       Service and EndpointSlice manifests (YAML/JSON), re-read\n"
-		"                        when files change\n"
+		"                        when files change (alone, or beside the API)\n"
+		"  --kubeconfig FILE     read the cluster from the Kubernetes API; without it\n"
+		"                        the in-cluster service account is used when\n"
+		"                        KUBERNETES_SERVICE_HOST is set\n"
+		"  --context NAME        the kubeconfig context (default: current-context)\n"
 		"  --node-ip IP          this node's address\n"
 		"  --node-name NAME      this node's name (default: the instance name)\n"
 		"  --pod-cidr CIDR       this node's pod CIDR (e.g. 10.244.0.0/24)\n"
@@ -100,6 +105,8 @@ static int parse_opts(int argc, char **argv, struct bl_agent_opts *o)
 		{"instance", required_argument, NULL, 'i'},
 		{"netns", required_argument, NULL, 'n'},
 		{"manifests", required_argument, NULL, 'm'},
+		{"kubeconfig", required_argument, NULL, 1012},
+		{"context", required_argument, NULL, 1013},
 		{"node-ip", required_argument, NULL, 'a'},
 		{"node-name", required_argument, NULL, 'N'},
 		{"pod-cidr", required_argument, NULL, 'p'},
@@ -241,6 +248,12 @@ static int parse_opts(int argc, char **argv, struct bl_agent_opts *o)
 		case 1011:
 			o->policy_allow_events = true;
 			break;
+		case 1012:
+			o->kubeconfig = optarg;
+			break;
+		case 1013:
+			o->kube_context = optarg;
+			break;
 		case 'c':
 			o->cleanup = true;
 			break;
@@ -264,8 +277,14 @@ static int parse_opts(int argc, char **argv, struct bl_agent_opts *o)
 			"bpflet: --instance NAME is required ([A-Za-z0-9_-], 1-32 chars)\n");
 		return -EINVAL;
 	}
-	if (!o->cleanup && !o->manifests) {
-		fprintf(stderr, "bpflet: --manifests DIR is required (see --help)\n");
+	o->use_api = o->kubeconfig || getenv("KUBERNETES_SERVICE_HOST");
+	if (!o->cleanup && !o->manifests && !o->use_api) {
+		fprintf(stderr, "bpflet: needs --manifests DIR or --kubeconfig FILE (or to run "
+				"in a cluster with KUBERNETES_SERVICE_HOST set); see --help\n");
+		return -EINVAL;
+	}
+	if (o->kube_context && !o->kubeconfig) {
+		fprintf(stderr, "bpflet: --context needs --kubeconfig\n");
 		return -EINVAL;
 	}
 	if (o->resync_seconds < 1) {
@@ -368,6 +387,17 @@ static void on_endpoints_changed(void *arg)
 	event_add(a->debounce_ev, &soon);
 }
 
+/* An informer's cache changed: apply it at once (a burst of events in one read
+ * becomes one sync). */
+static void on_kube_changed(struct bl_agent *a)
+{
+	struct timeval now = {0, 1000};
+
+	a->st.pending = true;
+	a->st.last_change = bl_now();
+	event_add(a->debounce_ev, &now);
+}
+
 static int watch_manifests(struct bl_agent *a)
 {
 	a->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -380,7 +410,6 @@ static int watch_manifests(struct bl_agent *a)
 		return -errno;
 	}
 	a->watch_ev = event_new(a->base, a->inotify_fd, EV_READ | EV_PERSIST, on_manifest_event, a);
-	a->debounce_ev = evtimer_new(a->base, on_resync, a);
 	return event_add(a->watch_ev, NULL);
 }
 
@@ -479,6 +508,15 @@ int main(int argc, char **argv)
 	}
 	if (bl_service_source_init(&a))
 		return 1;
+	a.debounce_ev = evtimer_new(a.base, on_resync, &a);
+	if (!a.debounce_ev)
+		return 1;
+	if (a.o.use_api) {
+		/* no sync removes anything before every informer has listed once */
+		a.kube = bl_kube_source_new(&a, a.o.kubeconfig, a.o.kube_context, on_kube_changed);
+		if (!a.kube)
+			return 1;
+	}
 	a.hc = bl_hc_server_new(a.base, bl_agent_healthy, &a);
 	if (!a.hc)
 		return 1;
@@ -488,7 +526,7 @@ int main(int argc, char **argv)
 	a.cni.ctx = &a;
 	if (bl_cni_server_start(&a.cni, a.base, a.o.instance, &a.eps))
 		return 1;
-	if (watch_manifests(&a))
+	if (a.o.manifests && watch_manifests(&a))
 		return 1;
 	if (bl_ct_gc_start(&a))
 		return 1;
@@ -514,6 +552,7 @@ int main(int argc, char **argv)
 	bl_pol_events_stop(&a);
 	bl_cni_server_stop(&a.cni);
 	bl_hc_server_free(a.hc);
+	bl_kube_source_free(a.kube);
 	bl_service_source_free(&a);
 	bl_endpoints_free(&a.eps);
 	bl_svc_sync_free(a.sync);

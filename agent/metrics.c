@@ -2,6 +2,7 @@
  * plus bpflet's own (map fill levels, per-reason packet counters). */
 #include "agent/agent.h"
 #include "agent/common/maps_util.h"
+#include "agent/kube/kube_source.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -193,17 +194,19 @@ void bl_agent_metrics(void *agent, struct evbuffer *b)
 	map_fill(a, b);
 	ct_gc_metrics(a, b);
 	packet_counters(a, b);
-	evbuffer_add_printf(b,
-			    "# HELP bpflet_policy_verdict_events_total NetworkPolicy decisions on "
-			    "new connections reported by the dataplane.\n"
-			    "# TYPE bpflet_policy_verdict_events_total counter\n"
-			    "bpflet_policy_verdict_events_total{verdict=\"deny\"} %lu\n"
-			    "bpflet_policy_verdict_events_total{verdict=\"audit\"} %lu\n"
-			    "bpflet_policy_verdict_events_total{verdict=\"allow\"} %lu\n"
-			    "# HELP bpflet_policy_events_not_logged_total Verdict events over the "
-			    "log rate limit.\n# TYPE bpflet_policy_events_not_logged_total counter\n"
-			    "bpflet_policy_events_not_logged_total %lu\n",
-			    a->pol_events.verdicts[BPFLET_POL_DENY],
-			    a->pol_events.verdicts[BPFLET_POL_AUDIT],
-			    a->pol_events.verdicts[BPFLET_POL_ALLOW], a->pol_events.not_logged);
+	if (a->kube)
+		bl_kube_source_metrics(a->kube, b);
+	evbuffer_add_printf(
+		b,
+		"# HELP bpflet_policy_verdict_events_total NetworkPolicy decisions on "
+		"new connections reported by the dataplane.\n"
+		"# TYPE bpflet_policy_verdict_events_total counter\n"
+		"bpflet_policy_verdict_events_total{verdict=\"deny\"} %lu\n"
+		"bpflet_policy_verdict_events_total{verdict=\"audit\"} %lu\n"
+		"bpflet_policy_verdict_events_total{verdict=\"allow\"} %lu\n"
+		"# HELP bpflet_policy_events_not_logged_total Verdict events over the "
+		"log rate limit.\n# TYPE bpflet_policy_events_not_logged_total counter\n"
+		"bpflet_policy_events_not_logged_total %lu\n",
+		a->pol_events.verdicts[BPFLET_POL_DENY], a->pol_events.verdicts[BPFLET_POL_AUDIT],
+		a->pol_events.verdicts[BPFLET_POL_ALLOW], a->pol_events.not_logged);
 }

@@ -3,6 +3,7 @@
 #include "agent/common/log.h"
 #include "agent/dataplane/src_ranges.h"
 #include "agent/hc_server.h"
+#include "agent/kube/kube_source.h"
 #include "agent/manifests/manifests.h"
 #include "agent/node_routes.h"
 #include "controlplane/compile/compile.h"
@@ -114,10 +115,18 @@ int bl_service_resync(struct bl_agent *a)
 	double t0 = bl_now();
 	json_t **objs = NULL;
 	size_t n = 0;
+	unsigned long kube_gen;
 	int rc, node_routes = 0;
 
 	bl_errlist_init(&errs);
-	rc = bl_manifest_dir_load(&src->cache, a->o.manifests, &errs);
+	if (a->kube && !bl_kube_source_synced(a->kube)) {
+		/* the maps stay as re-adopted until the API has been listed in full:
+		 * a partial view would remove the Services not listed yet */
+		a->st.pending = true;
+		rc = 0;
+		goto out;
+	}
+	rc = a->o.manifests ? bl_manifest_dir_load(&src->cache, a->o.manifests, &errs) : 0;
 	if (rc < 0) {
 		log_err("cannot read manifests in %s: %s; keeping the current maps", a->o.manifests,
 			strerror(-rc));
@@ -125,7 +134,9 @@ int bl_service_resync(struct bl_agent *a)
 	}
 	if (rc > 0 && src->cache.changed)
 		a->st.manifest_errors++;
-	if (!src->cache.changed && !src->dirty && !a->pol_dirty) {
+	kube_gen = a->kube ? bl_kube_source_generation(a->kube) : 0;
+	if (!src->cache.changed && kube_gen == a->kube_gen_applied && !src->dirty &&
+	    !a->pol_dirty) {
 		/* nothing new: the maps already say what the manifests say */
 		a->st.last_sync = bl_now();
 		a->st.pending = false;
@@ -134,6 +145,10 @@ int bl_service_resync(struct bl_agent *a)
 	}
 	bl_errlist_clear(&errs);
 	rc = bl_manifest_cache_objects(&src->cache, &objs, &n);
+	/* the API's objects beside the manifests' (borrowed from the informer caches) */
+	if (!rc && a->kube)
+		rc = bl_kube_source_objects(a->kube, &objs, &n);
+	a->kube_gen_applied = kube_gen;
 	if (!rc)
 		rc = bl_compile_objects(objs, n, &opts, &table, &errs);
 	if (!rc)

@@ -45,8 +45,11 @@ bl_node_up() {
 
 # bl_agent_start [extra args]: starts the agent and waits for its CNI socket.
 bl_agent_start() {
+	local src=(--manifests "$BL_MANIFESTS")
+	# BL_AGENT_API_ONLY=1: no --manifests, the caller passes --kubeconfig
+	[ -n "${BL_AGENT_API_ONLY:-}" ] && src=()
 	"$BL_BIN/bpflet" --instance "$BL_INSTANCE" --netns "/var/run/netns/$BL_NODE" \
-		--manifests "$BL_MANIFESTS" --pod-cidr "$BL_POD_CIDR" --resync 5 "$@" \
+		"${src[@]}" --pod-cidr "$BL_POD_CIDR" --resync 5 "$@" \
 		>>"$BL_AGENT_LOG" 2>&1 &
 	BL_AGENT_PID=$!
 	for _ in $(seq 100); do

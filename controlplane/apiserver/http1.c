@@ -2,14 +2,17 @@
  * ALPN chose h2 is handed to http2.c as soon as its handshake is done. */
 #include "controlplane/apiserver/server.h"
 #include "controlplane/apiserver/tls.h"
+#include "agent/common/listen_sock.h"
 #include "agent/common/log.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -213,8 +216,7 @@ int bl_http_listen(struct bl_apiserver *srv)
 	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
 						      EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE |
 						      EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
-	if (evhttp_bind_socket(srv->http, srv->cfg.listen_host,
-			       (ev_uint16_t)srv->cfg.listen_port)) {
+	if (bl_evhttp_listen(srv->http, srv->cfg.listen_host, srv->cfg.listen_port)) {
 		log_err("cannot listen on %s:%d: %m", srv->cfg.listen_host, srv->cfg.listen_port);
 		return -1;
 	}

@@ -1,0 +1,21 @@
+/* One resource's list+watch over the shared client (informer_state.c decides, this
+ * file does the HTTP, the line splitting and the timers). */
+#ifndef BPFLET_INFORMER_H
+#define BPFLET_INFORMER_H
+
+#include "agent/kube/informer_state.h"
+
+struct event_base;
+struct bl_kube_client;
+struct bl_informer;
+
+/* path: the collection, e.g. /api/v1/services; changed(arg) is called after the cache
+ * changed (one call per received batch). */
+struct bl_informer *bl_informer_new(struct event_base *base, struct bl_kube_client *c,
+				    const char *path, const char *kind, const char *api_version,
+				    void (*changed)(void *arg), void *arg);
+void bl_informer_free(struct bl_informer *inf);
+const struct bl_inf_state *bl_informer_state(const struct bl_informer *inf);
+const char *bl_informer_path(const struct bl_informer *inf);
+
+#endif

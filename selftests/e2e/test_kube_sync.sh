@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# The agent on the Kubernetes API: bpflet-controlplane in the node's namespace, the
+# agent with --kubeconfig only (no manifests), Services/EndpointSlices/NetworkPolicies
+# made with kubectl and turned into maps and real traffic; a control-plane restart
+# mid-watch and an agent restart, neither flushing the maps.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+BL_TAG=ks$$
+. "$HERE/../../scripts/netns_lib.sh"
+. "$HERE/assert.sh"
+CP_PID=
+stop_cp() {
+	[ -n "$CP_PID" ] || return 0
+	kill "$CP_PID" 2>/dev/null
+	wait "$CP_PID" 2>/dev/null
+	CP_PID=
+}
+trap 'stop_cp; bl_teardown' EXIT
+trap 'exit 130' INT TERM HUP PIPE
+
+CP_DATA=$BL_WORK/cp
+KCFG=$CP_DATA/admin.kubeconfig
+VIP=10.96.0.50
+k() { ip netns exec "$BL_NODE" kubectl --kubeconfig "$KCFG" "$@"; }
+tcp_req() { bl_in "$1" timeout 3 socat -T2 - "TCP:$2:$3,connect-timeout=2" </dev/null 2>&1; }
+backends() {
+	"$BL_BIN/bpfletctl" --instance "$BL_INSTANCE" -o json service list 2>/dev/null |
+		python3 -c 'import json,sys
+d=[s for s in json.load(sys.stdin) if s["name"].startswith("default/web:")]
+print(sum(len(s["backends"]) for s in d) if d else -1)' 2>/dev/null
+}
+wait_backends() {
+	for _ in $(seq 100); do
+		[ "$(backends)" = "$1" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+start_cp() {
+	mkdir -p "$CP_DATA"
+	ip netns exec "$BL_NODE" "$BL_BIN/bpflet-controlplane" --data-dir "$CP_DATA" \
+		--listen 127.0.0.1:6443 >>"$BL_WORK/cp.log" 2>&1 &
+	CP_PID=$!
+	for _ in $(seq 100); do
+		ip netns exec "$BL_NODE" curl -sk -m 1 https://127.0.0.1:6443/readyz >/dev/null 2>&1 &&
+			return 0
+		sleep 0.1
+	done
+	return 1
+}
+slice() { # slice IP...: the EndpointSlice of web with these ready endpoints
+	{
+		cat <<YAML
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: web-1
+  namespace: default
+  labels: {kubernetes.io/service-name: web}
+addressType: IPv4
+ports: [{name: http, port: 8080, protocol: TCP}]
+endpoints:
+YAML
+		for ip in "$@"; do
+			printf '  - addresses: ["%s"]\n    conditions: {ready: true}\n' "$ip"
+		done
+	} | k apply -f - >/dev/null
+}
+
+bl_node_up
+start_cp || { fail "bpflet-controlplane serves in the node namespace"; exit 1; }
+pass "bpflet-controlplane up, $KCFG written"
+BL_AGENT_API_ONLY=1 bl_agent_start --kubeconfig "$KCFG" || { fail "agent starts on the API"; exit 1; }
+A=$(bl_pod_add a) && B=$(bl_pod_add b) && C=$(bl_pod_add client) || { fail "pods wired"; exit 1; }
+for p in a b; do bl_serve_echo "$p" 8080; done
+bl_wait_port a 8080 && bl_wait_port b 8080
+
+k apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec:
+  clusterIP: $VIP
+  ports: [{name: http, port: 80, protocol: TCP, targetPort: 8080}]
+YAML
+slice "$A" "$B"
+check "kubectl-made Service and EndpointSlice reach the maps (2 backends)" wait_backends 2
+grep -q "kube: /api/v1/services: listed" "$BL_AGENT_LOG" && pass "informers listed, then watched" ||
+	fail "no list in the agent log"
+ok=0
+for _ in $(seq 10); do
+	out=$(tcp_req client "$VIP" 80)
+	case "$out" in "a $C" | "b $C") ok=$((ok + 1)) ;; esac
+done
+[ "$ok" = 10 ] && pass "10 connections to the API-made ClusterIP answered" || fail "ClusterIP: $ok of 10"
+
+slice "$A"
+check "an EndpointSlice change through the watch leaves 1 backend" wait_backends 1
+
+# NetworkPolicy through the API: the pods are known by their CNI registrations
+k apply -f - >/dev/null <<YAML
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny, namespace: default}
+spec: {podSelector: {}, ingress: []}
+YAML
+isolated() {
+	"$BL_BIN/bpfletctl" --instance "$BL_INSTANCE" -o json policy list |
+		python3 -c 'import json,sys; sys.exit(0 if len(json.load(sys.stdin)["endpoints"]) == '"$1"' else 1)'
+}
+for _ in $(seq 60); do isolated 3 && break; sleep 0.05; done
+check "a NetworkPolicy from the API isolates the three pods" isolated 3
+out=$(tcp_req client "$A" 8080)
+[ -z "$out" ] || [[ "$out" == *"timed out"* ]] || [[ "$out" == *"Connection"* ]] &&
+	[ "$out" != "a $C" ] && pass "default deny from the API holds (client -> a refused)" ||
+	fail "client -> a under default deny: '$out'"
+k delete networkpolicy deny >/dev/null
+for _ in $(seq 60); do isolated 0 && break; sleep 0.05; done
+out=$(tcp_req client "$A" 8080)
+[ "$out" = "a $C" ] && pass "deleting the policy through the API allows again" || fail "after delete: '$out'"
+
+# the control plane goes away mid-watch: maps stay, the agent resumes afterwards
+stop_cp
+sleep 1
+[ "$(backends)" = 1 ] && pass "API server down: the Service keeps its backend" || fail "maps changed while the API was down: $(backends)"
+out=$(tcp_req client "$VIP" 80)
+[ "$out" = "a $C" ] && pass "traffic flows while the API is down" || fail "ClusterIP with the API down: '$out'"
+start_cp || { fail "bpflet-controlplane restarts on the same data"; tail -5 "$BL_WORK/cp.log"; }
+slice "$A" "$B"
+check "after the API server's restart the watch resumes (2 backends again)" wait_backends 2
+
+# an agent restart re-adopts the maps and writes nothing when nothing changed
+bl_agent_stop
+[ "$(backends)" = 2 ] && pass "agent stopped: maps still hold the Service" || fail "agent stop flushed: $(backends)"
+: >"$BL_AGENT_LOG"
+BL_AGENT_API_ONLY=1 bl_agent_start --kubeconfig "$KCFG" || fail "agent restarts"
+for _ in $(seq 100); do grep -q "kube: /apis/networking.k8s.io/v1/networkpolicies: listed" "$BL_AGENT_LOG" && break; sleep 0.05; done
+sleep 0.3
+grep -E "synced .* removed" "$BL_AGENT_LOG" | grep -qv " 0 removed" &&
+	fail "the restarted agent removed entries: $(grep -E 'synced' "$BL_AGENT_LOG")" ||
+	pass "the restarted agent removed nothing from the maps"
+check "the restarted agent still has 2 backends" wait_backends 2
+metrics=$(ip netns exec "$BL_NODE" curl -s http://127.0.0.1:10249/metrics)
+grep -q '^bpflet_kube_watch_events_total{resource="endpointslices"}' <<<"$metrics" &&
+	pass "/metrics has the informers' watch counters" || { fail "/metrics lacks bpflet_kube_* counters"; grep -c . <<<"$metrics"; grep -i "metrics\|error" "$BL_AGENT_LOG" | head -5; }
+bl_summary

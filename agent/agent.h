@@ -41,7 +41,7 @@ struct bl_agent_opts {
 	int maglev_tables; /* --maglev-tables: blocks of the Maglev map */
 	int ct_gc_seconds;
 	struct bl_ct_timeouts ct_timeouts;
-	bool policy_audit;	   /* --policy-audit */
+	bool policy_audit;	  /* --policy-audit */
 	bool policy_allow_events; /* --policy-allow-events */
 	bool cleanup;
 	bool verbose;
@@ -80,6 +80,7 @@ struct bl_agent {
 	bool pol_dirty;			 /* rewrite the policy maps at the next sync */
 	struct bl_pol_events *pol_ev;	 /* policy_events.c */
 	struct bl_kube_source *kube;	 /* NULL without the API */
+	struct bl_node_duties *node;	 /* Node + Lease, with the API */
 	unsigned long kube_gen_applied;	 /* its generation the maps hold */
 	struct bl_pol_event_stats pol_events;
 };

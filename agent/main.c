@@ -6,6 +6,7 @@
 #include "agent/dataplane/uplink.h"
 #include "agent/hc_server.h"
 #include "agent/kube/kube_source.h"
+#include "agent/kube/node_duties.h"
 #include "agent/common/log.h"
 #include "agent/common/netaddr.h"
 #include "agent/common/paths.h"
@@ -437,6 +438,8 @@ static int cleanup_instance(struct bl_agent *a)
 	rmdir(cmd);
 	snprintf(cmd, sizeof(cmd), "%s/agent.sock", run);
 	unlink(cmd);
+	snprintf(cmd, sizeof(cmd), "%s/%s", run, BL_POD_CIDR_FILE);
+	unlink(cmd);
 	rmdir(run);
 	/* the shared parents go too once no other instance uses them */
 	rmdir(BPFLET_PIN_ROOT);
@@ -516,6 +519,9 @@ int main(int argc, char **argv)
 		a.kube = bl_kube_source_new(&a, a.o.kubeconfig, a.o.kube_context, on_kube_changed);
 		if (!a.kube)
 			return 1;
+		a.node = bl_node_duties_start(&a, bl_kube_source_client(a.kube));
+		if (!a.node)
+			return 1;
 	}
 	a.hc = bl_hc_server_new(a.base, bl_agent_healthy, &a);
 	if (!a.hc)
@@ -552,6 +558,7 @@ int main(int argc, char **argv)
 	bl_pol_events_stop(&a);
 	bl_cni_server_stop(&a.cni);
 	bl_hc_server_free(a.hc);
+	bl_node_duties_free(a.node);
 	bl_kube_source_free(a.kube);
 	bl_service_source_free(&a);
 	bl_endpoints_free(&a.eps);

@@ -3,6 +3,7 @@
 #include "agent/agent.h"
 #include "agent/common/maps_util.h"
 #include "agent/kube/kube_source.h"
+#include "agent/kube/node_duties.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -196,6 +197,23 @@ void bl_agent_metrics(void *agent, struct evbuffer *b)
 	packet_counters(a, b);
 	if (a->kube)
 		bl_kube_source_metrics(a->kube, b);
+	if (a->node) {
+		unsigned long renewals, updates, failures;
+
+		bl_node_duties_stats(a->node, &renewals, &updates, &failures);
+		evbuffer_add_printf(
+			b,
+			"# HELP bpflet_node_lease_renewals_total Lease renewals the API "
+			"server accepted.\n# TYPE bpflet_node_lease_renewals_total counter\n"
+			"bpflet_node_lease_renewals_total %lu\n"
+			"# HELP bpflet_node_status_updates_total Node status updates "
+			"accepted.\n# TYPE bpflet_node_status_updates_total counter\n"
+			"bpflet_node_status_updates_total %lu\n"
+			"# HELP bpflet_node_api_failures_total Node or Lease requests that "
+			"failed.\n# TYPE bpflet_node_api_failures_total counter\n"
+			"bpflet_node_api_failures_total %lu\n",
+			renewals, updates, failures);
+	}
 	evbuffer_add_printf(
 		b,
 		"# HELP bpflet_policy_verdict_events_total NetworkPolicy decisions on "

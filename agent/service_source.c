@@ -1,6 +1,7 @@
 /* Manifests → compiler → syncer: the agent's Service source for --manifests DIR. */
 #include "agent/agent.h"
 #include "agent/common/log.h"
+#include "agent/common/paths.h"
 #include "agent/dataplane/src_ranges.h"
 #include "agent/hc_server.h"
 #include "agent/kube/kube_source.h"
@@ -9,6 +10,7 @@
 #include "controlplane/compile/compile.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,6 +70,47 @@ static int to_frontends(const struct bl_svc_table *t, struct bl_dp_frontend **ou
 	*out = fes;
 	*bes_out = bes;
 	return 0;
+}
+
+/* This node's spec.podCIDR, published for bpflet-cni (its config may leave podCIDR
+ * out). A --pod-cidr that disagrees is reported, not overridden. */
+static void publish_pod_cidr(struct bl_agent *a, json_t **objs, size_t n)
+{
+	static char published[32];
+	char run[128], path[192], tmp[200];
+	const char *cidr = NULL;
+	FILE *f;
+
+	for (size_t i = 0; i < n && !cidr; i++) {
+		const json_t *md = json_object_get(objs[i], "metadata");
+
+		if (json_is_string(json_object_get(objs[i], "kind")) &&
+		    !strcmp(json_string_value(json_object_get(objs[i], "kind")), "Node") &&
+		    json_is_string(json_object_get(md, "name")) &&
+		    !strcmp(json_string_value(json_object_get(md, "name")), a->o.node_name))
+			cidr = json_string_value(
+				json_object_get(json_object_get(objs[i], "spec"), "podCIDR"));
+	}
+	if (!cidr || strlen(cidr) >= sizeof(published) || !strcmp(cidr, published))
+		return;
+	if (a->o.pod_cidr && strcmp(a->o.pod_cidr, cidr))
+		log_warn("Node %s has spec.podCIDR %s but --pod-cidr says %s", a->o.node_name, cidr,
+			 a->o.pod_cidr);
+	bl_run_dir(run, sizeof(run), a->o.instance);
+	snprintf(path, sizeof(path), "%s/%s", run, BL_POD_CIDR_FILE);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (f && fprintf(f, "%s\n", cidr) < 0) {
+		fclose(f);
+		f = NULL;
+	}
+	if (!f || fclose(f) || rename(tmp, path)) {
+		log_err("cannot write %s: %s", path, strerror(errno));
+		return;
+	}
+	snprintf(published, sizeof(published), "%s", cidr);
+	log_info("pod CIDR %s from Node %s published for bpflet-cni in %s", cidr, a->o.node_name,
+		 path);
 }
 
 /* Other nodes' pod CIDRs routed via their addresses; a failure is retried next sync. */
@@ -153,6 +196,8 @@ int bl_service_resync(struct bl_agent *a)
 		rc = bl_compile_objects(objs, n, &opts, &table, &errs);
 	if (!rc)
 		node_routes = sync_node_routes(a, objs, n, &errs);
+	if (!rc)
+		publish_pod_cidr(a, objs, n);
 	if (!rc && bl_policy_resync(a, objs, n))
 		node_routes = 1; /* retried at the next sync, Services still applied */
 	for (size_t i = 0; i < errs.n; i++)

@@ -19,10 +19,13 @@ BL_BG_PIDS=()
 
 bl_log() { echo "# $*" >&2; }
 
+# BL_CNI_NO_CIDR=1: no podCIDR, the plugin takes the one the agent published
 bl_cni_conf() {
+	local cidr="\"podCIDR\":\"$BL_POD_CIDR\","
+	[ -n "${BL_CNI_NO_CIDR:-}" ] && cidr=
 	cat <<JSON
 {"cniVersion":"1.0.0","name":"bpflet","type":"bpflet-cni","instance":"$BL_INSTANCE",
- "podCIDR":"$BL_POD_CIDR","dataDir":"$BL_WORK/ipam"}
+ $cidr"dataDir":"$BL_WORK/ipam"}
 JSON
 }
 

@@ -72,6 +72,30 @@ static int check_cidr(struct cni_conf *c, struct cni_error *e)
 	return 0;
 }
 
+/* No podCIDR in the config: the one the agent took from its Node's spec.podCIDR. */
+static int published_pod_cidr(struct cni_conf *c, struct cni_error *e)
+{
+	char run[128], path[192];
+	FILE *f;
+
+	bl_run_dir(run, sizeof(run), c->instance);
+	snprintf(path, sizeof(path), "%s/%s", run, BL_POD_CIDR_FILE);
+	f = fopen(path, "r");
+	if (f) {
+		bool ok = fgets(c->pod_cidr_text, sizeof(c->pod_cidr_text), f) != NULL;
+
+		fclose(f);
+		c->pod_cidr_text[strcspn(c->pod_cidr_text, "\n")] = '\0';
+		if (ok && c->pod_cidr_text[0])
+			return 0;
+	}
+	cni_set_error(e, CNI_ERR_INVALID_CONFIG, NULL,
+		      "network config: \"podCIDR\" is required (or the agent's %s, taken from "
+		      "its Node's spec.podCIDR, which it has not written)",
+		      path);
+	return -EINVAL;
+}
+
 static int get_mtu(json_t *o, struct cni_conf *c, struct cni_error *e)
 {
 	json_t *mtu = json_object_get(o, "mtu");
@@ -113,7 +137,7 @@ int cni_conf_parse(const char *json, struct cni_conf *c, struct cni_error *e)
 	}
 	if (get_str(o, "name", c->name, sizeof(c->name), false, e) ||
 	    get_str(o, "instance", c->instance, sizeof(c->instance), true, e) ||
-	    get_str(o, "podCIDR", c->pod_cidr_text, sizeof(c->pod_cidr_text), true, e) ||
+	    get_str(o, "podCIDR", c->pod_cidr_text, sizeof(c->pod_cidr_text), false, e) ||
 	    get_str(o, "dataDir", c->data_dir, sizeof(c->data_dir), false, e))
 		goto out;
 	if (!bl_instance_valid(c->instance)) {
@@ -123,6 +147,8 @@ int cni_conf_parse(const char *json, struct cni_conf *c, struct cni_error *e)
 			      c->instance, BPFLET_INSTANCE_MAX);
 		goto out;
 	}
+	if (!c->pod_cidr_text[0] && published_pod_cidr(c, e))
+		goto out;
 	if (check_cidr(c, e) || get_mtu(o, c, e))
 		goto out;
 	if (!c->data_dir[0]) {

@@ -7,6 +7,8 @@
 
 #define BPFLET_RUN_ROOT	    "/run/bpflet"
 #define BPFLET_INSTANCE_MAX 32
+/* /run/bpflet/<instance>/pod-cidr: the agent's Node's spec.podCIDR, for bpflet-cni */
+#define BL_POD_CIDR_FILE "pod-cidr"
 
 /* Instance names become path components: [A-Za-z0-9_-], 1..32 chars. */
 bool bl_instance_valid(const char *instance);

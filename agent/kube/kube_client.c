@@ -162,9 +162,16 @@ static void set_blob(CURL *e, CURLoption opt, const struct bl_kube_blob *b)
 struct bl_kube_req *bl_kube_get(struct bl_kube_client *c, const char *path, long timeout_s,
 				const struct bl_kube_req_ops *ops, void *arg)
 {
+	return bl_kube_request(c, "GET", path, NULL, NULL, timeout_s, ops, arg);
+}
+
+struct bl_kube_req *bl_kube_request(struct bl_kube_client *c, const char *method, const char *path,
+				    const char *body, const char *content_type, long timeout_s,
+				    const struct bl_kube_req_ops *ops, void *arg)
+{
 	const struct bl_kube_config *cfg = c->cfg;
 	struct bl_kube_req *r = calloc(1, sizeof(*r));
-	char url[4096], tok[8192], auth[8300];
+	char url[4096], tok[8192], auth[8300], ctype[128];
 
 	if (!r || !(r->easy = curl_easy_init())) {
 		free(r);
@@ -179,6 +186,14 @@ struct bl_kube_req *bl_kube_get(struct bl_kube_client *c, const char *path, long
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
 		r->hdrs = curl_slist_append(r->hdrs, auth);
 	}
+	if (body) {
+		snprintf(ctype, sizeof(ctype), "Content-Type: %s",
+			 content_type ? content_type : "application/json");
+		r->hdrs = curl_slist_append(r->hdrs, ctype);
+		curl_easy_setopt(r->easy, CURLOPT_COPYPOSTFIELDS, body);
+	}
+	if (strcmp(method, "GET") && strcmp(method, "POST"))
+		curl_easy_setopt(r->easy, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(r->easy, CURLOPT_URL, url);
 	curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->hdrs);
 	curl_easy_setopt(r->easy, CURLOPT_USERAGENT, "bpflet");

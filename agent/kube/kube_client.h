@@ -29,5 +29,9 @@ void bl_kube_client_free(struct bl_kube_client *c);
 /* GET server+path; timeout_s bounds the whole transfer (0: none). */
 struct bl_kube_req *bl_kube_get(struct bl_kube_client *c, const char *path, long timeout_s,
 				const struct bl_kube_req_ops *ops, void *arg);
+/* Any method with an optional body (copied) of the given content type. */
+struct bl_kube_req *bl_kube_request(struct bl_kube_client *c, const char *method, const char *path,
+				    const char *body, const char *content_type, long timeout_s,
+				    const struct bl_kube_req_ops *ops, void *arg);
 
 #endif

@@ -154,3 +154,8 @@ void bl_kube_source_metrics(const struct bl_kube_source *k, struct evbuffer *b)
 		}
 	}
 }
+
+struct bl_kube_client *bl_kube_source_client(const struct bl_kube_source *k)
+{
+	return k->c;
+}

@@ -25,5 +25,7 @@ unsigned long bl_kube_source_generation(const struct bl_kube_source *k);
 /* Appends the cached objects (borrowed) to *objs (realloc'd). */
 int bl_kube_source_objects(const struct bl_kube_source *k, json_t ***objs, size_t *n);
 void bl_kube_source_metrics(const struct bl_kube_source *k, struct evbuffer *b);
+/* The source's client, shared with the node duties. */
+struct bl_kube_client *bl_kube_source_client(const struct bl_kube_source *k);
 
 #endif

@@ -70,7 +70,10 @@ YAML
 bl_node_up
 start_cp || { fail "bpflet-controlplane serves in the node namespace"; exit 1; }
 pass "bpflet-controlplane up, $KCFG written"
-BL_AGENT_API_ONLY=1 bl_agent_start --kubeconfig "$KCFG" || { fail "agent starts on the API"; exit 1; }
+NODE_IP=192.168.254.1
+ip -n "$BL_NODE" addr add "$NODE_IP/32" dev lo
+BL_AGENT_API_ONLY=1 bl_agent_start --kubeconfig "$KCFG" --node-name "$BL_TAG-n1" --node-ip "$NODE_IP" ||
+	{ fail "agent starts on the API"; exit 1; }
 A=$(bl_pod_add a) && B=$(bl_pod_add b) && C=$(bl_pod_add client) || { fail "pods wired"; exit 1; }
 for p in a b; do bl_serve_echo "$p" 8080; done
 bl_wait_port a 8080 && bl_wait_port b 8080
@@ -94,6 +97,37 @@ for _ in $(seq 10); do
 done
 [ "$ok" = 10 ] && pass "10 connections to the API-made ClusterIP answered" || fail "ClusterIP: $ok of 10"
 
+# node duties: the Node object and its Lease, through the API
+node_json() { k get node "$BL_TAG-n1" -o json 2>/dev/null; }
+for _ in $(seq 60); do node_json | grep -q '"Ready"' && break; sleep 0.1; done
+node_json | python3 -c 'import json,sys
+n=json.load(sys.stdin); l=n["metadata"]["labels"]; st=n["status"]
+ready=[c for c in st["conditions"] if c["type"]=="Ready"]
+assert l["kubernetes.io/hostname"]=="'"$BL_TAG-n1"'" and l["kubernetes.io/os"]=="linux", l
+assert {"type":"InternalIP","address":"'"$NODE_IP"'"} in st["addresses"], st.get("addresses")
+assert ready and ready[0]["status"]=="True" and ready[0]["reason"]=="KubeletReady", ready
+assert int(st["capacity"]["cpu"])>=1 and st["capacity"]["memory"].endswith("Ki"), st["capacity"]
+' && pass "Node registered: hostname/os labels, InternalIP, capacity, Ready=True (KubeletReady)" ||
+	fail "Node object: $(node_json | head -c 600)"
+renew() { k -n kube-node-lease get lease "$BL_TAG-n1" -o jsonpath='{.spec.renewTime} {.spec.holderIdentity} {.spec.leaseDurationSeconds}' 2>/dev/null; }
+for _ in $(seq 50); do [ -n "$(renew)" ] && break; sleep 0.1; done
+l1=$(renew)
+[[ "$l1" == *" $BL_TAG-n1 40" ]] && pass "Lease in kube-node-lease held by the node, 40 s duration" || fail "Lease: '$l1'"
+sleep 11
+l2=$(renew)
+[ -n "$l2" ] && [ "${l1%% *}" != "${l2%% *}" ] && pass "Lease renewed within 11 s (${l1%% *} -> ${l2%% *})" ||
+	fail "Lease not renewed: '$l1' then '$l2'"
+
+# spec.podCIDR, assigned by whoever allocates them, reaches bpflet-cni through the agent
+k patch node "$BL_TAG-n1" --type merge -p '{"spec":{"podCIDR":"10.244.7.0/24"}}' >/dev/null
+cidr_file=/run/bpflet/$BL_INSTANCE/pod-cidr
+for _ in $(seq 60); do [ "$(cat "$cidr_file" 2>/dev/null)" = 10.244.7.0/24 ] && break; sleep 0.05; done
+[ "$(cat "$cidr_file" 2>/dev/null)" = 10.244.7.0/24 ] && pass "the Node's spec.podCIDR published in $cidr_file" ||
+	fail "pod-cidr file: '$(cat "$cidr_file" 2>/dev/null)'"
+L=$(BL_CNI_NO_CIDR=1 bl_pod_add late)
+[[ "$L" == 10.244.7.* ]] && pass "bpflet-cni without podCIDR in its config allocates from it ($L)" ||
+	fail "CNI ADD without podCIDR: '$L'"
+
 slice "$A"
 check "an EndpointSlice change through the watch leaves 1 backend" wait_backends 1
 
@@ -108,8 +142,8 @@ isolated() {
 	"$BL_BIN/bpfletctl" --instance "$BL_INSTANCE" -o json policy list |
 		python3 -c 'import json,sys; sys.exit(0 if len(json.load(sys.stdin)["endpoints"]) == '"$1"' else 1)'
 }
-for _ in $(seq 60); do isolated 3 && break; sleep 0.05; done
-check "a NetworkPolicy from the API isolates the three pods" isolated 3
+for _ in $(seq 60); do isolated 4 && break; sleep 0.05; done
+check "a NetworkPolicy from the API isolates the four pods" isolated 4
 out=$(tcp_req client "$A" 8080)
 [ -z "$out" ] || [[ "$out" == *"timed out"* ]] || [[ "$out" == *"Connection"* ]] &&
 	[ "$out" != "a $C" ] && pass "default deny from the API holds (client -> a refused)" ||
@@ -133,7 +167,8 @@ check "after the API server's restart the watch resumes (2 backends again)" wait
 bl_agent_stop
 [ "$(backends)" = 2 ] && pass "agent stopped: maps still hold the Service" || fail "agent stop flushed: $(backends)"
 : >"$BL_AGENT_LOG"
-BL_AGENT_API_ONLY=1 bl_agent_start --kubeconfig "$KCFG" || fail "agent restarts"
+BL_AGENT_API_ONLY=1 bl_agent_start --kubeconfig "$KCFG" --node-name "$BL_TAG-n1" --node-ip "$NODE_IP" ||
+	fail "agent restarts"
 for _ in $(seq 100); do grep -q "kube: /apis/networking.k8s.io/v1/networkpolicies: listed" "$BL_AGENT_LOG" && break; sleep 0.05; done
 sleep 0.3
 grep -E "synced .* removed" "$BL_AGENT_LOG" | grep -qv " 0 removed" &&

@@ -61,7 +61,7 @@ TEST_BINS += $(B)/bin/test_controlplane
 endif
 BENCH_BINS := $(B)/bin/bench_prog $(B)/bin/tcp_rr $(B)/bin/bench_maglev $(B)/bin/bench_policy
 ifneq ($(wildcard controlplane/main.c),)
-BENCH_BINS += $(B)/bin/bench_cp
+BENCH_BINS += $(B)/bin/bench_cp $(B)/bin/bench_kube_change
 endif
 
 .PHONY: all check bench demo deps clean format test-unit test-bpf test-e2e
@@ -123,6 +123,8 @@ $(B)/bin/tcp_rr: $(call obj,selftests/bench/tcp_rr.c) | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $^
 $(B)/bin/bench_cp: $(call obj,selftests/bench/controlplane/bench_cp.c $(CP_SRCS) $(COMMON_SRCS)) | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(CP_LIBS)
+$(B)/bin/bench_kube_change: $(call obj,selftests/bench/bench_kube_change.c) | $(B)/bin
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lpthread
 
 $(B)/bpf $(B)/skel $(B)/bin:
 	mkdir -p $@

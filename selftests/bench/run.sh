@@ -5,7 +5,9 @@
 #  2. TCP request/response and connect/request/response rates through a ClusterIP vs
 #     straight to the pod IP, same topology, alternating runs, medians of REPS; then
 #     the direct path again with both pods isolated by an allow-all NetworkPolicy;
-#  3. NetworkPolicy per-packet and compile costs (bench_policy).
+#  3. NetworkPolicy per-packet and compile costs (bench_policy);
+#  4. the control plane, the agent's full sync / change latency / memory at 10k
+#     Services from it (kube_agent.sh), north-south at XDP (northsouth.sh).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 BL_TAG=bench$$
@@ -108,6 +110,9 @@ if [ -x "$BL_BIN/bench_cp" ]; then
 	echo
 	echo "== control plane (bpflet-controlplane on SQLite and on etcd)"
 	BL_BIN="$BL_BIN" bash "$HERE/controlplane.sh"
+	echo
+	echo "== the agent on the API: 10k Services x 10 endpoints from bpflet-controlplane"
+	bash "$HERE/kube_agent.sh"
 fi
 
 echo

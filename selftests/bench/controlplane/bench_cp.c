@@ -1,7 +1,9 @@
 /* Control-plane figures for make bench.
- *   bench_cp seed DB NSVC EPS       writes NSVC Services and as many EndpointSlices of EPS
- *                                   endpoints each into the SQLite store DB (a tmpfs path:
- *                                   seeding is not what is measured)
+ *   bench_cp seed DB NSVC EPS [plain]  writes NSVC Services and as many EndpointSlices of
+ *                                   EPS endpoints each into the SQLite store DB (a tmpfs path:
+ *                                   seeding is not what is measured); "plain": Services
+ *                                   without a selector, so the EndpointSlice controller
+ *                                   leaves the seeded slices alone
  *   bench_cp http URL PKI [opts]    against a running server (client cert PKI/admin.*):
  *     --writes SECS                 sequential creates over one HTTP/2 connection: writes/s
  *     --watch N                     N watchers over HTTP/2; EVENTS creates, each one's delay
@@ -27,7 +29,7 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static int seed(const char *db, int nsvc, int eps)
+static int seed(const char *db, int nsvc, int eps, bool plain)
 {
 	struct bl_store *st;
 	char key[256], *val;
@@ -54,8 +56,12 @@ static int seed(const char *db, int nsvc, int eps)
 		json_object_set_new(json_object_get(svc, "spec"), "clusterIP", json_string(ip));
 		json_array_set_new(json_object_get(json_object_get(svc, "spec"), "clusterIPs"), 0,
 				   json_string(ip));
-		json_object_set_new(json_object_get(json_object_get(svc, "spec"), "selector"),
-				    "app", json_string(name));
+		if (plain)
+			json_object_del(json_object_get(svc, "spec"), "selector");
+		else
+			json_object_set_new(
+				json_object_get(json_object_get(svc, "spec"), "selector"), "app",
+				json_string(name));
 		for (int e = 0; e < eps; e++) {
 			char addr[32];
 
@@ -329,10 +335,11 @@ int main(int argc, char **argv)
 {
 	int rc = 0, events = 200;
 
-	if (argc == 5 && !strcmp(argv[1], "seed"))
-		return seed(argv[2], atoi(argv[3]), atoi(argv[4]));
+	if ((argc == 5 || argc == 6) && !strcmp(argv[1], "seed"))
+		return seed(argv[2], atoi(argv[3]), atoi(argv[4]),
+			    argc == 6 && !strcmp(argv[5], "plain"));
 	if (argc < 4 || strcmp(argv[1], "http")) {
-		fprintf(stderr, "usage: bench_cp seed DB NSVC EPS | bench_cp http URL PKI "
+		fprintf(stderr, "usage: bench_cp seed DB NSVC EPS [plain] | bench_cp http URL PKI "
 				"[--writes SECS] [--events E] [--watch N]... [--list PATH]\n");
 		return 2;
 	}

@@ -49,6 +49,14 @@ struct bl_agent_opts {
 
 #define BL_SYNC_BUCKETS 8
 
+/* A latency histogram in seconds, over bl_sync_bucket_bounds. */
+struct bl_histo {
+	unsigned long buckets[BL_SYNC_BUCKETS]; /* not cumulative; above the last: count */
+	unsigned long count;
+	double sum;
+};
+void bl_histo_observe(struct bl_histo *h, double secs);
+
 struct bl_agent_stats {
 	double last_sync;   /* unix time of the last completed sync */
 	double last_change; /* unix time the last change was seen */
@@ -56,9 +64,10 @@ struct bl_agent_stats {
 	unsigned long service_changes, endpoint_changes;
 	unsigned long map_updates, map_removes;
 	unsigned long maglev_writes, maglev_fallbacks;
-	/* sync duration histogram (seconds) */
-	unsigned long buckets[BL_SYNC_BUCKETS];
-	double duration_sum;
+	struct bl_histo sync_duration;
+	/* from an EndpointSlice's last-change-trigger-time to its map write (kube-proxy's
+	 * network programming latency), and from a watch event's arrival to its write */
+	struct bl_histo programming, event_to_map;
 	bool pending; /* a change is waiting to be applied */
 };
 
@@ -72,7 +81,7 @@ struct bl_agent {
 	struct bl_service_source *source;
 	struct bl_hc_server *hc; /* healthCheckNodePort listeners */
 	struct bl_agent_stats st;
-	struct event *resync_ev, *debounce_ev, *watch_ev, *ct_gc_ev;
+	struct event *resync_ev, *debounce_ev, *watch_ev, *ct_gc_ev, *ct_purge_ev;
 	struct bl_ct_gc_stats ct_gc; /* totals since start */
 	unsigned long ct_gc_runs;
 	int inotify_fd;
@@ -81,7 +90,6 @@ struct bl_agent {
 	struct bl_pol_events *pol_ev;	 /* policy_events.c */
 	struct bl_kube_source *kube;	 /* NULL without the API */
 	struct bl_node_duties *node;	 /* Node + Lease, with the API */
-	unsigned long kube_gen_applied;	 /* its generation the maps hold */
 	struct bl_pol_event_stats pol_events;
 };
 
@@ -101,6 +109,8 @@ int bl_policy_resync(struct bl_agent *a, json_t **objs, size_t n);
 /* ct_gc_timer.c: periodic conntrack GC; a purge-only pass after Service changes. */
 int bl_ct_gc_start(struct bl_agent *a);
 void bl_ct_gc_pass(struct bl_agent *a, bool expire);
+/* A purge-only pass shortly after (bursts of syncs share one), off the sync's path. */
+void bl_ct_gc_purge_soon(struct bl_agent *a);
 
 /* metrics.c */
 struct evbuffer;

@@ -96,10 +96,32 @@ static void on_gc(evutil_socket_t fd, short what, void *arg)
 	bl_ct_gc_pass(arg, true);
 }
 
+static void on_purge(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	bl_ct_gc_pass(arg, false);
+}
+
+void bl_ct_gc_purge_soon(struct bl_agent *a)
+{
+	/* 20 ms: long enough to share one pass among a burst of changes, short beside
+	 * a UDP client's retry */
+	struct timeval soon = {0, 20 * 1000};
+
+	if (!a->ct_purge_ev)
+		bl_ct_gc_pass(a, false);
+	else if (!event_pending(a->ct_purge_ev, EV_TIMEOUT, NULL))
+		event_add(a->ct_purge_ev, &soon);
+}
+
 int bl_ct_gc_start(struct bl_agent *a)
 {
 	struct timeval period = {a->o.ct_gc_seconds, 0};
 
+	a->ct_purge_ev = evtimer_new(a->base, on_purge, a);
+	if (!a->ct_purge_ev)
+		return -1;
 	a->ct_gc_ev = event_new(a->base, -1, EV_PERSIST, on_gc, a);
 	if (!a->ct_gc_ev)
 		return -1;

@@ -388,11 +388,11 @@ static void on_endpoints_changed(void *arg)
 	event_add(a->debounce_ev, &soon);
 }
 
-/* An informer's cache changed: apply it at once (a burst of events in one read
- * becomes one sync). */
+/* An informer's cache changed: apply it at once, right after the loop has handled
+ * what is ready (a burst of events in one read becomes one sync). */
 static void on_kube_changed(struct bl_agent *a)
 {
-	struct timeval now = {0, 1000};
+	struct timeval now = {0, 0};
 
 	a->st.pending = true;
 	a->st.last_change = bl_now();
@@ -567,6 +567,8 @@ int main(int argc, char **argv)
 	bl_dp_close(&a.dp);
 	if (a.ct_gc_ev)
 		event_free(a.ct_gc_ev);
+	if (a.ct_purge_ev)
+		event_free(a.ct_purge_ev);
 	event_free(sigterm);
 	event_free(sigint);
 	return 0;

@@ -144,26 +144,44 @@ static void ct_gc_metrics(struct bl_agent *a, struct evbuffer *b)
 			    a->st.maglev_writes, a->st.maglev_fallbacks);
 }
 
+void bl_histo_observe(struct bl_histo *h, double secs)
+{
+	for (int i = 0; i < BL_SYNC_BUCKETS; i++)
+		if (secs <= bl_sync_bucket_bounds[i]) {
+			h->buckets[i]++;
+			break;
+		}
+	h->count++;
+	h->sum += secs;
+}
+
+static void histo_print(struct evbuffer *b, const char *name, const char *help,
+			const struct bl_histo *h)
+{
+	unsigned long cum = 0;
+
+	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+	for (int i = 0; i < BL_SYNC_BUCKETS; i++) {
+		cum += h->buckets[i];
+		evbuffer_add_printf(b, "%s_bucket{le=\"%g\"} %lu\n", name, bl_sync_bucket_bounds[i],
+				    cum);
+	}
+	evbuffer_add_printf(b, "%s_bucket{le=\"+Inf\"} %lu\n%s_sum %g\n%s_count %lu\n", name,
+			    h->count, name, h->sum, name, h->count);
+}
+
 void bl_agent_metrics(void *agent, struct evbuffer *b)
 {
 	struct bl_agent *a = agent;
-	unsigned long cum = 0;
 
-	evbuffer_add_printf(b, "# HELP kubeproxy_sync_proxy_rules_duration_seconds SyncProxyRules "
-			       "latency in seconds\n"
-			       "# TYPE kubeproxy_sync_proxy_rules_duration_seconds histogram\n");
-	for (int i = 0; i < BL_SYNC_BUCKETS; i++) {
-		cum += a->st.buckets[i];
-		evbuffer_add_printf(b,
-				    "kubeproxy_sync_proxy_rules_duration_seconds_bucket{le=\"%g\"} "
-				    "%lu\n",
-				    bl_sync_bucket_bounds[i], cum);
-	}
-	evbuffer_add_printf(b,
-			    "kubeproxy_sync_proxy_rules_duration_seconds_bucket{le=\"+Inf\"} %lu\n"
-			    "kubeproxy_sync_proxy_rules_duration_seconds_sum %g\n"
-			    "kubeproxy_sync_proxy_rules_duration_seconds_count %lu\n",
-			    a->st.syncs, a->st.duration_sum, a->st.syncs);
+	histo_print(b, "kubeproxy_sync_proxy_rules_duration_seconds",
+		    "SyncProxyRules latency in seconds", &a->st.sync_duration);
+	histo_print(b, "kubeproxy_network_programming_duration_seconds",
+		    "In Cluster Network Programming Latency in seconds (from an "
+		    "EndpointSlice's last-change-trigger-time to its map write)",
+		    &a->st.programming);
+	histo_print(b, "bpflet_kube_event_to_map_seconds",
+		    "From a watch event's arrival to the map write it caused", &a->st.event_to_map);
 	evbuffer_add_printf(b,
 			    "# HELP kubeproxy_sync_proxy_rules_last_timestamp_seconds The last "
 			    "time proxy rules were successfully synced\n"

@@ -7,6 +7,7 @@
 #include "agent/kube/kube_source.h"
 #include "agent/manifests/manifests.h"
 #include "agent/node_routes.h"
+#include "agent/service_groups.h"
 #include "controlplane/compile/compile.h"
 
 #include <errno.h>
@@ -16,7 +17,12 @@
 
 struct bl_service_source {
 	struct bl_manifest_cache cache;
-	bool dirty; /* the last apply left something undone: apply again even if unchanged */
+	bool dirty;	   /* the last apply left something undone: rebuild and apply in full */
+	bool others_dirty; /* node routes or policies to retry */
+	bool extras_dirty; /* health-check ports or source ranges to retry */
+	bool built;	   /* incr holds every Service */
+	unsigned long other_gen;      /* the API's non-Service generation applied */
+	struct bl_compile_incr *incr; /* each Service's compiled frontends */
 };
 
 int bl_service_source_init(struct bl_agent *a)
@@ -26,6 +32,12 @@ int bl_service_source_init(struct bl_agent *a)
 		return -ENOMEM;
 	bl_manifest_cache_init(&a->source->cache);
 	a->source->dirty = true;
+	a->source->incr = bl_compile_incr_new();
+	if (!a->source->incr) {
+		free(a->source);
+		a->source = NULL;
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -34,29 +46,30 @@ void bl_service_source_free(struct bl_agent *a)
 	if (!a->source)
 		return;
 	bl_manifest_cache_free(&a->source->cache);
+	bl_compile_incr_free(a->source->incr);
 	free(a->source);
 	a->source = NULL;
 }
 
-/* The syncer's view of the compiled table; backends share one flat array. */
-static int to_frontends(const struct bl_svc_table *t, struct bl_dp_frontend **out,
-			struct bpflet_backend **bes_out)
+/* The syncer's view of the compiled frontends; backends share one flat array. */
+static int to_frontends(const struct bl_svc_frontend *const *fe, size_t n,
+			struct bl_dp_frontend **out, struct bpflet_backend **bes_out)
 {
 	size_t total = 0, at = 0;
 	struct bl_dp_frontend *fes;
 	struct bpflet_backend *bes;
 
-	for (size_t i = 0; i < t->n; i++)
-		total += t->fe[i].n_backends;
-	fes = calloc(t->n ? t->n : 1, sizeof(*fes));
+	for (size_t i = 0; i < n; i++)
+		total += fe[i]->n_backends;
+	fes = calloc(n ? n : 1, sizeof(*fes));
 	bes = calloc(total ? total : 1, sizeof(*bes));
 	if (!fes || !bes) {
 		free(fes);
 		free(bes);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < t->n; i++) {
-		const struct bl_svc_frontend *f = &t->fe[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct bl_svc_frontend *f = fe[i];
 
 		fes[i].key = f->key;
 		memcpy(fes[i].name, f->name, sizeof(fes[i].name));
@@ -126,15 +139,84 @@ static int sync_node_routes(struct bl_agent *a, json_t **objs, size_t n, struct 
 	return rc;
 }
 
-static void record_duration(struct bl_agent *a, double secs)
+/* Nodes, Pods, Namespaces, NetworkPolicies: node routes, the pod CIDR, policy maps.
+ * Non-zero: something is to be retried at the next sync. */
+static int sync_others(struct bl_agent *a, json_t **objs, size_t n, struct bl_errlist *errs)
 {
-	int i = 0;
+	int retry = sync_node_routes(a, objs, n, errs);
 
-	while (i < BL_SYNC_BUCKETS - 1 && secs > bl_sync_bucket_bounds[i])
-		i++;
-	if (secs <= bl_sync_bucket_bounds[i])
-		a->st.buckets[i]++;
-	a->st.duration_sum += secs;
+	publish_pod_cidr(a, objs, n);
+	if (bl_policy_resync(a, objs, n))
+		retry = 1;
+	return retry;
+}
+
+/* The frontends to write: a full apply (every frontend, the rest removed) after a
+ * rebuild, else only what the touched Services changed. */
+static int apply_services(struct bl_agent *a, bool full, struct bl_sync_stats *st,
+			  struct bl_errlist *errs)
+{
+	struct bl_service_source *src = a->source;
+	const struct bl_svc_frontend **fe = NULL;
+	struct bpflet_fe_key *gone = NULL;
+	struct bl_dp_frontend *fes = NULL;
+	struct bpflet_backend *bes = NULL;
+	struct bl_map_writer w = bl_dp_writer(&a->dp);
+	size_t n = 0, n_gone = 0;
+	int rc = bl_compile_incr_take(src->incr, &fe, &n, &gone, &n_gone, errs);
+
+	if (!rc && full) {
+		free(fe);
+		rc = bl_compile_incr_all(src->incr, &fe, &n);
+	}
+	if (!rc)
+		rc = to_frontends(fe, n, &fes, &bes);
+	if (!rc && full)
+		rc = bl_svc_sync_apply(a->sync, fes, n, &w, st);
+	else if (!rc)
+		rc = bl_svc_sync_apply_delta(a->sync, fes, n, gone, n_gone, &w, st);
+	free(fe);
+	free(gone);
+	free(fes);
+	free(bes);
+	return rc;
+}
+
+/* Health-check ports and loadBalancerSourceRanges, when they changed. Non-zero: to
+ * be retried. */
+static int apply_extras(struct bl_agent *a, bool force, struct bl_errlist *errs)
+{
+	const struct bl_svc_table *x;
+	unsigned sw, sr;
+	bool changed;
+	int retry = 0, e = bl_compile_incr_extras(a->source->incr, &x, &changed, errs);
+
+	if (e)
+		return e;
+	if (!changed && !force)
+		return 0;
+	e = bl_src_ranges_sync(a->dp.srcr_fd, x->src, x->n_src, &sw, &sr);
+	if (e)
+		log_err("loadBalancerSourceRanges: writing the map failed: %s", strerror(-e));
+	if (sw || sr)
+		log_info("loadBalancerSourceRanges: %u entries written, %u removed", sw, sr);
+	retry |= e;
+	/* a port that could not be bound is tried again at the next sync */
+	if (a->hc && bl_hc_server_apply(a->hc, x->hc, x->n_hc))
+		retry = 1;
+	return retry;
+}
+
+/* The API's changes are in the maps now: how long they took. */
+static void observe_programming(struct bl_agent *a, double since)
+{
+	double now = bl_now(), t[256];
+	size_t n = a->kube ? bl_kube_source_take_triggers(a->kube, t, 256) : 0;
+
+	if (since > 0)
+		bl_histo_observe(&a->st.event_to_map, now - since);
+	for (size_t i = 0; i < n; i++)
+		bl_histo_observe(&a->st.programming, now > t[i] ? now - t[i] : 0);
 }
 
 int bl_service_resync(struct bl_agent *a)
@@ -149,17 +231,15 @@ int bl_service_resync(struct bl_agent *a)
 				       .node_ips = &a->o.node_addr,
 				       .nodeport_min = a->o.nodeport_min,
 				       .nodeport_max = a->o.nodeport_max};
-	struct bl_svc_table table = {0};
-	struct bl_dp_frontend *fes = NULL;
-	struct bpflet_backend *bes = NULL;
 	struct bl_errlist errs;
-	struct bl_sync_stats st;
-	struct bl_map_writer w = bl_dp_writer(&a->dp);
+	struct bl_sync_stats st = {0};
 	double t0 = bl_now();
-	json_t **objs = NULL;
+	json_t **objs = NULL, *touched = NULL;
 	size_t n = 0;
-	unsigned long kube_gen;
-	int rc, node_routes = 0;
+	unsigned long other_gen;
+	bool all = false, full, others;
+	double since = 0;
+	int rc, retry = 0;
 
 	bl_errlist_init(&errs);
 	if (a->kube && !bl_kube_source_synced(a->kube)) {
@@ -177,54 +257,50 @@ int bl_service_resync(struct bl_agent *a)
 	}
 	if (rc > 0 && src->cache.changed)
 		a->st.manifest_errors++;
-	kube_gen = a->kube ? bl_kube_source_generation(a->kube) : 0;
-	if (!src->cache.changed && kube_gen == a->kube_gen_applied && !src->dirty &&
-	    !a->pol_dirty) {
-		/* nothing new: the maps already say what the manifests say */
+	if (a->kube)
+		touched = bl_kube_source_take_touched(a->kube, &all, &since);
+	other_gen = a->kube ? bl_kube_source_other_generation(a->kube) : 0;
+	/* manifests may define a Service the API has too: their groups are rebuilt whole */
+	full = !src->built || src->dirty || src->cache.changed || all ||
+	       (a->o.manifests && json_object_size(touched));
+	others = full || src->others_dirty || a->pol_dirty || other_gen != src->other_gen;
+	if (!full && !others && !json_object_size(touched) && !src->extras_dirty) {
+		/* nothing new: the maps already say what the sources say */
 		a->st.last_sync = bl_now();
 		a->st.pending = false;
 		rc = 0;
 		goto out;
 	}
 	bl_errlist_clear(&errs);
-	rc = bl_manifest_cache_objects(&src->cache, &objs, &n);
-	/* the API's objects beside the manifests' (borrowed from the informer caches) */
-	if (!rc && a->kube)
-		rc = bl_kube_source_objects(a->kube, &objs, &n);
-	a->kube_gen_applied = kube_gen;
-	if (!rc)
-		rc = bl_compile_objects(objs, n, &opts, &table, &errs);
-	if (!rc)
-		node_routes = sync_node_routes(a, objs, n, &errs);
-	if (!rc)
-		publish_pod_cidr(a, objs, n);
-	if (!rc && bl_policy_resync(a, objs, n))
-		node_routes = 1; /* retried at the next sync, Services still applied */
+	if (full || others) {
+		rc = bl_manifest_cache_objects(&src->cache, &objs, &n);
+		/* the API's objects beside the manifests' (borrowed from the informer caches) */
+		if (!rc && a->kube)
+			rc = bl_kube_source_objects(a->kube, &objs, &n);
+	}
+	if (!rc && others) {
+		src->others_dirty = sync_others(a, objs, n, &errs) != 0;
+		src->other_gen = other_gen;
+	}
+	if (!rc && full)
+		rc = bl_service_groups_rebuild(src->incr, objs, n, &opts, &errs);
+	else if (!rc)
+		rc = bl_service_groups_update(src->incr, a->kube, touched, &opts, &errs);
 	for (size_t i = 0; i < errs.n; i++)
 		log_warn("%s", errs.msgs[i]);
-	if (!rc)
-		rc = to_frontends(&table, &fes, &bes);
 	if (rc) {
 		log_err("compiling Services failed: %s; keeping the current maps", strerror(-rc));
+		src->dirty = true;
 		goto out;
 	}
-	{
-		unsigned sw, sr;
-		int e = bl_src_ranges_sync(a->dp.srcr_fd, table.src, table.n_src, &sw, &sr);
-
-		if (e)
-			log_err("loadBalancerSourceRanges: writing the map failed: %s",
-				strerror(-e));
-		if (sw || sr)
-			log_info("loadBalancerSourceRanges: %u entries written, %u removed", sw,
-				 sr);
-		node_routes |= e;
-	}
-	rc = bl_svc_sync_apply(a->sync, fes, table.n, &w, &st);
-	src->dirty = rc != 0 || node_routes != 0;
-	/* a port that could not be bound is tried again at the next sync */
-	if (a->hc && bl_hc_server_apply(a->hc, table.hc, table.n_hc))
-		src->dirty = true;
+	src->built = true;
+	bl_errlist_clear(&errs);
+	rc = apply_services(a, full, &st, &errs);
+	retry = apply_extras(a, full || src->extras_dirty, &errs);
+	for (size_t i = 0; i < errs.n; i++)
+		log_warn("%s", errs.msgs[i]);
+	src->dirty = rc != 0;
+	src->extras_dirty = retry != 0;
 	a->st.syncs++;
 	a->st.map_updates += st.updates;
 	a->st.map_removes += st.removes;
@@ -236,7 +312,7 @@ int bl_service_resync(struct bl_agent *a)
 		log_warn("Maglev table space full (--maglev-tables %d): %u frontends use random "
 			 "selection",
 			 a->o.maglev_tables, st.maglev_fallbacks);
-	record_duration(a, bl_now() - t0);
+	bl_histo_observe(&a->st.sync_duration, bl_now() - t0);
 	if (rc) {
 		a->st.sync_errors++;
 		log_err("sync left %u frontends at their previous state: %s (map full?)", st.errors,
@@ -245,19 +321,25 @@ int bl_service_resync(struct bl_agent *a)
 		a->st.last_sync = bl_now();
 		a->st.pending = false;
 	}
-	/* flows of UDP (and other) to backends that left are purged now */
-	if (st.updates || st.removes)
-		bl_ct_gc_pass(a, false);
-	if (st.updates || st.removes)
+	if (!rc)
+		observe_programming(a, since);
+	/* flows of UDP (and other) to backends that left are purged soon after */
+	if (st.removes)
+		bl_ct_gc_purge_soon(a);
+	if (st.updates || st.removes) {
+		char after[64] = "";
+
+		if (since > 0)
+			snprintf(after, sizeof(after), ", %.1f ms after the API's change arrived",
+				 (bl_now() - since) * 1e3);
 		log_info("synced %zu frontends: %u entries written, %u removed (+%u ~%u -%u "
-			 "frontends) in %.1f ms",
-			 table.n, st.updates, st.removes, st.fe_added, st.fe_changed, st.fe_removed,
-			 (bl_now() - t0) * 1e3);
+			 "frontends) in %.1f ms%s",
+			 bl_svc_sync_frontends(a->sync), st.updates, st.removes, st.fe_added,
+			 st.fe_changed, st.fe_removed, (bl_now() - t0) * 1e3, after);
+	}
 out:
+	json_decref(touched);
 	free(objs);
-	free(fes);
-	free(bes);
-	bl_svc_table_free(&table);
 	bl_errlist_free(&errs);
 	return rc;
 }

@@ -51,6 +51,10 @@ struct bl_svc_sync {
 		uint32_t be;
 	} * pending;
 	size_t n_pending, cap_pending;
+	/* backends that lost their last slot (or never got one): what a delta apply
+	 * sweeps instead of every backend */
+	uint32_t *unref;
+	size_t n_unref, cap_unref;
 };
 
 #define IDENT_LEN offsetof(struct bpflet_backend, state)
@@ -136,6 +140,7 @@ void bl_svc_sync_free(struct bl_svc_sync *s)
 	HASH_ITER(hh_id, s->bes_id, be, btmp)
 	be_free(s, be);
 	free(s->pending);
+	free(s->unref);
 	free(s->mg_used);
 	free(s);
 }
@@ -170,6 +175,30 @@ static struct be_entry *be_find_id(const struct bl_svc_sync *s, uint32_t id)
 
 	HASH_FIND(hh_id, s->bes_id, &id, sizeof(id), be);
 	return be;
+}
+
+/* A backend whose refs reached 0: swept after the apply unless a slot takes it again.
+ * Out of memory only costs the sweep its target (the next full apply finds it). */
+static void unref_push(struct bl_svc_sync *s, struct be_entry *be)
+{
+	if (s->n_unref == s->cap_unref) {
+		size_t cap = s->cap_unref ? s->cap_unref * 2 : 64;
+		uint32_t *u = realloc(s->unref, cap * sizeof(*u));
+
+		if (!u)
+			return;
+		s->unref = u;
+		s->cap_unref = cap;
+	}
+	s->unref[s->n_unref++] = be->id;
+}
+
+static void be_unref(struct bl_svc_sync *s, uint32_t id)
+{
+	struct be_entry *be = be_find_id(s, id);
+
+	if (!--be->refs)
+		unref_push(s, be);
 }
 
 static struct fe_entry *fe_add(struct bl_svc_sync *s, const struct bpflet_fe_key *k, uint32_t svc)
@@ -372,8 +401,10 @@ static int write_be(struct bl_svc_sync *s, const struct bpflet_backend *want,
 		return err;
 	st->updates++;
 	st->be_added++;
-	if (!be_add(s, id, want))
+	be = be_add(s, id, want);
+	if (!be)
 		return -ENOMEM;
+	unref_push(s, be); /* until a slot points at it */
 	*id_out = id;
 	return 0;
 }
@@ -392,7 +423,7 @@ static int write_slot(struct bl_svc_sync *s, struct fe_entry *fe, size_t i, uint
 	st->updates++;
 	if (i < fe->n_slots) {
 		if (fe->slots[i])
-			be_find_id(s, fe->slots[i])->refs--;
+			be_unref(s, fe->slots[i]);
 	} else {
 		if (slots_reserve(fe, i + 1))
 			return -ENOMEM;
@@ -415,7 +446,7 @@ static int trim_slots(struct bl_svc_sync *s, struct fe_entry *fe, size_t n,
 			return err;
 		st->removes++;
 		if (fe->slots[i])
-			be_find_id(s, fe->slots[i])->refs--;
+			be_unref(s, fe->slots[i]);
 		fe->n_slots--;
 	}
 	return 0;
@@ -559,7 +590,7 @@ static int sync_frontend(struct bl_svc_sync *s, const struct bl_dp_frontend *d,
 	if (strncmp(fe->name, d->name, sizeof(fe->name))) {
 		struct bpflet_svc_name nm = {0};
 
-		strncpy(nm.name, d->name, sizeof(nm.name) - 1);
+		memcpy(nm.name, d->name, strnlen(d->name, sizeof(nm.name) - 1));
 		err = w->update(w->ctx, BL_DP_SVCNAME, &fe->val.svc_id, &nm);
 		if (err)
 			goto out;
@@ -641,6 +672,19 @@ static int remove_frontend(struct bl_svc_sync *s, struct fe_entry *fe,
 	return 0;
 }
 
+static int remove_backend(struct bl_svc_sync *s, struct be_entry *be, const struct bl_map_writer *w,
+			  struct bl_sync_stats *st)
+{
+	int err = w->remove(w->ctx, BL_DP_BE, &be->id);
+
+	if (err && err != -ENOENT)
+		return err;
+	st->removes++;
+	st->be_removed++;
+	be_free(s, be);
+	return 0;
+}
+
 int bl_svc_sync_apply(struct bl_svc_sync *s, const struct bl_dp_frontend *want, size_t n,
 		      const struct bl_map_writer *w, struct bl_sync_stats *st)
 {
@@ -681,15 +725,47 @@ int bl_svc_sync_apply(struct bl_svc_sync *s, const struct bl_dp_frontend *want, 
 	{
 		if (be->refs)
 			continue;
-		err = w->remove(w->ctx, BL_DP_BE, &be->id);
-		if (err && err != -ENOENT) {
-			if (!first_err)
-				first_err = err;
-			continue;
+		err = remove_backend(s, be, w, st);
+		if (err && !first_err)
+			first_err = err;
+	}
+	s->n_unref = 0;
+	return first_err;
+}
+
+int bl_svc_sync_apply_delta(struct bl_svc_sync *s, const struct bl_dp_frontend *want, size_t n,
+			    const struct bpflet_fe_key *gone, size_t n_gone,
+			    const struct bl_map_writer *w, struct bl_sync_stats *st)
+{
+	int first_err = 0, err;
+	size_t n_unref;
+
+	memset(st, 0, sizeof(*st));
+	for (size_t i = 0; i < n_gone; i++) {
+		struct fe_entry *fe = fe_find(s, &gone[i]);
+
+		if (fe && (err = remove_frontend(s, fe, w, st))) {
+			st->errors++;
+			first_err = first_err ? first_err : err;
 		}
-		st->removes++;
-		st->be_removed++;
-		be_free(s, be);
+	}
+	for (size_t i = 0; i < n; i++) {
+		err = sync_frontend(s, &want[i], w, st);
+		if (err) {
+			st->errors++;
+			first_err = first_err ? first_err : err;
+		}
+	}
+	/* a failed removal stays listed for the next apply */
+	n_unref = s->n_unref;
+	s->n_unref = 0;
+	for (size_t i = 0; i < n_unref; i++) {
+		struct be_entry *be = be_find_id(s, s->unref[i]);
+
+		if (be && !be->refs && (err = remove_backend(s, be, w, st))) {
+			unref_push(s, be);
+			first_err = first_err ? first_err : err;
+		}
 	}
 	return first_err;
 }

@@ -71,6 +71,12 @@ int bl_svc_sync_adopt_done(struct bl_svc_sync *s, const struct bl_map_writer *w)
 int bl_svc_sync_apply(struct bl_svc_sync *s, const struct bl_dp_frontend *want, size_t n,
 		      const struct bl_map_writer *w, struct bl_sync_stats *stats);
 
+/* Only the frontends named: `want` written (added or changed), `gone` removed (keys
+ * not in the mirror are ignored), then the backends nobody points at any more are
+ * deleted. Every other frontend stays as it is. Same returns as bl_svc_sync_apply. */
+int bl_svc_sync_apply_delta(struct bl_svc_sync *s, const struct bl_dp_frontend *want, size_t n,
+			    const struct bpflet_fe_key *gone, size_t n_gone,
+			    const struct bl_map_writer *w, struct bl_sync_stats *st);
 /* Mirror sizes, for metrics and tests. */
 size_t bl_svc_sync_frontends(const struct bl_svc_sync *s);
 size_t bl_svc_sync_backends(const struct bl_svc_sync *s);

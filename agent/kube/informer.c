@@ -261,6 +261,14 @@ const struct bl_inf_state *bl_informer_state(const struct bl_informer *inf)
 	return &inf->st;
 }
 
+void bl_informer_on_change(struct bl_informer *inf,
+			   void (*fn)(void *arg, const char *key, json_t *old, json_t *new_obj),
+			   void *arg)
+{
+	inf->st.on_change = fn;
+	inf->st.change_arg = arg;
+}
+
 const char *bl_informer_path(const struct bl_informer *inf)
 {
 	return inf->path;

@@ -16,6 +16,10 @@ struct bl_informer *bl_informer_new(struct event_base *base, struct bl_kube_clie
 				    void (*changed)(void *arg), void *arg);
 void bl_informer_free(struct bl_informer *inf);
 const struct bl_inf_state *bl_informer_state(const struct bl_informer *inf);
+/* Every change to the cache, as bl_inf_state.on_change describes. */
+void bl_informer_on_change(struct bl_informer *inf,
+			   void (*fn)(void *arg, const char *key, json_t *old, json_t *new_obj),
+			   void *arg);
 const char *bl_informer_path(const struct bl_informer *inf);
 
 #endif

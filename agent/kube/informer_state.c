@@ -141,11 +141,15 @@ struct bl_inf_step bl_inf_list_page(struct bl_inf_state *s, json_t *body)
 		return (struct bl_inf_step){BL_INF_LIST, 0};
 	}
 	/* the list is whole: it replaces the cache at once */
-	if (!json_equal(s->pending, s->cache) || !s->synced)
+	bool changed = !json_equal(s->pending, s->cache) || !s->synced;
+
+	if (changed)
 		s->generation++;
 	json_decref(s->cache);
 	s->cache = s->pending;
 	s->pending = NULL;
+	if (changed && s->on_change)
+		s->on_change(s->change_arg, NULL, NULL, NULL);
 	set_str(&s->cont, NULL);
 	set_str(&s->rv, rv);
 	s->synced = true;
@@ -190,6 +194,8 @@ struct bl_inf_step bl_inf_watch_event(struct bl_inf_state *s, json_t *ev)
 	old = json_object_get(s->cache, key);
 	if (!strcmp(type, "DELETED")) {
 		if (old) {
+			if (s->on_change)
+				s->on_change(s->change_arg, key, old, NULL);
 			json_object_del(s->cache, key);
 			s->generation++;
 		}
@@ -197,6 +203,8 @@ struct bl_inf_step bl_inf_watch_event(struct bl_inf_state *s, json_t *ev)
 	}
 	stamp(s, obj);
 	if (!old || !json_equal(old, obj)) {
+		if (s->on_change)
+			s->on_change(s->change_arg, key, old, obj);
 		json_object_set(s->cache, key, obj);
 		s->generation++;
 	}

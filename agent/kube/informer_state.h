@@ -47,6 +47,11 @@ struct bl_inf_state {
 	/* counters */
 	unsigned long lists, watches, relists, restarts, events, bad_events;
 	unsigned long generation; /* bumped when the cache's content changes */
+	/* Optional: told of every change before the cache takes it (old and new are
+	 * alive during the call; either is NULL for an add or a delete); key NULL after
+	 * a completed list replaced the whole cache. */
+	void (*on_change)(void *arg, const char *key, json_t *old, json_t *new_obj);
+	void *change_arg;
 };
 
 void bl_inf_init(struct bl_inf_state *s, const char *kind, const char *api_version);

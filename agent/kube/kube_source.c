@@ -5,12 +5,14 @@
 #include "agent/kube/informer.h"
 #include "agent/kube/kube_client.h"
 #include "agent/kube/kubeconfig.h"
+#include "agent/kube/svc_index.h"
 #include "agent/agent.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const struct {
 	const char *path, *kind, *api_version;
@@ -24,14 +26,71 @@ static const struct {
 	{"/apis/networking.k8s.io/v1/networkpolicies", "NetworkPolicy", "networking.k8s.io/v1"},
 };
 #define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
+enum { K_SERVICES, K_SLICES }; /* their places in kinds[] */
 
 struct bl_kube_source {
 	struct bl_agent *a;
 	struct bl_kube_config cfg;
 	struct bl_kube_client *c;
 	struct bl_informer *inf[N_KINDS];
+	struct bl_svc_index idx;
+	double touched_at; /* when the first change not yet taken arrived; 0: none */
+	/* last-change-trigger-time of slices changed since the last take */
+	double triggers[256];
+	size_t n_triggers;
 	void (*changed)(struct bl_agent *);
 };
+
+#define TRIGGER_ANNOTATION "endpoints.kubernetes.io/last-change-trigger-time"
+
+/* RFC 3339 as the API writes it ("2026-12-06T22:02:46Z", maybe with a fraction). */
+static double parse_time(const char *s)
+{
+	struct tm tm = {0};
+	const char *p = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+	double frac = 0;
+
+	if (!p)
+		return 0;
+	if (*p == '.')
+		frac = strtod(p, (char **)&p);
+	if (*p != 'Z')
+		return 0;
+	return (double)timegm(&tm) + frac;
+}
+
+static void touched(struct bl_kube_source *k)
+{
+	if (!k->touched_at)
+		k->touched_at = bl_now();
+}
+
+static void on_service(void *arg, const char *key, json_t *old, json_t *new_obj)
+{
+	struct bl_kube_source *k = arg;
+
+	(void)old;
+	(void)new_obj;
+	touched(k);
+	bl_svc_index_service(&k->idx, key);
+}
+
+static void on_slice(void *arg, const char *key, json_t *old, json_t *new_obj)
+{
+	struct bl_kube_source *k = arg;
+
+	double t = parse_time(json_string_value(json_object_get(
+		json_object_get(json_object_get(new_obj, "metadata"), "annotations"),
+		TRIGGER_ANNOTATION)));
+
+	touched(k);
+	if (t > 0 && k->n_triggers < sizeof(k->triggers) / sizeof(k->triggers[0]))
+		k->triggers[k->n_triggers++] = t;
+	if (key)
+		bl_svc_index_slice(&k->idx, key, old, new_obj);
+	else
+		bl_svc_index_slices_reset(&k->idx, bl_informer_state(k->inf[K_SLICES])->cache);
+}
 
 static void on_changed(void *arg)
 {
@@ -52,6 +111,7 @@ struct bl_kube_source *bl_kube_source_new(struct bl_agent *a, const char *kubeco
 		return NULL;
 	k->a = a;
 	k->changed = changed;
+	bl_svc_index_init(&k->idx);
 	rc = kubeconfig ? bl_kubeconfig_load(kubeconfig, context, &k->cfg, err, sizeof(err))
 			: bl_kube_in_cluster(sa_dir, &k->cfg, err, sizeof(err));
 	if (rc) {
@@ -74,6 +134,8 @@ struct bl_kube_source *bl_kube_source_new(struct bl_agent *a, const char *kubeco
 			return NULL;
 		}
 	}
+	bl_informer_on_change(k->inf[K_SERVICES], on_service, k);
+	bl_informer_on_change(k->inf[K_SLICES], on_slice, k);
 	return k;
 }
 
@@ -86,6 +148,7 @@ void bl_kube_source_free(struct bl_kube_source *k)
 	for (size_t i = 0; i < N_KINDS; i++)
 		bl_informer_free(k->inf[i]);
 	bl_kube_config_free(&k->cfg);
+	bl_svc_index_free(&k->idx);
 	free(k);
 }
 
@@ -97,13 +160,40 @@ bool bl_kube_source_synced(const struct bl_kube_source *k)
 	return true;
 }
 
-unsigned long bl_kube_source_generation(const struct bl_kube_source *k)
+unsigned long bl_kube_source_other_generation(const struct bl_kube_source *k)
 {
 	unsigned long g = 0;
 
 	for (size_t i = 0; i < N_KINDS; i++)
-		g += bl_informer_state(k->inf[i])->generation;
+		if (i != K_SERVICES && i != K_SLICES)
+			g += bl_informer_state(k->inf[i])->generation;
 	return g;
+}
+
+json_t *bl_kube_source_take_touched(struct bl_kube_source *k, bool *all, double *since)
+{
+	*since = k->touched_at;
+	k->touched_at = 0;
+	return bl_svc_index_take(&k->idx, all);
+}
+
+size_t bl_kube_source_take_triggers(struct bl_kube_source *k, double *out, size_t max)
+{
+	size_t n = k->n_triggers < max ? k->n_triggers : max;
+
+	memcpy(out, k->triggers, n * sizeof(*out));
+	k->n_triggers = 0;
+	return n;
+}
+
+json_t *bl_kube_source_service(const struct bl_kube_source *k, const char *key)
+{
+	return json_object_get(bl_informer_state(k->inf[K_SERVICES])->cache, key);
+}
+
+json_t *bl_kube_source_slices_of(const struct bl_kube_source *k, const char *key)
+{
+	return bl_svc_index_slices(&k->idx, key);
 }
 
 int bl_kube_source_objects(const struct bl_kube_source *k, json_t ***objs, size_t *n)

@@ -20,8 +20,21 @@ void bl_kube_source_free(struct bl_kube_source *k);
 /* Every informer has completed its first list (before that, syncing would remove
  * the Services not listed yet from the re-adopted maps). */
 bool bl_kube_source_synced(const struct bl_kube_source *k);
-/* Sum of the caches' generations: changes when any object changed. */
-unsigned long bl_kube_source_generation(const struct bl_kube_source *k);
+/* Sum of the generations of the kinds other than Services and EndpointSlices (Nodes,
+ * Pods, Namespaces, NetworkPolicies): changes when one of them changed. Services
+ * and slices are followed by group (take_touched). */
+unsigned long bl_kube_source_other_generation(const struct bl_kube_source *k);
+/* The Services ("namespace/name") whose Service or slices changed since the last
+ * call: a new reference to {group → true}; *all: a relist, every group may have;
+ * *since: when the first of those changes arrived (unix time, 0 if none). */
+json_t *bl_kube_source_take_touched(struct bl_kube_source *k, bool *all, double *since);
+/* The last-change-trigger-time annotations (unix time) of the slices changed since
+ * the last call, at most max. */
+size_t bl_kube_source_take_triggers(struct bl_kube_source *k, double *out, size_t max);
+/* One Service from the cache (borrowed) or NULL; the slices naming it (borrowed
+ * {key → slice}) or NULL. */
+json_t *bl_kube_source_service(const struct bl_kube_source *k, const char *key);
+json_t *bl_kube_source_slices_of(const struct bl_kube_source *k, const char *key);
 /* Appends the cached objects (borrowed) to *objs (realloc'd). */
 int bl_kube_source_objects(const struct bl_kube_source *k, json_t ***objs, size_t *n);
 void bl_kube_source_metrics(const struct bl_kube_source *k, struct evbuffer *b);

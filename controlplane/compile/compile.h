@@ -47,4 +47,16 @@ int bl_compile_services(const struct bl_k8s_service *svcs, size_t n_svcs,
 int bl_compile_objects(json_t *const *objs, size_t n, const struct bl_compile_opts *opts,
 		       struct bl_svc_table *out, struct bl_errlist *errs);
 
+/* Its first half: the Services and EndpointSlices among objs, parsed (invalid ones
+ * reported in errs and left out). 0 or -ENOMEM (then *p holds nothing). */
+struct bl_parsed_objects {
+	struct bl_k8s_service *svcs;
+	size_t n_svcs;
+	struct bl_k8s_endpointslice *slices;
+	size_t n_slices;
+};
+int bl_parse_objects(json_t *const *objs, size_t n, struct bl_parsed_objects *p,
+		     struct bl_errlist *errs);
+void bl_parsed_objects_free(struct bl_parsed_objects *p);
+
 #endif

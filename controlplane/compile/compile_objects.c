@@ -7,27 +7,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-int bl_compile_objects(json_t *const *objs, size_t n, const struct bl_compile_opts *opts,
-		       struct bl_svc_table *out, struct bl_errlist *errs)
+int bl_parse_objects(json_t *const *objs, size_t n, struct bl_parsed_objects *p,
+		     struct bl_errlist *errs)
 {
-	struct bl_k8s_service *svcs = calloc(n + 1, sizeof(*svcs));
-	struct bl_k8s_endpointslice *slices = calloc(n + 1, sizeof(*slices));
-	size_t n_svcs = 0, n_slices = 0;
 	char err[256], what[200];
 	int e = 0;
 
-	memset(out, 0, sizeof(*out));
-	if (!svcs || !slices) {
-		e = -ENOMEM;
-		goto out;
+	memset(p, 0, sizeof(*p));
+	p->svcs = calloc(n + 1, sizeof(*p->svcs));
+	p->slices = calloc(n + 1, sizeof(*p->slices));
+	if (!p->svcs || !p->slices) {
+		bl_parsed_objects_free(p);
+		return -ENOMEM;
 	}
 	for (size_t i = 0; i < n && !e; i++) {
 		int kind = bl_k8s_kind_of(objs[i], err, sizeof(err));
 
 		if (kind == BL_K8S_SERVICE)
-			e = bl_k8s_service_parse(objs[i], &svcs[n_svcs], err, sizeof(err));
+			e = bl_k8s_service_parse(objs[i], &p->svcs[p->n_svcs], err, sizeof(err));
 		else if (kind == BL_K8S_ENDPOINTSLICE)
-			e = bl_k8s_endpointslice_parse(objs[i], &slices[n_slices], err,
+			e = bl_k8s_endpointslice_parse(objs[i], &p->slices[p->n_slices], err,
 						       sizeof(err));
 		else if (kind < 0)
 			e = kind;
@@ -40,18 +39,37 @@ int bl_compile_objects(json_t *const *objs, size_t n, const struct bl_compile_op
 			continue;
 		}
 		if (!e && kind == BL_K8S_SERVICE)
-			n_svcs++;
+			p->n_svcs++;
 		else if (!e)
-			n_slices++;
+			p->n_slices++;
 	}
-	if (!e)
-		e = bl_compile_services(svcs, n_svcs, slices, n_slices, opts, out, errs);
-out:
-	for (size_t i = 0; svcs && i < n_svcs; i++)
-		bl_k8s_service_free(&svcs[i]);
-	for (size_t i = 0; slices && i < n_slices; i++)
-		bl_k8s_endpointslice_free(&slices[i]);
-	free(svcs);
-	free(slices);
+	if (e)
+		bl_parsed_objects_free(p);
+	return e;
+}
+
+void bl_parsed_objects_free(struct bl_parsed_objects *p)
+{
+	for (size_t i = 0; p->svcs && i < p->n_svcs; i++)
+		bl_k8s_service_free(&p->svcs[i]);
+	for (size_t i = 0; p->slices && i < p->n_slices; i++)
+		bl_k8s_endpointslice_free(&p->slices[i]);
+	free(p->svcs);
+	free(p->slices);
+	memset(p, 0, sizeof(*p));
+}
+
+int bl_compile_objects(json_t *const *objs, size_t n, const struct bl_compile_opts *opts,
+		       struct bl_svc_table *out, struct bl_errlist *errs)
+{
+	struct bl_parsed_objects p;
+	int e;
+
+	memset(out, 0, sizeof(*out));
+	e = bl_parse_objects(objs, n, &p, errs);
+	if (e)
+		return e;
+	e = bl_compile_services(p.svcs, p.n_svcs, p.slices, p.n_slices, opts, out, errs);
+	bl_parsed_objects_free(&p);
 	return e;
 }

@@ -41,7 +41,7 @@ line=$(grep -m1 "synced $NSVC frontends" "$BL_AGENT_LOG") || {
 listed=$(grep "listed" "$BL_AGENT_LOG" | tail -1 | cut -d' ' -f1)
 t0=$(ms_of "$start") t1=$(ms_of "$(cut -d' ' -f1 <<<"$line")") tl=$(ms_of "$listed")
 echo "   full sync: agent start -> $NSVC frontends in the maps: $((t1 - t0)) ms" \
-	"(lists received after $((tl - t0)) ms; compile + map writes $(sed -E 's/.* in ([0-9.]+) ms/\1/' <<<"$line") ms)"
+	"(lists received after $((tl - t0)) ms; compile + map writes $(sed -E 's/.* in ([0-9.]+) ms.*/\1/' <<<"$line") ms)"
 rss() { awk -v k="$1" '$1 == k":" {printf "%d", $2 / 1024}' "/proc/$BL_AGENT_PID/status"; }
 echo "   agent resident memory after the sync: $(rss VmRSS) MiB (peak $(rss VmHWM) MiB)"
 : >"$BL_AGENT_LOG.changes"
@@ -53,13 +53,20 @@ fe_map=$(grep -o '"bl_fe_v[0-9]*"' "$HERE/../../headers/bpflet/abi.h" | tr -d '"
 	sed 's/^/   /'
 rc=${PIPESTATUS[0]}
 kill "$tail_pid" 2>/dev/null
-grep -oE "\(\+0 ~1 -0 frontends\) in [0-9.]+ ms" "$BL_AGENT_LOG.changes" |
-	awk '{print $(NF-1)}' | sort -n | awk '{v[NR] = $1}
+# the agent's own share, from its log: compile + write, and the watch event's
+# arrival to the end of its write
+pct() { # pct LABEL: p50/p99 of the numbers on stdin
+	sort -n | awk -v l="$1" '{v[NR] = $1}
 	END {
 		if (!NR) exit
 		i = int(NR * 0.99) + 1
 		if (i > NR) i = NR
-		printf "   agent sync per change (compile + diff + write): p50 %.1f ms, p99 %.1f ms over %d syncs\n", v[int(NR / 2) + 1], v[i], NR
+		printf "   %s: p50 %.2f ms, p99 %.2f ms over %d syncs\n", l, v[int(NR / 2) + 1], v[i], NR
 	}'
+}
+grep -E "\(\+0 ~1 -0 frontends\)" "$BL_AGENT_LOG.changes" >"$BL_WORK/changes.txt"
+sed -E 's/.* in ([0-9.]+) ms.*/\1/' "$BL_WORK/changes.txt" | pct "agent sync per change (compile + diff + write)"
+sed -nE 's/.* ([0-9.]+) ms after the API.s change arrived.*/\1/p' "$BL_WORK/changes.txt" |
+	pct "agent: watch event arrived -> map written"
 echo "   agent resident memory after the changes: $(rss VmRSS) MiB (peak $(rss VmHWM) MiB)"
 exit "$rc"

@@ -57,6 +57,7 @@ metadata:
   name: web-1
   namespace: default
   labels: {kubernetes.io/service-name: web}
+  annotations: {endpoints.kubernetes.io/last-change-trigger-time: "$(date -u +%Y-%m-%dT%H:%M:%SZ)"}
 addressType: IPv4
 ports: [{name: http, port: 8080, protocol: TCP}]
 endpoints:
@@ -134,6 +135,13 @@ L=$(BL_CNI_NO_CIDR=1 bl_pod_add late)
 
 slice "$A"
 check "an EndpointSlice change through the watch leaves 1 backend" wait_backends 1
+# the slices carry the controller's last-change-trigger-time: programming latency
+prog=$(ip netns exec "$BL_NODE" curl -s http://127.0.0.1:10249/metrics |
+	awk '/^kubeproxy_network_programming_duration_seconds_(count|sum)/ {print $2}' | tr '\n' ' ')
+read -r psum pcount <<<"$prog"
+[ "${pcount:-0}" -ge 1 ] && awk -v s="$psum" -v c="$pcount" 'BEGIN {exit !(s / c < 30)}' &&
+	pass "kubeproxy_network_programming_duration_seconds: $pcount changes, mean $(awk -v s="$psum" -v c="$pcount" 'BEGIN {printf "%.3f", s / c}') s" ||
+	fail "network programming latency not recorded: '$prog'"
 
 # NetworkPolicy through the API: the pods are known by their CNI registrations
 k apply -f - >/dev/null <<YAML

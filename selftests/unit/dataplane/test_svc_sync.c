@@ -327,3 +327,80 @@ Test(svc_sync, orphan_slots_removed_on_adopt)
 	cr_assert_eq(F.m[BL_DP_SLOT].n, 0);
 	bl_svc_sync_free(s);
 }
+
+/* Deltas: only the frontends named are touched, backends nobody uses go, and a full
+ * apply of the same desired list afterwards finds nothing to write. */
+Test(svc_sync, delta_apply_equals_full_apply)
+{
+	enum { N_FE = 12, N_BE = 20 };
+	struct bl_svc_sync *s = bl_svc_sync_new();
+	unsigned long want[N_FE] = {0}; /* bitmask of backend octets; 0: frontend absent */
+	struct bpflet_backend bes[N_FE][N_BE];
+	struct bl_dp_frontend d[N_FE], all[N_FE];
+	struct bpflet_fe_key gone[N_FE];
+	struct bl_sync_stats st;
+
+	srandom(11);
+	for (int round = 0; round < 400; round++) {
+		size_t n = 0, n_gone = 0, n_all = 0;
+		unsigned long used = 0;
+		unsigned before_u, before_r;
+
+		for (int edits = 1 + (int)(random() % 3); edits > 0; edits--) {
+			int f = (int)(random() % N_FE);
+			struct bpflet_fe_key k;
+			char ip[32];
+
+			snprintf(ip, sizeof(ip), "10.96.0.%d", f + 1);
+			k = vip(ip, 80, IPPROTO_TCP);
+			want[f] = random() % 4 ? ((unsigned long)random() & ((1ul << N_BE) - 2)) | 2
+					       : 0;
+			/* one entry per frontend even when edited twice this round */
+			for (size_t j = 0; j < n; j++)
+				if (!memcmp(&d[j].key, &k, sizeof(k)))
+					d[j] = d[--n];
+			for (size_t j = 0; j < n_gone; j++)
+				if (!memcmp(&gone[j], &k, sizeof(k)))
+					gone[j] = gone[--n_gone];
+			if (!want[f]) {
+				gone[n_gone++] = k;
+				continue;
+			}
+			size_t nb = 0;
+
+			for (int b = 1; b < N_BE; b++)
+				if (want[f] >> b & 1)
+					bes[f][nb++] = be(b, 8080);
+			d[n++] = fe(k, bes[f], nb);
+		}
+		cr_assert_eq(bl_svc_sync_apply_delta(s, d, n, gone, n_gone, &W, &st), 0);
+		cr_assert_eq(F.inconsistent, 0);
+		for (int f = 0; f < N_FE; f++) {
+			char ip[32];
+
+			snprintf(ip, sizeof(ip), "10.96.0.%d", f + 1);
+			cr_assert_eq(reach(vip(ip, 80, IPPROTO_TCP)), want[f], "round %d fe %d",
+				     round, f);
+			used |= want[f];
+			if (want[f]) {
+				size_t nb = 0;
+
+				for (int b = 1; b < N_BE; b++)
+					if (want[f] >> b & 1)
+						bes[f][nb++] = be(b, 8080);
+				all[n_all++] = fe(vip(ip, 80, IPPROTO_TCP), bes[f], nb);
+			}
+		}
+		cr_assert_eq(F.m[BL_DP_FE].n, n_all);
+		cr_assert_eq(F.m[BL_DP_BE].n, (size_t)__builtin_popcountl(used),
+			     "round %d: unused backends left behind", round);
+		before_u = F.updates;
+		before_r = F.removes;
+		if (round % 10 == 9) {
+			cr_assert_eq(bl_svc_sync_apply(s, all, n_all, &W, &st), 0);
+			cr_assert_eq(F.updates - before_u + F.removes - before_r, 0,
+				     "round %d: the full apply found work the deltas left", round);
+		}
+	}
+	bl_svc_sync_free(s);
+}

@@ -1,0 +1,106 @@
+#include "agent/kube/svc_index.h"
+
+#include <stdio.h>
+
+#define SERVICE_NAME_LABEL "kubernetes.io/service-name"
+
+void bl_svc_index_init(struct bl_svc_index *x)
+{
+	x->slices = json_object();
+	x->dirty = json_object();
+	x->all = true;
+}
+
+void bl_svc_index_free(struct bl_svc_index *x)
+{
+	json_decref(x->slices);
+	json_decref(x->dirty);
+	x->slices = x->dirty = NULL;
+}
+
+/* "namespace/service" of a slice, false when it names no Service. */
+static bool group_of(json_t *slice, char *buf, size_t len)
+{
+	json_t *md = json_object_get(slice, "metadata");
+	const char *ns = json_string_value(json_object_get(md, "namespace"));
+	const char *svc = json_string_value(
+		json_object_get(json_object_get(md, "labels"), SERVICE_NAME_LABEL));
+	int n;
+
+	if (!svc || !*svc)
+		return false;
+	n = snprintf(buf, len, "%s/%s", ns && *ns ? ns : "default", svc);
+	return n > 0 && (size_t)n < len;
+}
+
+static void touch(struct bl_svc_index *x, const char *group)
+{
+	json_object_set_new(x->dirty, group, json_true());
+}
+
+void bl_svc_index_service(struct bl_svc_index *x, const char *key)
+{
+	if (key)
+		touch(x, key);
+	else
+		x->all = true;
+}
+
+static void add(struct bl_svc_index *x, const char *group, const char *key, json_t *slice)
+{
+	json_t *set = json_object_get(x->slices, group);
+
+	if (!set) {
+		set = json_object();
+		json_object_set_new(x->slices, group, set);
+	}
+	json_object_set(set, key, slice);
+}
+
+void bl_svc_index_slice(struct bl_svc_index *x, const char *key, json_t *old, json_t *new_obj)
+{
+	char group[600];
+
+	if (old && group_of(old, group, sizeof(group))) {
+		json_t *set = json_object_get(x->slices, group);
+
+		json_object_del(set, key);
+		if (set && !json_object_size(set))
+			json_object_del(x->slices, group);
+		touch(x, group);
+	}
+	if (new_obj && group_of(new_obj, group, sizeof(group))) {
+		add(x, group, key, new_obj);
+		touch(x, group);
+	}
+}
+
+void bl_svc_index_slices_reset(struct bl_svc_index *x, json_t *cache)
+{
+	const char *key;
+	char group[600];
+	json_t *v;
+
+	json_object_clear(x->slices);
+	json_object_foreach(cache, key, v)
+	{
+		if (group_of(v, group, sizeof(group)))
+			add(x, group, key, v);
+	}
+	x->all = true;
+}
+
+json_t *bl_svc_index_slices(const struct bl_svc_index *x, const char *group)
+{
+	return json_object_get(x->slices, group);
+}
+
+json_t *bl_svc_index_take(struct bl_svc_index *x, bool *all)
+{
+	json_t *d = x->dirty;
+
+	*all = x->all;
+	x->all = false;
+	x->dirty = json_object();
+	return d;
+}

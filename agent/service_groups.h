@@ -1,0 +1,21 @@
+/* Feeding the per-Service compiler (compile_incr): every Service at once from all the
+ * objects, or only the Services the API touched, from the informers' caches. */
+#ifndef BPFLET_SERVICE_GROUPS_H
+#define BPFLET_SERVICE_GROUPS_H
+
+#include "controlplane/compile/compile_incr.h"
+
+#include <jansson.h>
+
+struct bl_kube_source;
+
+/* A full rebuild from objs (other kinds ignored). 0 or -ENOMEM. */
+int bl_service_groups_rebuild(struct bl_compile_incr *ci, json_t *const *objs, size_t n,
+			      const struct bl_compile_opts *o, struct bl_errlist *errs);
+/* The groups in touched ({"namespace/name" → any}) again, from the API alone.
+ * 0 or -ENOMEM (the groups not redone keep their previous result). */
+int bl_service_groups_update(struct bl_compile_incr *ci, const struct bl_kube_source *k,
+			     json_t *touched, const struct bl_compile_opts *o,
+			     struct bl_errlist *errs);
+
+#endif

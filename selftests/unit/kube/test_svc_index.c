@@ -1,0 +1,96 @@
+/* Services and slices by group: touched groups, slices moving between Services,
+ * deletes and relists, and the informer's change hook that feeds it. */
+#include "agent/kube/informer_state.h"
+#include "agent/kube/svc_index.h"
+
+#include <criterion/criterion.h>
+
+static json_t *slice(const char *name, const char *svc)
+{
+	return json_pack("{s:s, s:{s:s, s:s, s:s, s:{s:s}}}", "kind", "EndpointSlice", "metadata",
+			 "name", name, "namespace", "ns", "resourceVersion", "1", "labels",
+			 "kubernetes.io/service-name", svc);
+}
+
+static bool touched_only(struct bl_svc_index *x, const char *group)
+{
+	bool all;
+	json_t *d = bl_svc_index_take(x, &all);
+	bool ok = !all && json_object_size(d) == (group ? 1 : 0) &&
+		  (!group || json_object_get(d, group));
+
+	json_decref(d);
+	return ok;
+}
+
+Test(svc_index, slices_follow_their_service_label)
+{
+	struct bl_svc_index x;
+	json_t *a = slice("s1", "web"), *b = slice("s1", "api");
+	bool all;
+
+	bl_svc_index_init(&x);
+	json_decref(bl_svc_index_take(&x, &all));
+	cr_assert(all, "a new index has everything to do");
+	bl_svc_index_slice(&x, "ns/s1", NULL, a);
+	cr_assert(touched_only(&x, "ns/web"));
+	cr_assert_eq(json_object_size(bl_svc_index_slices(&x, "ns/web")), 1);
+	/* the label moves the slice to another Service: both are touched */
+	bl_svc_index_slice(&x, "ns/s1", a, b);
+	{
+		json_t *d = bl_svc_index_take(&x, &all);
+
+		cr_assert(json_object_get(d, "ns/web") && json_object_get(d, "ns/api"));
+		json_decref(d);
+	}
+	cr_assert_null(bl_svc_index_slices(&x, "ns/web"));
+	cr_assert_eq(json_object_get(bl_svc_index_slices(&x, "ns/api"), "ns/s1"), b);
+	bl_svc_index_slice(&x, "ns/s1", b, NULL);
+	cr_assert(touched_only(&x, "ns/api"));
+	cr_assert_null(bl_svc_index_slices(&x, "ns/api"));
+	bl_svc_index_service(&x, "ns/db");
+	cr_assert(touched_only(&x, "ns/db"));
+	cr_assert(touched_only(&x, NULL), "taken once");
+	json_decref(a);
+	json_decref(b);
+	bl_svc_index_free(&x);
+}
+
+static void hook(void *arg, const char *key, json_t *old, json_t *new_obj)
+{
+	struct bl_svc_index *x = arg;
+
+	if (key)
+		bl_svc_index_slice(x, key, old, new_obj);
+}
+
+/* Through the informer: watch events reach the index before the cache changes, a
+ * relist is a reset. */
+Test(svc_index, fed_by_the_informer_hook)
+{
+	struct bl_inf_state s;
+	struct bl_svc_index x;
+	json_t *ev, *list;
+	bool all;
+
+	bl_svc_index_init(&x);
+	bl_inf_init(&s, "EndpointSlice", "discovery.k8s.io/v1");
+	s.on_change = hook;
+	s.change_arg = &x;
+	bl_inf_start(&s);
+	list = json_pack("{s:{s:s}, s:[o]}", "metadata", "resourceVersion", "5", "items",
+			 slice("s1", "web"));
+	bl_inf_list_page(&s, list);
+	json_decref(list);
+	bl_svc_index_slices_reset(&x, s.cache);
+	json_decref(bl_svc_index_take(&x, &all));
+	cr_assert(all);
+	cr_assert_not_null(bl_svc_index_slices(&x, "ns/web"));
+	ev = json_pack("{s:s, s:o}", "type", "DELETED", "object", slice("s1", "web"));
+	bl_inf_watch_event(&s, ev);
+	json_decref(ev);
+	cr_assert(touched_only(&x, "ns/web"));
+	cr_assert_null(bl_svc_index_slices(&x, "ns/web"));
+	bl_inf_free(&s);
+	bl_svc_index_free(&x);
+}

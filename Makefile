@@ -104,7 +104,7 @@ $(B)/bin/test_cni: $(call asan,$(UNIT_CNI_SRCS) $(CNI_LIB_SRCS) $(COMMON_SRCS)) 
 	$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 $(B)/bin/test_controlplane: $(call asan,$(UNIT_CP_SRCS) $(CP_SRCS) $(COMMON_SRCS)) | $(B)/bin
 	$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS) $(CP_LIBS) -lcriterion
-$(B)/bin/test_dataplane: $(call asan,$(UNIT_DP_SRCS) agent/dataplane/svc_sync.c controlplane/compile/maglev.c $(COMMON_SRCS)) | $(B)/bin
+$(B)/bin/test_dataplane: $(call asan,$(UNIT_DP_SRCS) agent/dataplane/svc_sync.c agent/dataplane/id_table.c controlplane/compile/maglev.c $(COMMON_SRCS)) | $(B)/bin
 	$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 $(B)/bin/test_kube: $(call asan,$(UNIT_KUBE_SRCS) $(KUBE_PURE_SRCS) agent/manifests/yaml_json.c agent/manifests/yaml_scalar.c $(COMMON_SRCS)) | $(B)/bin
 	$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS) -lcriterion
@@ -117,7 +117,7 @@ $(B)/bin/bench_prog: $(call obj,selftests/bench/bench_prog.c selftests/bpf/packe
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/bin/bench_policy: $(call obj,selftests/bench/bench_policy.c selftests/bpf/packet.c agent/dataplane/pol_sync.c $(COMPILE_SRCS) $(COMMON_SRCS)) | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
-$(B)/bin/bench_maglev: $(call obj,selftests/bench/bench_maglev.c agent/dataplane/svc_sync.c controlplane/compile/maglev.c) | $(B)/bin
+$(B)/bin/bench_maglev: $(call obj,selftests/bench/bench_maglev.c agent/dataplane/svc_sync.c agent/dataplane/id_table.c controlplane/compile/maglev.c) | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $^
 $(B)/bin/tcp_rr: $(call obj,selftests/bench/tcp_rr.c) | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $^

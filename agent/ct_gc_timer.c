@@ -9,49 +9,45 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <uthash.h>
 
-/* The published {svc_id, backend_id} pairs, built once per pass: a purge looks each
- * entry up in O(1) instead of scanning the Service's slots. */
-struct member {
-	uint64_t key;
-	UT_hash_handle hh;
+/* The published {svc_id, backend_id} pairs, built once per pass into one sorted
+ * array (8 bytes a pair, one block: no heap left fragmented at 100k pairs); a purge
+ * looks each conntrack entry up by binary search. */
+struct members {
+	uint64_t *k;
+	size_t n, cap;
 };
 
 static int add_member(void *arg, uint32_t svc_id, uint32_t backend_id)
 {
-	struct member **set = arg, *m;
-	uint64_t key = (uint64_t)svc_id << 32 | backend_id;
+	struct members *m = arg;
 
-	HASH_FIND(hh, *set, &key, sizeof(key), m);
-	if (m)
-		return 0;
-	m = calloc(1, sizeof(*m));
-	if (!m)
-		return -ENOMEM;
-	m->key = key;
-	HASH_ADD(hh, *set, key, sizeof(m->key), m);
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 1024;
+		uint64_t *k = realloc(m->k, cap * sizeof(*k));
+
+		if (!k)
+			return -ENOMEM;
+		m->k = k;
+		m->cap = cap;
+	}
+	m->k[m->n++] = (uint64_t)svc_id << 32 | backend_id;
 	return 0;
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
 }
 
 static bool backend_live(void *arg, uint32_t svc_id, uint32_t backend_id)
 {
-	struct member *set = arg, *m;
+	const struct members *m = arg;
 	uint64_t key = (uint64_t)svc_id << 32 | backend_id;
 
-	HASH_FIND(hh, set, &key, sizeof(key), m);
-	return m != NULL;
-}
-
-static void free_members(struct member *set)
-{
-	struct member *m, *tmp;
-
-	HASH_ITER(hh, set, m, tmp)
-	{
-		HASH_DEL(set, m);
-		free(m);
-	}
+	return bsearch(&key, m->k, m->n, sizeof(key), u64_cmp) != NULL;
 }
 
 static uint64_t coarse_ns(void)
@@ -65,15 +61,17 @@ static uint64_t coarse_ns(void)
 void bl_ct_gc_pass(struct bl_agent *a, bool expire)
 {
 	struct bl_ct_gc_stats st = {0};
-	struct member *set = NULL;
+	struct members set = {0};
 	uint64_t now = coarse_ns();
 	int err;
 
 	/* without the full set, purge nothing rather than too much */
 	err = bl_svc_sync_for_each_member(a->sync, add_member, &set);
+	if (set.n)
+		qsort(set.k, set.n, sizeof(*set.k), u64_cmp);
 	err = bl_ct_gc_run(a->dp.ct_any_fd, false, now, &a->o.ct_timeouts, expire,
-			   err ? NULL : backend_live, set, &st);
-	free_members(set);
+			   err ? NULL : backend_live, &set, &st);
+	free(set.k);
 	if (!err && expire)
 		err = bl_ct_gc_run(a->dp.ct_tcp_fd, true, now, &a->o.ct_timeouts, true, NULL, NULL,
 				   &st);

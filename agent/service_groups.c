@@ -1,5 +1,6 @@
 #include "agent/service_groups.h"
 
+#include "agent/kube/informer_state.h"
 #include "agent/kube/kube_source.h"
 
 #include <errno.h>
@@ -7,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A manifest Service or slice by its group (a Service's own name, a slice's
+ * service-name); i keeps input order, so the first definition of a Service wins. */
 struct ref {
-	const char *ns, *name; /* the group: a Service's own name, a slice's service-name */
-	size_t i;	       /* input order: the first definition of a Service wins */
+	const char *ns, *name;
+	size_t i;
 };
 
 static int ref_cmp(const void *a, const void *b)
@@ -22,90 +25,170 @@ static int ref_cmp(const void *a, const void *b)
 	return c ? c : (x->i > y->i) - (x->i < y->i);
 }
 
-static int group_cmp(const struct ref *x, const struct ref *y)
+/* The refs of group ns/name in a sorted array. */
+static size_t range(const struct ref *r, size_t n, const char *ns, const char *name, size_t *first)
 {
-	int c = strcmp(x->ns, y->ns);
+	size_t lo = 0, hi = n, end;
 
-	return c ? c : strcmp(x->name, y->name);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(r[mid].ns, ns);
+
+		if (!c)
+			c = strcmp(r[mid].name, name);
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (end = lo; end < n && !strcmp(r[end].ns, ns) && !strcmp(r[end].name, name); end++)
+		;
+	*first = lo;
+	return end - lo;
 }
 
-int bl_service_groups_rebuild(struct bl_compile_incr *ci, json_t *const *objs, size_t n,
-			      const struct bl_compile_opts *o, struct bl_errlist *errs)
-{
+/* The manifests' Services and slices, parsed and sorted by group. */
+struct manifest_groups {
 	struct bl_parsed_objects p;
-	struct ref *sv = NULL, *sl = NULL;
-	struct bl_k8s_service *gs = NULL;
-	struct bl_k8s_endpointslice *gl = NULL;
-	size_t a = 0, b = 0, n_sl = 0;
-	int e = bl_parse_objects(objs, n, &p, errs);
+	struct ref *sv, *sl;
+	size_t n_sv, n_sl;
+};
 
+static int manifest_groups(json_t *const *objs, size_t n, struct manifest_groups *m,
+			   struct bl_errlist *errs)
+{
+	int e = bl_parse_objects(objs, n, &m->p, errs);
+
+	m->sv = m->sl = NULL;
+	m->n_sv = m->n_sl = 0;
 	if (e)
 		return e;
-	sv = calloc(p.n_svcs + 1, sizeof(*sv));
-	sl = calloc(p.n_slices + 1, sizeof(*sl));
-	gs = calloc(p.n_svcs + 1, sizeof(*gs));
-	gl = calloc(p.n_slices + 1, sizeof(*gl));
-	if (!sv || !sl || !gs || !gl) {
-		e = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < p.n_svcs; i++)
-		sv[i] = (struct ref){p.svcs[i].ns, p.svcs[i].name, i};
-	for (size_t i = 0; i < p.n_slices; i++)
-		if (*p.slices[i].service_name)
-			sl[n_sl++] = (struct ref){p.slices[i].ns, p.slices[i].service_name, i};
-	qsort(sv, p.n_svcs, sizeof(*sv), ref_cmp);
-	qsort(sl, n_sl, sizeof(*sl), ref_cmp);
-	bl_compile_incr_begin(ci);
-	/* walk both sorted lists a group at a time */
-	while (!e && (a < p.n_svcs || b < n_sl)) {
-		const struct ref *g = b >= n_sl || (a < p.n_svcs && group_cmp(&sv[a], &sl[b]) <= 0)
-					      ? &sv[a]
-					      : &sl[b];
-		size_t k = 0, m = 0;
-		char key[200];
-
-		snprintf(key, sizeof(key), "%s/%s", g->ns, g->name);
-		for (; a < p.n_svcs && !group_cmp(&sv[a], g); a++)
-			gs[k++] = p.svcs[sv[a].i];
-		for (; b < n_sl && !group_cmp(&sl[b], g); b++)
-			gl[m++] = p.slices[sl[b].i];
-		e = bl_compile_incr_set(ci, key, gs, k, gl, m, o, errs);
-	}
-	/* a failed rebuild drops nothing: the next one starts over */
-	if (!e)
-		bl_compile_incr_end(ci);
-out:
-	free(sv);
-	free(sl);
-	free(gs);
-	free(gl);
-	bl_parsed_objects_free(&p);
-	return e;
+	m->sv = calloc(m->p.n_svcs + 1, sizeof(*m->sv));
+	m->sl = calloc(m->p.n_slices + 1, sizeof(*m->sl));
+	if (!m->sv || !m->sl)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->p.n_svcs; i++)
+		m->sv[m->n_sv++] = (struct ref){m->p.svcs[i].ns, m->p.svcs[i].name, i};
+	for (size_t i = 0; i < m->p.n_slices; i++)
+		if (*m->p.slices[i].service_name)
+			m->sl[m->n_sl++] =
+				(struct ref){m->p.slices[i].ns, m->p.slices[i].service_name, i};
+	qsort(m->sv, m->n_sv, sizeof(*m->sv), ref_cmp);
+	qsort(m->sl, m->n_sl, sizeof(*m->sl), ref_cmp);
+	return 0;
 }
 
-/* One group from the API's caches: its Service (if any) and the slices naming it. */
-static int update_one(struct bl_compile_incr *ci, const struct bl_kube_source *k, const char *key,
-		      const struct bl_compile_opts *o, struct bl_errlist *errs)
+static void manifest_groups_free(struct manifest_groups *m)
 {
-	json_t *svc = bl_kube_source_service(k, key), *slices = bl_kube_source_slices_of(k, key);
-	size_t n = 0, cap = 1 + json_object_size(slices);
-	json_t **objs = calloc(cap, sizeof(*objs)), *v;
-	struct bl_parsed_objects p;
+	bl_parsed_objects_free(&m->p);
+	free(m->sv);
+	free(m->sl);
+}
+
+/* The API's objects of one group, parsed: its Service and the slices naming it. */
+static int kube_group(const struct bl_kube_source *k, const char *key, struct bl_parsed_objects *p,
+		      struct bl_errlist *errs)
+{
+	json_t *svc = k ? bl_kube_source_service(k, key) : NULL;
+	json_t *slices = k ? bl_kube_source_slices_of(k, key) : NULL, *v;
+	size_t n = 0;
+	json_t **objs = calloc(2 + json_object_size(slices), sizeof(*objs));
 	const char *sk;
 	int e;
 
 	if (!objs)
 		return -ENOMEM;
-	if (svc)
-		objs[n++] = svc;
-	json_object_foreach(slices, sk, v) objs[n++] = v;
-	e = bl_parse_objects(objs, n, &p, errs);
+	if (svc && (objs[n] = bl_inf_object(svc)))
+		n++;
+	json_object_foreach(slices, sk, v)
+	{
+		if ((objs[n] = bl_inf_object(v)))
+			n++;
+	}
+	e = bl_parse_objects(objs, n, p, errs);
+	for (size_t i = 0; i < n; i++)
+		json_decref(objs[i]);
 	free(objs);
+	return e;
+}
+
+/* One group compiled from the manifests' definitions (first) and the API's. */
+static int set_group(struct bl_compile_incr *ci, const char *key, const struct manifest_groups *m,
+		     const struct bl_kube_source *k, const struct bl_compile_opts *o,
+		     struct bl_errlist *errs)
+{
+	struct bl_parsed_objects p;
+	struct bl_k8s_service *svcs = NULL;
+	struct bl_k8s_endpointslice *sl = NULL;
+	size_t fs = 0, fl = 0, ns = 0, nl = 0;
+	char ns_buf[200];
+	const char *slash = strchr(key, '/');
+	int e = kube_group(k, key, &p, errs);
+
 	if (e)
 		return e;
-	e = bl_compile_incr_set(ci, key, p.svcs, p.n_svcs, p.slices, p.n_slices, o, errs);
+	if (m && slash && (size_t)(slash - key) < sizeof(ns_buf)) {
+		memcpy(ns_buf, key, slash - key);
+		ns_buf[slash - key] = 0;
+		ns = range(m->sv, m->n_sv, ns_buf, slash + 1, &fs);
+		nl = range(m->sl, m->n_sl, ns_buf, slash + 1, &fl);
+	}
+	if (!ns && !nl) {
+		e = bl_compile_incr_set(ci, key, p.svcs, p.n_svcs, p.slices, p.n_slices, o, errs);
+		bl_parsed_objects_free(&p);
+		return e;
+	}
+	svcs = calloc(ns + p.n_svcs + 1, sizeof(*svcs));
+	sl = calloc(nl + p.n_slices + 1, sizeof(*sl));
+	if (svcs && sl) {
+		for (size_t i = 0; i < ns; i++)
+			svcs[i] = m->p.svcs[m->sv[fs + i].i];
+		for (size_t i = 0; i < nl; i++)
+			sl[i] = m->p.slices[m->sl[fl + i].i];
+		if (p.n_svcs)
+			memcpy(svcs + ns, p.svcs, p.n_svcs * sizeof(*svcs));
+		if (p.n_slices)
+			memcpy(sl + nl, p.slices, p.n_slices * sizeof(*sl));
+		e = bl_compile_incr_set(ci, key, svcs, ns + p.n_svcs, sl, nl + p.n_slices, o, errs);
+	} else {
+		e = -ENOMEM;
+	}
+	free(svcs);
+	free(sl);
 	bl_parsed_objects_free(&p);
+	return e;
+}
+
+int bl_service_groups_rebuild(struct bl_compile_incr *ci, json_t *const *objs, size_t n,
+			      const struct bl_kube_source *k, const struct bl_compile_opts *o,
+			      struct bl_errlist *errs)
+{
+	struct manifest_groups m;
+	json_t *keys = k ? bl_kube_source_groups(k) : json_object(), *v;
+	const char *key;
+	char buf[300];
+	int e = keys ? manifest_groups(objs, n, &m, errs) : -ENOMEM;
+
+	for (size_t i = 0; !e && i < m.n_sv + m.n_sl; i++) {
+		const struct ref *r = i < m.n_sv ? &m.sv[i] : &m.sl[i - m.n_sv];
+
+		snprintf(buf, sizeof(buf), "%s/%s", r->ns, r->name);
+		json_object_set_new(keys, buf, json_true());
+	}
+	if (!e)
+		bl_compile_incr_begin(ci);
+	json_object_foreach(keys, key, v)
+	{
+		if (e)
+			break;
+		e = set_group(ci, key, &m, k, o, errs);
+	}
+	/* a failed rebuild drops nothing: the next one starts over */
+	if (!e)
+		bl_compile_incr_end(ci);
+	if (keys)
+		manifest_groups_free(&m);
+	json_decref(keys);
 	return e;
 }
 
@@ -119,7 +202,7 @@ int bl_service_groups_update(struct bl_compile_incr *ci, const struct bl_kube_so
 
 	json_object_foreach(touched, key, v)
 	{
-		e = update_one(ci, k, key, o, errs);
+		e = set_group(ci, key, NULL, k, o, errs);
 		if (e)
 			break;
 	}

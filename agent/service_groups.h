@@ -1,5 +1,6 @@
-/* Feeding the per-Service compiler (compile_incr): every Service at once from all the
- * objects, or only the Services the API touched, from the informers' caches. */
+/* Feeding the per-Service compiler (compile_incr): every Service (the manifests' and
+ * the API's, a Service's definitions from both compiled together, manifests first),
+ * or only the Services the API touched. */
 #ifndef BPFLET_SERVICE_GROUPS_H
 #define BPFLET_SERVICE_GROUPS_H
 
@@ -9,9 +10,12 @@
 
 struct bl_kube_source;
 
-/* A full rebuild from objs (other kinds ignored). 0 or -ENOMEM. */
+/* A full rebuild: the manifests' objects (objs, other kinds ignored) and every
+ * Service of the API (k may be NULL), a Service at a time so that only one is
+ * parsed at once. 0 or -ENOMEM. */
 int bl_service_groups_rebuild(struct bl_compile_incr *ci, json_t *const *objs, size_t n,
-			      const struct bl_compile_opts *o, struct bl_errlist *errs);
+			      const struct bl_kube_source *k, const struct bl_compile_opts *o,
+			      struct bl_errlist *errs);
 /* The groups in touched ({"namespace/name" → any}) again, from the API alone.
  * 0 or -ENOMEM (the groups not redone keep their previous result). */
 int bl_service_groups_update(struct bl_compile_incr *ci, const struct bl_kube_source *k,

@@ -11,6 +11,7 @@
 #include "controlplane/compile/compile.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,7 +284,7 @@ int bl_service_resync(struct bl_agent *a)
 		src->other_gen = other_gen;
 	}
 	if (!rc && full)
-		rc = bl_service_groups_rebuild(src->incr, objs, n, &opts, &errs);
+		rc = bl_service_groups_rebuild(src->incr, objs, n, a->kube, &opts, &errs);
 	else if (!rc)
 		rc = bl_service_groups_update(src->incr, a->kube, touched, &opts, &errs);
 	for (size_t i = 0; i < errs.n; i++)
@@ -294,6 +295,9 @@ int bl_service_resync(struct bl_agent *a)
 		goto out;
 	}
 	src->built = true;
+	/* a rebuild parses every object once: give what it freed back to the system */
+	if (full)
+		malloc_trim(0);
 	bl_errlist_clear(&errs);
 	rc = apply_services(a, full, &st, &errs);
 	retry = apply_extras(a, full || src->extras_dirty, &errs);

@@ -1,4 +1,6 @@
 #include "agent/dataplane/svc_sync.h"
+
+#include "agent/dataplane/id_table.h"
 #include "controlplane/compile/maglev.h"
 
 #include <errno.h>
@@ -13,7 +15,6 @@ struct be_entry {
 	uint32_t id;
 	unsigned refs;		 /* slot entries (published or not) that point here */
 	UT_hash_handle hh_ident; /* key: identity bytes (addr, port, proto, family) */
-	UT_hash_handle hh_id;
 };
 
 /* A frontend as the maps hold it. slots[] mirrors every slot entry that exists in
@@ -41,7 +42,7 @@ struct bl_svc_sync {
 	struct fe_entry *fes;	     /* by key */
 	struct fe_entry *fes_by_svc; /* by val.svc_id */
 	struct be_entry *bes_ident;
-	struct be_entry *bes_id;
+	struct bl_id_table bes_id; /* id → be_entry */
 	uint32_t next_svc_id, next_be_id;
 	uint8_t *mg_used; /* per Maglev block: owned by a frontend */
 	uint32_t mg_blocks;
@@ -124,7 +125,7 @@ static void fe_free(struct bl_svc_sync *s, struct fe_entry *fe)
 static void be_free(struct bl_svc_sync *s, struct be_entry *be)
 {
 	HASH_DELETE(hh_ident, s->bes_ident, be);
-	HASH_DELETE(hh_id, s->bes_id, be);
+	bl_id_del(&s->bes_id, be->id);
 	free(be);
 }
 
@@ -137,8 +138,9 @@ void bl_svc_sync_free(struct bl_svc_sync *s)
 		return;
 	HASH_ITER(hh, s->fes, fe, ftmp)
 	fe_free(s, fe);
-	HASH_ITER(hh_id, s->bes_id, be, btmp)
+	HASH_ITER(hh_ident, s->bes_ident, be, btmp)
 	be_free(s, be);
+	bl_id_table_free(&s->bes_id);
 	free(s->pending);
 	free(s->unref);
 	free(s->mg_used);
@@ -171,10 +173,7 @@ static struct be_entry *be_find_ident(const struct bl_svc_sync *s, const struct 
 
 static struct be_entry *be_find_id(const struct bl_svc_sync *s, uint32_t id)
 {
-	struct be_entry *be;
-
-	HASH_FIND(hh_id, s->bes_id, &id, sizeof(id), be);
-	return be;
+	return bl_id_find(&s->bes_id, id);
 }
 
 /* A backend whose refs reached 0: swept after the apply unless a slot takes it again.
@@ -224,8 +223,11 @@ static struct be_entry *be_add(struct bl_svc_sync *s, uint32_t id, const struct 
 		return NULL;
 	be->val = *b;
 	be->id = id;
+	if (bl_id_put(&s->bes_id, id, be)) {
+		free(be);
+		return NULL;
+	}
 	HASH_ADD(hh_ident, s->bes_ident, val, IDENT_LEN, be);
-	HASH_ADD(hh_id, s->bes_id, id, sizeof(be->id), be);
 	if (id >= s->next_be_id)
 		s->next_be_id = id + 1;
 	return be;
@@ -721,7 +723,7 @@ int bl_svc_sync_apply(struct bl_svc_sync *s, const struct bl_dp_frontend *want, 
 				first_err = err;
 		}
 	}
-	HASH_ITER(hh_id, s->bes_id, be, btmp)
+	HASH_ITER(hh_ident, s->bes_ident, be, btmp)
 	{
 		if (be->refs)
 			continue;
@@ -777,7 +779,7 @@ size_t bl_svc_sync_frontends(const struct bl_svc_sync *s)
 
 size_t bl_svc_sync_backends(const struct bl_svc_sync *s)
 {
-	return HASH_CNT(hh_id, s->bes_id);
+	return s->bes_id.n;
 }
 
 uint32_t bl_svc_sync_svc_id(const struct bl_svc_sync *s, const struct bpflet_fe_key *k)

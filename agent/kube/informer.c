@@ -261,8 +261,13 @@ const struct bl_inf_state *bl_informer_state(const struct bl_informer *inf)
 	return &inf->st;
 }
 
+void bl_informer_compact(struct bl_informer *inf)
+{
+	inf->st.compact = true;
+}
+
 void bl_informer_on_change(struct bl_informer *inf,
-			   void (*fn)(void *arg, const char *key, json_t *old, json_t *new_obj),
+			   void (*fn)(void *arg, const char *key, json_t *obj, json_t *stored),
 			   void *arg)
 {
 	inf->st.on_change = fn;

@@ -18,8 +18,10 @@ void bl_informer_free(struct bl_informer *inf);
 const struct bl_inf_state *bl_informer_state(const struct bl_informer *inf);
 /* Every change to the cache, as bl_inf_state.on_change describes. */
 void bl_informer_on_change(struct bl_informer *inf,
-			   void (*fn)(void *arg, const char *key, json_t *old, json_t *new_obj),
+			   void (*fn)(void *arg, const char *key, json_t *obj, json_t *stored),
 			   void *arg);
+/* Keep the cache as compact text (bl_inf_state.compact); call before the loop runs. */
+void bl_informer_compact(struct bl_informer *inf);
 const char *bl_informer_path(const struct bl_informer *inf);
 
 #endif

@@ -108,6 +108,27 @@ static void stamp(struct bl_inf_state *s, json_t *obj)
 		json_object_set_new(obj, "apiVersion", json_string(s->api_version));
 }
 
+/* What the cache holds for obj: obj itself, or its text. A new reference. */
+static json_t *stored(const struct bl_inf_state *s, json_t *obj)
+{
+	char *text;
+	json_t *v;
+
+	if (!s->compact)
+		return json_incref(obj);
+	text = json_dumps(obj, JSON_COMPACT);
+	v = text ? json_string_nocheck(text) : NULL;
+	free(text);
+	return v;
+}
+
+json_t *bl_inf_object(json_t *cached)
+{
+	if (!json_is_string(cached))
+		return json_incref(cached);
+	return json_loadb(json_string_value(cached), json_string_length(cached), 0, NULL);
+}
+
 struct bl_inf_step bl_inf_list_page(struct bl_inf_state *s, json_t *body)
 {
 	json_t *items = json_object_get(body, "items"), *it;
@@ -133,7 +154,7 @@ struct bl_inf_step bl_inf_list_page(struct bl_inf_state *s, json_t *body)
 			continue;
 		}
 		stamp(s, it);
-		json_object_set(s->pending, key, it);
+		json_object_set_new(s->pending, key, stored(s, it));
 	}
 	if (cont && *cont) {
 		set_str(&s->cont, cont);
@@ -195,19 +216,22 @@ struct bl_inf_step bl_inf_watch_event(struct bl_inf_state *s, json_t *ev)
 	if (!strcmp(type, "DELETED")) {
 		if (old) {
 			if (s->on_change)
-				s->on_change(s->change_arg, key, old, NULL);
+				s->on_change(s->change_arg, key, NULL, NULL);
 			json_object_del(s->cache, key);
 			s->generation++;
 		}
 		return CONT;
 	}
 	stamp(s, obj);
-	if (!old || !json_equal(old, obj)) {
+	json_t *st = stored(s, obj);
+
+	if (st && (!old || !json_equal(old, st))) {
 		if (s->on_change)
-			s->on_change(s->change_arg, key, old, obj);
-		json_object_set(s->cache, key, obj);
+			s->on_change(s->change_arg, key, obj, st);
+		json_object_set(s->cache, key, st);
 		s->generation++;
 	}
+	json_decref(st);
 	return CONT;
 }
 

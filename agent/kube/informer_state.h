@@ -47,10 +47,13 @@ struct bl_inf_state {
 	/* counters */
 	unsigned long lists, watches, relists, restarts, events, bad_events;
 	unsigned long generation; /* bumped when the cache's content changes */
-	/* Optional: told of every change before the cache takes it (old and new are
-	 * alive during the call; either is NULL for an add or a delete); key NULL after
-	 * a completed list replaced the whole cache. */
-	void (*on_change)(void *arg, const char *key, json_t *old, json_t *new_obj);
+	/* compact: the cache holds each object as its compact JSON text (a json
+	 * string), a tenth of the memory of the parsed tree; readers parse on demand. */
+	bool compact;
+	/* Optional: told of every change before the cache takes it: obj is the new
+	 * object as received, stored what the cache will hold for it (both NULL for a
+	 * delete); key NULL after a completed list replaced the whole cache. */
+	void (*on_change)(void *arg, const char *key, json_t *obj, json_t *stored);
 	void *change_arg;
 };
 
@@ -70,6 +73,9 @@ struct bl_inf_step bl_inf_done(struct bl_inf_state *s, long status, bool transpo
 struct bl_inf_step bl_inf_backoff_done(struct bl_inf_state *s);
 /* The n-th consecutive failure's delay (n >= 1), r01 in [0, 1) the random draw. */
 double bl_backoff_delay(const struct bl_backoff *b, unsigned n, double r01);
+/* A cached value as an object: a new reference (compact caches parse the text),
+ * NULL when the text does not parse. */
+json_t *bl_inf_object(json_t *cached);
 /* "namespace/name" or "name" into buf; false when metadata.name is missing. */
 bool bl_inf_key(json_t *obj, char *buf, size_t len);
 

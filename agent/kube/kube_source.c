@@ -65,29 +65,29 @@ static void touched(struct bl_kube_source *k)
 		k->touched_at = bl_now();
 }
 
-static void on_service(void *arg, const char *key, json_t *old, json_t *new_obj)
+static void on_service(void *arg, const char *key, json_t *obj, json_t *stored)
 {
 	struct bl_kube_source *k = arg;
 
-	(void)old;
-	(void)new_obj;
+	(void)obj;
+	(void)stored;
 	touched(k);
 	bl_svc_index_service(&k->idx, key);
 }
 
-static void on_slice(void *arg, const char *key, json_t *old, json_t *new_obj)
+static void on_slice(void *arg, const char *key, json_t *obj, json_t *stored)
 {
 	struct bl_kube_source *k = arg;
 
-	double t = parse_time(json_string_value(json_object_get(
-		json_object_get(json_object_get(new_obj, "metadata"), "annotations"),
-		TRIGGER_ANNOTATION)));
+	double t = parse_time(json_string_value(
+		json_object_get(json_object_get(json_object_get(obj, "metadata"), "annotations"),
+				TRIGGER_ANNOTATION)));
 
 	touched(k);
 	if (t > 0 && k->n_triggers < sizeof(k->triggers) / sizeof(k->triggers[0]))
 		k->triggers[k->n_triggers++] = t;
 	if (key)
-		bl_svc_index_slice(&k->idx, key, old, new_obj);
+		bl_svc_index_slice(&k->idx, key, obj, stored);
 	else
 		bl_svc_index_slices_reset(&k->idx, bl_informer_state(k->inf[K_SLICES])->cache);
 }
@@ -134,6 +134,9 @@ struct bl_kube_source *bl_kube_source_new(struct bl_agent *a, const char *kubeco
 			return NULL;
 		}
 	}
+	/* the big kinds at scale: kept as text, parsed a Service at a time */
+	bl_informer_compact(k->inf[K_SERVICES]);
+	bl_informer_compact(k->inf[K_SLICES]);
 	bl_informer_on_change(k->inf[K_SERVICES], on_service, k);
 	bl_informer_on_change(k->inf[K_SLICES], on_slice, k);
 	return k;
@@ -202,7 +205,8 @@ int bl_kube_source_objects(const struct bl_kube_source *k, json_t ***objs, size_
 	json_t **o;
 
 	for (size_t i = 0; i < N_KINDS; i++)
-		total += json_object_size(bl_informer_state(k->inf[i])->cache);
+		if (i != K_SERVICES && i != K_SLICES)
+			total += json_object_size(bl_informer_state(k->inf[i])->cache);
 	o = realloc(*objs, (total + 1) * sizeof(*o));
 	if (!o)
 		return -ENOMEM;
@@ -210,10 +214,23 @@ int bl_kube_source_objects(const struct bl_kube_source *k, json_t ***objs, size_
 		const char *key;
 		json_t *v;
 
+		if (i == K_SERVICES || i == K_SLICES)
+			continue;
 		json_object_foreach(bl_informer_state(k->inf[i])->cache, key, v) o[(*n)++] = v;
 	}
 	*objs = o;
 	return 0;
+}
+
+json_t *bl_kube_source_groups(const struct bl_kube_source *k)
+{
+	json_t *g = json_object(), *v;
+	const char *key;
+
+	json_object_foreach(bl_informer_state(k->inf[K_SERVICES])->cache, key, v)
+		json_object_set_new(g, key, json_true());
+	json_object_foreach(k->idx.slices, key, v) json_object_set_new(g, key, json_true());
+	return g;
 }
 
 void bl_kube_source_metrics(const struct bl_kube_source *k, struct evbuffer *b)

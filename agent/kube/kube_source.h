@@ -32,10 +32,14 @@ json_t *bl_kube_source_take_touched(struct bl_kube_source *k, bool *all, double 
  * the last call, at most max. */
 size_t bl_kube_source_take_triggers(struct bl_kube_source *k, double *out, size_t max);
 /* One Service from the cache (borrowed) or NULL; the slices naming it (borrowed
- * {key → slice}) or NULL. */
+ * {key → slice}) or NULL. Both as the cache holds them: bl_inf_object parses. */
 json_t *bl_kube_source_service(const struct bl_kube_source *k, const char *key);
 json_t *bl_kube_source_slices_of(const struct bl_kube_source *k, const char *key);
-/* Appends the cached objects (borrowed) to *objs (realloc'd). */
+/* Every Service there is by group ("namespace/name" of a Service or named by a
+ * slice): a new reference to {group → true}. */
+json_t *bl_kube_source_groups(const struct bl_kube_source *k);
+/* Appends the cached objects (borrowed) of the kinds other than Services and
+ * EndpointSlices (those are reached by group) to *objs (realloc'd). */
 int bl_kube_source_objects(const struct bl_kube_source *k, json_t ***objs, size_t *n);
 void bl_kube_source_metrics(const struct bl_kube_source *k, struct evbuffer *b);
 /* The source's client, shared with the node duties. */

@@ -1,5 +1,7 @@
 #include "agent/kube/svc_index.h"
 
+#include "agent/kube/informer_state.h"
+
 #include <stdio.h>
 
 #define SERVICE_NAME_LABEL "kubernetes.io/service-name"
@@ -7,6 +9,7 @@
 void bl_svc_index_init(struct bl_svc_index *x)
 {
 	x->slices = json_object();
+	x->group = json_object();
 	x->dirty = json_object();
 	x->all = true;
 }
@@ -14,8 +17,9 @@ void bl_svc_index_init(struct bl_svc_index *x)
 void bl_svc_index_free(struct bl_svc_index *x)
 {
 	json_decref(x->slices);
+	json_decref(x->group);
 	json_decref(x->dirty);
-	x->slices = x->dirty = NULL;
+	x->slices = x->group = x->dirty = NULL;
 }
 
 /* "namespace/service" of a slice, false when it names no Service. */
@@ -46,7 +50,7 @@ void bl_svc_index_service(struct bl_svc_index *x, const char *key)
 		x->all = true;
 }
 
-static void add(struct bl_svc_index *x, const char *group, const char *key, json_t *slice)
+static void add(struct bl_svc_index *x, const char *group, const char *key, json_t *stored)
 {
 	json_t *set = json_object_get(x->slices, group);
 
@@ -54,23 +58,26 @@ static void add(struct bl_svc_index *x, const char *group, const char *key, json
 		set = json_object();
 		json_object_set_new(x->slices, group, set);
 	}
-	json_object_set(set, key, slice);
+	json_object_set(set, key, stored);
+	json_object_set_new(x->group, key, json_string(group));
 }
 
-void bl_svc_index_slice(struct bl_svc_index *x, const char *key, json_t *old, json_t *new_obj)
+void bl_svc_index_slice(struct bl_svc_index *x, const char *key, json_t *obj, json_t *stored)
 {
+	const char *was = json_string_value(json_object_get(x->group, key));
 	char group[600];
 
-	if (old && group_of(old, group, sizeof(group))) {
-		json_t *set = json_object_get(x->slices, group);
+	if (was) {
+		json_t *set = json_object_get(x->slices, was);
 
 		json_object_del(set, key);
 		if (set && !json_object_size(set))
-			json_object_del(x->slices, group);
-		touch(x, group);
+			json_object_del(x->slices, was);
+		touch(x, was);
+		json_object_del(x->group, key); /* frees was */
 	}
-	if (new_obj && group_of(new_obj, group, sizeof(group))) {
-		add(x, group, key, new_obj);
+	if (obj && stored && group_of(obj, group, sizeof(group))) {
+		add(x, group, key, stored);
 		touch(x, group);
 	}
 }
@@ -82,10 +89,14 @@ void bl_svc_index_slices_reset(struct bl_svc_index *x, json_t *cache)
 	json_t *v;
 
 	json_object_clear(x->slices);
+	json_object_clear(x->group);
 	json_object_foreach(cache, key, v)
 	{
-		if (group_of(v, group, sizeof(group)))
+		json_t *obj = bl_inf_object(v);
+
+		if (obj && group_of(obj, group, sizeof(group)))
 			add(x, group, key, v);
+		json_decref(obj);
 	}
 	x->all = true;
 }

@@ -64,7 +64,7 @@ static int collect(const struct bl_k8s_endpointslice *const *slices, size_t n_sl
 			c->be.proto = sp->proto;
 			c->be.terminating = ep->terminating;
 			c->be.local = node && *node && !strcmp(ep->node_name, node);
-			snprintf(c->be.zone, sizeof(c->be.zone), "%s", ep->zone);
+			c->be.zone = bl_zone_id(ep->zone);
 			c->ready = ep->ready;
 			c->serving = ep->serving;
 			c->terminating = ep->terminating;

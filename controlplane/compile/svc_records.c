@@ -66,10 +66,44 @@ int bl_svc_backend_cmp(const struct bl_svc_backend *a, const struct bl_svc_backe
 	return 0;
 }
 
+static struct {
+	char **names; /* names[id - 1] */
+	size_t n;
+} zones;
+
+uint16_t bl_zone_id(const char *name)
+{
+	char **grown, *copy;
+
+	if (!name || !*name)
+		return 0;
+	/* clusters have a handful of zones: a scan beats a hash */
+	for (size_t i = 0; i < zones.n; i++)
+		if (!strcmp(zones.names[i], name))
+			return (uint16_t)(i + 1);
+	if (zones.n == UINT16_MAX)
+		return 0;
+	grown = realloc(zones.names, (zones.n + 1) * sizeof(*grown));
+	copy = strdup(name);
+	if (grown)
+		zones.names = grown;
+	if (!grown || !copy) {
+		free(copy);
+		return 0;
+	}
+	zones.names[zones.n++] = copy;
+	return (uint16_t)zones.n;
+}
+
+const char *bl_zone_name(uint16_t id)
+{
+	return id && id <= zones.n ? zones.names[id - 1] : "";
+}
+
 bool bl_svc_backend_equal(const struct bl_svc_backend *a, const struct bl_svc_backend *b)
 {
 	return !bl_svc_backend_cmp(a, b) && a->terminating == b->terminating &&
-	       a->local == b->local && !strcmp(a->zone, b->zone);
+	       a->local == b->local && a->zone == b->zone;
 }
 
 const struct bl_svc_frontend *bl_svc_table_find(const struct bl_svc_table *t,

@@ -10,7 +10,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BL_ZONE_LEN 64
 
 /* One backend of a frontend. Identity (what bl_svc_backend_cmp orders by) is
  * {addr, family, port, proto}; the rest is state that may change in place. */
@@ -20,8 +19,8 @@ struct bl_svc_backend {
 	uint8_t proto;		/* IPPROTO_* */
 	uint8_t family;		/* enum bpflet_family */
 	bool terminating;	/* chosen through the serving+terminating fallback, or marked so */
-	bool local;		/* endpoint's nodeName is this node */
-	char zone[BL_ZONE_LEN]; /* "" when unknown */
+	bool local;	/* endpoint's nodeName is this node */
+	uint16_t zone;	/* bl_zone_id of the endpoint's zone, 0 when unknown */
 };
 
 struct bl_svc_frontend {
@@ -69,6 +68,11 @@ const struct bl_svc_frontend *bl_svc_table_find(const struct bl_svc_table *t,
  * backends by identity {family, address, port, proto}. */
 int bl_svc_fe_key_cmp(const struct bpflet_fe_key *a, const struct bpflet_fe_key *b);
 int bl_svc_backend_cmp(const struct bl_svc_backend *a, const struct bl_svc_backend *b);
+/* Zone names as small ids, the same for the process's life (a backend is kept for
+ * each endpoint of each Service: 2 bytes, not the name). "" and NULL are 0; past
+ * 65535 distinct names, 0 too. */
+uint16_t bl_zone_id(const char *name);
+const char *bl_zone_name(uint16_t id);
 /* Same identity and same state (terminating, local, zone). */
 bool bl_svc_backend_equal(const struct bl_svc_backend *a, const struct bl_svc_backend *b);
 

@@ -42,7 +42,7 @@ listed=$(grep "listed" "$BL_AGENT_LOG" | tail -1 | cut -d' ' -f1)
 t0=$(ms_of "$start") t1=$(ms_of "$(cut -d' ' -f1 <<<"$line")") tl=$(ms_of "$listed")
 echo "   full sync: agent start -> $NSVC frontends in the maps: $((t1 - t0)) ms" \
 	"(lists received after $((tl - t0)) ms; compile + map writes $(sed -E 's/.* in ([0-9.]+) ms.*/\1/' <<<"$line") ms)"
-rss() { awk -v k="$1" '$1 == k":" {printf "%d", $2 / 1024}' "/proc/$BL_AGENT_PID/status"; }
+rss() { awk -v k="$1" '$1 == k":" {printf "%.1f", $2 / 1024}' "/proc/$BL_AGENT_PID/status"; }
 echo "   agent resident memory after the sync: $(rss VmRSS) MiB (peak $(rss VmHWM) MiB)"
 : >"$BL_AGENT_LOG.changes"
 tail -n0 -f "$BL_AGENT_LOG" >"$BL_AGENT_LOG.changes" &

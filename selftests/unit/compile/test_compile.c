@@ -55,9 +55,9 @@ Test(compile, named_target_port_resolves_per_slice_and_merges_slices)
 	assert_backend(&fe->backends[0], "10.244.1.3", 8080, IPPROTO_TCP);
 	assert_backend(&fe->backends[1], "10.244.1.7", 8080, IPPROTO_TCP);
 	assert_backend(&fe->backends[2], "10.244.2.5", 8081, IPPROTO_TCP);
-	cr_assert_str_eq(fe->backends[1].zone, "zone-a");
-	cr_assert_str_eq(fe->backends[2].zone, "zone-b");
-	cr_assert_str_eq(fe->backends[0].zone, "");
+	cr_assert_str_eq(bl_zone_name(fe->backends[1].zone), "zone-a");
+	cr_assert_str_eq(bl_zone_name(fe->backends[2].zone), "zone-b");
+	cr_assert_str_eq(bl_zone_name(fe->backends[0].zone), "");
 
 	/* the metrics port is only in web-a1 */
 	fe = fe_get(&T, "10.96.0.10", 9090, IPPROTO_TCP, BPFLET_SCOPE_INTERNAL);
@@ -238,7 +238,7 @@ Test(compile, external_frontends_with_traffic_policy_local)
 	cr_assert(fe->local_only);
 	cr_assert_eq(fe->n_backends, 1, "external policy Local: this node's endpoint");
 	assert_backend(&fe->backends[0], "10.244.1.1", 8080, IPPROTO_TCP);
-	cr_assert_str_eq(fe->backends[0].zone, "z1");
+	cr_assert_str_eq(bl_zone_name(fe->backends[0].zone), "z1");
 	fe = fe_get(&T, "198.51.100.7", 80, IPPROTO_TCP, BPFLET_SCOPE_EXTERNAL);
 	cr_assert(fe);
 	cr_assert_eq(fe->n_backends, 1);

@@ -32,11 +32,11 @@ Test(svc_index, slices_follow_their_service_label)
 	bl_svc_index_init(&x);
 	json_decref(bl_svc_index_take(&x, &all));
 	cr_assert(all, "a new index has everything to do");
-	bl_svc_index_slice(&x, "ns/s1", NULL, a);
+	bl_svc_index_slice(&x, "ns/s1", a, a);
 	cr_assert(touched_only(&x, "ns/web"));
 	cr_assert_eq(json_object_size(bl_svc_index_slices(&x, "ns/web")), 1);
 	/* the label moves the slice to another Service: both are touched */
-	bl_svc_index_slice(&x, "ns/s1", a, b);
+	bl_svc_index_slice(&x, "ns/s1", b, b);
 	{
 		json_t *d = bl_svc_index_take(&x, &all);
 
@@ -45,7 +45,7 @@ Test(svc_index, slices_follow_their_service_label)
 	}
 	cr_assert_null(bl_svc_index_slices(&x, "ns/web"));
 	cr_assert_eq(json_object_get(bl_svc_index_slices(&x, "ns/api"), "ns/s1"), b);
-	bl_svc_index_slice(&x, "ns/s1", b, NULL);
+	bl_svc_index_slice(&x, "ns/s1", NULL, NULL);
 	cr_assert(touched_only(&x, "ns/api"));
 	cr_assert_null(bl_svc_index_slices(&x, "ns/api"));
 	bl_svc_index_service(&x, "ns/db");
@@ -56,25 +56,26 @@ Test(svc_index, slices_follow_their_service_label)
 	bl_svc_index_free(&x);
 }
 
-static void hook(void *arg, const char *key, json_t *old, json_t *new_obj)
+static void hook(void *arg, const char *key, json_t *obj, json_t *stored)
 {
 	struct bl_svc_index *x = arg;
 
 	if (key)
-		bl_svc_index_slice(x, key, old, new_obj);
+		bl_svc_index_slice(x, key, obj, stored);
 }
 
-/* Through the informer: watch events reach the index before the cache changes, a
- * relist is a reset. */
+/* Through a compact informer: the cache holds text, watch events reach the index
+ * before the cache changes, a relist is a reset. */
 Test(svc_index, fed_by_the_informer_hook)
 {
 	struct bl_inf_state s;
 	struct bl_svc_index x;
-	json_t *ev, *list;
+	json_t *ev, *list, *back, *cached;
 	bool all;
 
 	bl_svc_index_init(&x);
 	bl_inf_init(&s, "EndpointSlice", "discovery.k8s.io/v1");
+	s.compact = true;
 	s.on_change = hook;
 	s.change_arg = &x;
 	bl_inf_start(&s);
@@ -86,6 +87,20 @@ Test(svc_index, fed_by_the_informer_hook)
 	json_decref(bl_svc_index_take(&x, &all));
 	cr_assert(all);
 	cr_assert_not_null(bl_svc_index_slices(&x, "ns/web"));
+	cached = json_object_get(s.cache, "ns/s1");
+	cr_assert(json_is_string(cached), "compact: the cache holds text");
+	back = bl_inf_object(cached);
+	cr_assert_str_eq(json_string_value(json_object_get(back, "kind")), "EndpointSlice");
+	cr_assert_str_eq(json_string_value(json_object_get(
+				 json_object_get(json_object_get(back, "metadata"), "labels"),
+				 "kubernetes.io/service-name")),
+			 "web");
+	json_decref(back);
+	/* the same object again changes nothing */
+	ev = json_pack("{s:s, s:o}", "type", "MODIFIED", "object", slice("s1", "web"));
+	bl_inf_watch_event(&s, ev);
+	json_decref(ev);
+	cr_assert(touched_only(&x, NULL), "an unchanged object touches nothing");
 	ev = json_pack("{s:s, s:o}", "type", "DELETED", "object", slice("s1", "web"));
 	bl_inf_watch_event(&s, ev);
 	json_decref(ev);

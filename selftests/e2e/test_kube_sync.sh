@@ -91,6 +91,11 @@ slice "$A" "$B"
 check "kubectl-made Service and EndpointSlice reach the maps (2 backends)" wait_backends 2
 grep -q "kube: /api/v1/services: listed" "$BL_AGENT_LOG" && pass "informers listed, then watched" ||
 	fail "no list in the agent log"
+# six watches at once on one connection: only HTTP/2 multiplexing can do that
+conns=$(ip netns exec "$BL_NODE" ss -Htnp state established '( dport = :6443 )' |
+	grep -c "pid=$BL_AGENT_PID,")
+[ "$conns" = 1 ] && pass "six watches and the node's writes share one HTTP/2 connection" ||
+	fail "the agent holds $conns connections to the API server"
 ok=0
 for _ in $(seq 10); do
 	out=$(tcp_req client "$VIP" 80)
@@ -135,6 +140,53 @@ L=$(BL_CNI_NO_CIDR=1 bl_pod_add late)
 
 slice "$A"
 check "an EndpointSlice change through the watch leaves 1 backend" wait_backends 1
+
+# bad objects the API server takes: logged by name and skipped, nothing else disturbed
+k apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Service
+metadata: {name: bad-ext, namespace: default}
+spec:
+  clusterIP: 10.96.0.51
+  ports: [{port: 80, protocol: TCP}]
+  externalIPs: ["not-an-ip"]
+  futureField: {unknown: true}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: web-bad, namespace: default, labels: {kubernetes.io/service-name: web}}
+addressType: IPv4
+ports: [{name: http, port: 8080, protocol: TCP}]
+endpoints:
+- addresses: ["999.1.2.3"]
+YAML
+for _ in $(seq 50); do grep -q "web-bad" "$BL_AGENT_LOG" && break; sleep 0.1; done
+grep -q "Service default/bad-ext: .*skipped" "$BL_AGENT_LOG" &&
+	grep -q "EndpointSlice default/web-bad: .*skipped" "$BL_AGENT_LOG" &&
+	pass "a Service and a slice with bad fields: logged by name, skipped" ||
+	fail "bad objects not reported: $(grep -E 'bad' "$BL_AGENT_LOG" | tail -3)"
+out=$(tcp_req client "$VIP" 80)
+[ "$(backends)" = 1 ] && [ "$out" = "a $C" ] &&
+	pass "web keeps its one backend and answers beside them" ||
+	fail "bad objects disturbed web: $(backends) backends, '$out'"
+# a big object (200 KiB of annotation) is taken like any other
+big=$(head -c 150000 /dev/zero | base64 -w0)
+k apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Service
+metadata: {name: big, namespace: default, annotations: {note: "$big"}}
+spec:
+  clusterIP: 10.96.0.52
+  ports: [{port: 81, protocol: TCP}]
+YAML
+for _ in $(seq 50); do
+	"$BL_BIN/bpfletctl" --instance "$BL_INSTANCE" service list 2>/dev/null | grep -q "default/big" && break
+	sleep 0.1
+done
+"$BL_BIN/bpfletctl" --instance "$BL_INSTANCE" service list 2>/dev/null | grep -q "default/big" &&
+	pass "a Service with a 200 KiB annotation is served" || fail "the big Service never reached the maps"
+k delete service bad-ext big >/dev/null
+k delete endpointslice web-bad >/dev/null
 # the slices carry the controller's last-change-trigger-time: programming latency
 prog=$(ip netns exec "$BL_NODE" curl -s http://127.0.0.1:10249/metrics |
 	awk '/^kubeproxy_network_programming_duration_seconds_(count|sum)/ {print $2}' | tr '\n' ' ')
@@ -175,7 +227,40 @@ start_cp || { fail "bpflet-controlplane restarts on the same data"; tail -5 "$BL
 slice "$A" "$B"
 check "after the API server's restart the watch resumes (2 backends again)" wait_backends 2
 
-# an agent restart re-adopts the maps and writes nothing when nothing changed
+# an agent restart re-adopts the maps and writes nothing when nothing changed; a
+# connection open through the ClusterIP lives on
+for p in a b; do bl_bg "$p" socat TCP-LISTEN:9000,fork,reuseaddr EXEC:cat; done
+bl_wait_port a 9000 && bl_wait_port b 9000
+k apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Service
+metadata: {name: long, namespace: default}
+spec:
+  clusterIP: 10.96.0.53
+  ports: [{name: echo, port: 90, protocol: TCP, targetPort: 9000}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: long-1, namespace: default, labels: {kubernetes.io/service-name: long}}
+addressType: IPv4
+ports: [{name: echo, port: 9000, protocol: TCP}]
+endpoints:
+- addresses: ["$A"]
+- addresses: ["$B"]
+YAML
+for _ in $(seq 50); do tcp_req client 10.96.0.53 90 | grep -q . && break; sleep 0.1; done
+rm -f "$BL_WORK/first" "$BL_WORK/go"
+bl_in client timeout 30 python3 -c "
+import socket, os, time
+s = socket.create_connection(('10.96.0.53', 90), timeout=5)
+s.sendall(b'one\n'); assert s.recv(10) == b'one\n'
+open('$BL_WORK/first', 'w').close()
+while not os.path.exists('$BL_WORK/go'): time.sleep(0.05)
+s.sendall(b'two\n'); assert s.recv(10) == b'two\n'
+print('survived')
+" >"$BL_WORK/long.out" 2>&1 &
+long_pid=$!
+for _ in $(seq 100); do [ -e "$BL_WORK/first" ] && break; sleep 0.05; done
 bl_agent_stop
 [ "$(backends)" = 2 ] && pass "agent stopped: maps still hold the Service" || fail "agent stop flushed: $(backends)"
 : >"$BL_AGENT_LOG"
@@ -187,6 +272,11 @@ grep -E "synced .* removed" "$BL_AGENT_LOG" | grep -qv " 0 removed" &&
 	fail "the restarted agent removed entries: $(grep -E 'synced' "$BL_AGENT_LOG")" ||
 	pass "the restarted agent removed nothing from the maps"
 check "the restarted agent still has 2 backends" wait_backends 2
+touch "$BL_WORK/go"
+wait "$long_pid"
+[ "$(cat "$BL_WORK/long.out")" = survived ] &&
+	pass "a TCP connection open through the ClusterIP survived the agent's restart" ||
+	fail "connection across the restart: $(cat "$BL_WORK/long.out")"
 metrics=$(ip netns exec "$BL_NODE" curl -s http://127.0.0.1:10249/metrics)
 grep -q '^bpflet_kube_watch_events_total{resource="endpointslices"}' <<<"$metrics" &&
 	pass "/metrics has the informers' watch counters" || { fail "/metrics lacks bpflet_kube_* counters"; grep -c . <<<"$metrics"; grep -i "metrics\|error" "$BL_AGENT_LOG" | head -5; }

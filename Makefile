@@ -121,9 +121,9 @@ $(B)/bin/bench_maglev: $(call obj,selftests/bench/bench_maglev.c agent/dataplane
 	$(CC) $(CFLAGS) -o $@ $^
 $(B)/bin/tcp_rr: $(call obj,selftests/bench/tcp_rr.c) | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $^
-$(B)/bin/bench_cp: $(call obj,selftests/bench/controlplane/bench_cp.c $(CP_SRCS) $(COMMON_SRCS)) | $(B)/bin
+$(B)/bin/bench_cp: $(call obj,selftests/bench/controlplane/bench_cp.c selftests/bench/bench_http.c $(CP_SRCS) $(COMMON_SRCS)) | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(CP_LIBS)
-$(B)/bin/bench_kube_change: $(call obj,selftests/bench/bench_kube_change.c) | $(B)/bin
+$(B)/bin/bench_kube_change: $(call obj,selftests/bench/bench_kube_change.c selftests/bench/bench_http.c) | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lpthread
 
 $(B)/bpf $(B)/skel $(B)/bin:

@@ -116,6 +116,34 @@ while True:
 "
 }
 
+# bl_hold_open POD IP PORT: a TCP connection to an echo server that exchanges one line
+# now and one more once bl_hold_release is called; returns after the first exchange.
+# bl_hold_result then sets BL_HOLD_OUT to "survived" if both went through (not in a
+# $(...): the connection is this shell's child).
+bl_hold_open() {
+	rm -f "$BL_WORK/hold.first" "$BL_WORK/hold.go"
+	bl_in "$1" timeout 30 python3 -c "
+import socket, os, time
+s = socket.create_connection(('$2', $3), timeout=5)
+s.sendall(b'one\n'); assert s.recv(10) == b'one\n'
+open('$BL_WORK/hold.first', 'w').close()
+while not os.path.exists('$BL_WORK/hold.go'): time.sleep(0.05)
+s.sendall(b'two\n'); assert s.recv(10) == b'two\n'
+print('survived')
+" >"$BL_WORK/hold.out" 2>&1 &
+	BL_HOLD_PID=$!
+	for _ in $(seq 100); do
+		[ -e "$BL_WORK/hold.first" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+bl_hold_result() {
+	touch "$BL_WORK/hold.go"
+	wait "$BL_HOLD_PID"
+	BL_HOLD_OUT=$(cat "$BL_WORK/hold.out")
+}
+
 # bl_wait_port POD PORT: wait until a TCP listener is up in a pod.
 bl_wait_port() {
 	for _ in $(seq 100); do

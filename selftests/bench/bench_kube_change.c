@@ -9,6 +9,7 @@
  * (PATCH sent -> map). One "figure value unit" line per result. */
 #include <bpf/bpf.h>
 #include <bpflet/abi.h>
+#include "selftests/bench/bench_http.h"
 #include <curl/curl.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -44,39 +45,7 @@ static double now_ms(void)
 
 static CURL *handle(const char *path)
 {
-	CURL *c = curl_easy_init();
-	char url[512], buf[512];
-
-	snprintf(url, sizeof(url), "%s%s", base_url, path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	snprintf(buf, sizeof(buf), "%s/ca.crt", pki);
-	curl_easy_setopt(c, CURLOPT_CAINFO, buf);
-	snprintf(buf, sizeof(buf), "%s/admin.crt", pki);
-	curl_easy_setopt(c, CURLOPT_SSLCERT, buf);
-	snprintf(buf, sizeof(buf), "%s/admin.key", pki);
-	curl_easy_setopt(c, CURLOPT_SSLKEY, buf);
-	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	return c;
-}
-
-struct buf {
-	char *p;
-	size_t n;
-};
-
-static size_t collect(char *p, size_t s, size_t n, void *arg)
-{
-	struct buf *b = arg;
-	char *np = realloc(b->p, b->n + s * n + 1);
-
-	if (!np)
-		return 0;
-	memcpy(np + b->n, p, s * n);
-	b->n += s * n;
-	np[b->n] = '\0';
-	b->p = np;
-	return s * n;
+	return bench_handle(base_url, pki, path);
 }
 
 static long rv_of(json_t *obj)
@@ -90,11 +59,11 @@ static long rv_of(json_t *obj)
 /* Watch lines: the arrival time of every resourceVersion. */
 static size_t on_watch(char *p, size_t s, size_t n, void *arg)
 {
-	struct buf *b = arg;
+	struct bench_body *b = arg;
 	double t = now_ms();
 	char *nl;
 
-	if (!collect(p, s, n, b))
+	if (!bench_collect(p, s, n, b))
 		return 0;
 	while ((nl = memchr(b->p, '\n', b->n))) {
 		json_t *ev = json_loadb(b->p, nl - b->p, 0, NULL);
@@ -124,7 +93,7 @@ static int progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_of
 static void *watch_main(void *arg)
 {
 	char path[256];
-	struct buf b = {0};
+	struct bench_body b = {0};
 	CURL *c;
 
 	snprintf(path, sizeof(path),
@@ -191,11 +160,11 @@ static char *patch_body(int i, int count)
 static long list_rv(void)
 {
 	CURL *c = handle("/apis/discovery.k8s.io/v1/namespaces/default/endpointslices?limit=1");
-	struct buf b = {0};
+	struct bench_body b = {0};
 	json_t *l;
 	long rv = -1;
 
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, bench_collect);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 	if (curl_easy_perform(c) == CURLE_OK && b.p && (l = json_loads(b.p, 0, NULL))) {
 		rv = rv_of(l);
@@ -257,7 +226,7 @@ int main(int argc, char **argv)
 					    .family = BPFLET_AF_INET,
 					    .scope = BPFLET_SCOPE_INTERNAL};
 		struct bpflet_fe_val val;
-		struct buf resp = {0};
+		struct bench_body resp = {0};
 		double t0, t_map = -1, t_watch;
 		json_t *o;
 		long code = 0, rv = -1;
@@ -270,7 +239,7 @@ int main(int argc, char **argv)
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PATCH");
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, bench_collect);
 		curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
 		t0 = now_ms();
 		if (curl_easy_perform(c) == CURLE_OK)

@@ -181,26 +181,14 @@ bl_serve_long() { bl_bg b socat TCP-LISTEN:9000,fork,reuseaddr EXEC:cat; }
 bl_serve_long
 bl_service long 10.96.0.14 90 TCP 9000 "$B"
 bl_wait_port b 9000 && bl_wait_backends long 1
-rm -f "$BL_WORK/go"
-bl_in client timeout 20 python3 -c "
-import socket, os, time
-s = socket.create_connection(('10.96.0.14', 90), timeout=5)
-s.sendall(b'one\n'); assert s.recv(10) == b'one\n'
-open('$BL_WORK/first', 'w').close()
-while not os.path.exists('$BL_WORK/go'): time.sleep(0.05)
-s.sendall(b'two\n'); assert s.recv(10) == b'two\n'
-print('survived')
-" >"$BL_WORK/long.out" 2>&1 &
-long_pid=$!
-for _ in $(seq 100); do [ -e "$BL_WORK/first" ] && break; sleep 0.05; done
+bl_hold_open client 10.96.0.14 90
 bl_agent_stop
 sleep 0.3
 bl_agent_start
 bl_wait_backends long 1
-touch "$BL_WORK/go"
-wait "$long_pid"
-[ "$(cat "$BL_WORK/long.out")" = survived ] && pass "open TCP connection survived an agent restart" ||
-	fail "connection across restart: $(cat "$BL_WORK/long.out")"
+bl_hold_result
+[ "$BL_HOLD_OUT" = survived ] && pass "open TCP connection survived an agent restart" ||
+	fail "connection across restart: $BL_HOLD_OUT"
 out=$(tcp_req client "$VIP" 80)
 [ "$out" = "b $C" ] && pass "Services work after the restart" || fail "after restart: '$out'"
 

@@ -249,18 +249,7 @@ endpoints:
 - addresses: ["$B"]
 YAML
 for _ in $(seq 50); do tcp_req client 10.96.0.53 90 | grep -q . && break; sleep 0.1; done
-rm -f "$BL_WORK/first" "$BL_WORK/go"
-bl_in client timeout 30 python3 -c "
-import socket, os, time
-s = socket.create_connection(('10.96.0.53', 90), timeout=5)
-s.sendall(b'one\n'); assert s.recv(10) == b'one\n'
-open('$BL_WORK/first', 'w').close()
-while not os.path.exists('$BL_WORK/go'): time.sleep(0.05)
-s.sendall(b'two\n'); assert s.recv(10) == b'two\n'
-print('survived')
-" >"$BL_WORK/long.out" 2>&1 &
-long_pid=$!
-for _ in $(seq 100); do [ -e "$BL_WORK/first" ] && break; sleep 0.05; done
+bl_hold_open client 10.96.0.53 90
 bl_agent_stop
 [ "$(backends)" = 2 ] && pass "agent stopped: maps still hold the Service" || fail "agent stop flushed: $(backends)"
 : >"$BL_AGENT_LOG"
@@ -272,11 +261,10 @@ grep -E "synced .* removed" "$BL_AGENT_LOG" | grep -qv " 0 removed" &&
 	fail "the restarted agent removed entries: $(grep -E 'synced' "$BL_AGENT_LOG")" ||
 	pass "the restarted agent removed nothing from the maps"
 check "the restarted agent still has 2 backends" wait_backends 2
-touch "$BL_WORK/go"
-wait "$long_pid"
-[ "$(cat "$BL_WORK/long.out")" = survived ] &&
+bl_hold_result
+[ "$BL_HOLD_OUT" = survived ] &&
 	pass "a TCP connection open through the ClusterIP survived the agent's restart" ||
-	fail "connection across the restart: $(cat "$BL_WORK/long.out")"
+	fail "connection across the restart: $BL_HOLD_OUT"
 metrics=$(ip netns exec "$BL_NODE" curl -s http://127.0.0.1:10249/metrics)
 grep -q '^bpflet_kube_watch_events_total{resource="endpointslices"}' <<<"$metrics" &&
 	pass "/metrics has the informers' watch counters" || { fail "/metrics lacks bpflet_kube_* counters"; grep -c . <<<"$metrics"; grep -i "metrics\|error" "$BL_AGENT_LOG" | head -5; }

@@ -12,6 +12,7 @@
  *     --list PATH                   GET PATH 5 times: median/max latency and item count
  * One "figure value unit" line per result. */
 #include "controlplane/store/store.h"
+#include "selftests/bench/bench_http.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -100,22 +101,9 @@ static const char *base_url, *pki;
 
 static CURL *handle(const char *path, const char *post, struct curl_slist *hdrs)
 {
-	CURL *c = curl_easy_init();
-	char url[512], buf[512];
+	CURL *c = bench_handle(base_url, pki, path);
 
-	snprintf(url, sizeof(url), "%s%s", base_url, path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	snprintf(buf, sizeof(buf), "%s/ca.crt", pki);
-	curl_easy_setopt(c, CURLOPT_CAINFO, buf);
-	snprintf(buf, sizeof(buf), "%s/admin.crt", pki);
-	curl_easy_setopt(c, CURLOPT_SSLCERT, buf);
-	snprintf(buf, sizeof(buf), "%s/admin.key", pki);
-	curl_easy_setopt(c, CURLOPT_SSLKEY, buf);
-	curl_easy_setopt(c, CURLOPT_HTTP_VERSION,
-			 getenv("BENCH_H1") ? CURL_HTTP_VERSION_1_1 : CURL_HTTP_VERSION_2TLS);
 	curl_easy_setopt(c, CURLOPT_PIPEWAIT, 1L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_VERBOSE, getenv("BENCH_VERBOSE") ? 1L : 0L);
 	if (post) {
 		curl_easy_setopt(c, CURLOPT_COPYPOSTFIELDS, post);
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
@@ -127,25 +115,6 @@ static size_t sink(char *p, size_t s, size_t n, void *arg)
 {
 	(void)p;
 	(void)arg;
-	return s * n;
-}
-
-struct body {
-	char *p;
-	size_t n;
-};
-
-static size_t collect(char *p, size_t s, size_t n, void *arg)
-{
-	struct body *b = arg;
-	char *np = realloc(b->p, b->n + s * n + 1);
-
-	if (!np)
-		return 0;
-	memcpy(np + b->n, p, s * n);
-	b->n += s * n;
-	np[b->n] = '\0';
-	b->p = np;
 	return s * n;
 }
 
@@ -184,7 +153,7 @@ static int writes(double secs)
 }
 
 struct watcher {
-	struct body seen;
+	struct bench_body seen;
 	double got; /* when the awaited name arrived; 0 until then */
 	const char *want;
 };
@@ -193,7 +162,7 @@ static size_t on_watch(char *p, size_t s, size_t n, void *arg)
 {
 	struct watcher *w = arg;
 
-	collect(p, s, n, &w->seen);
+	bench_collect(p, s, n, &w->seen);
 	if (!w->got && w->want && strstr(w->seen.p, w->want))
 		w->got = now_ms();
 	if (w->seen.n > 1 << 20)
@@ -311,12 +280,12 @@ static int list_latency(const char *path)
 	size_t items = 0;
 
 	for (int i = 0; i < 5; i++) {
-		struct body b = {0};
+		struct bench_body b = {0};
 		CURL *c = handle(path, NULL, NULL);
 		double t0 = now_ms();
 		json_t *j;
 
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, bench_collect);
 		curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 		curl_easy_perform(c);
 		t[i] = now_ms() - t0;

@@ -2,6 +2,7 @@
 #include "agent/agent.h"
 #include "agent/common/log.h"
 #include "agent/common/paths.h"
+#include "agent/dataplane/batch_writer.h"
 #include "agent/dataplane/src_ranges.h"
 #include "agent/hc_server.h"
 #include "agent/kube/kube_source.h"
@@ -152,6 +153,22 @@ static int sync_others(struct bl_agent *a, json_t **objs, size_t n, struct bl_er
 	return retry;
 }
 
+/* The syncer's mirror again from the maps, after writes it counted did not land. */
+static void readopt(struct bl_agent *a)
+{
+	struct bl_svc_sync *s = bl_svc_sync_new();
+
+	if (!s || bl_svc_sync_set_maglev_blocks(s, (uint32_t)a->o.maglev_tables) ||
+	    bl_dp_adopt(&a->dp, s)) {
+		log_err("re-reading the maps failed: the syncer may believe writes that did not "
+			"land");
+		bl_svc_sync_free(s);
+		return;
+	}
+	bl_svc_sync_free(a->sync);
+	a->sync = s;
+}
+
 /* The frontends to write: a full apply (every frontend, the rest removed) after a
  * rebuild, else only what the touched Services changed. */
 static int apply_services(struct bl_agent *a, bool full, struct bl_sync_stats *st,
@@ -162,7 +179,10 @@ static int apply_services(struct bl_agent *a, bool full, struct bl_sync_stats *s
 	struct bpflet_fe_key *gone = NULL;
 	struct bl_dp_frontend *fes = NULL;
 	struct bpflet_backend *bes = NULL;
-	struct bl_map_writer w = bl_dp_writer(&a->dp);
+	/* a first sync with nothing published yet goes out in batches */
+	bool batch = full && !bl_svc_sync_frontends(a->sync);
+	struct bl_batch_writer bw;
+	struct bl_map_writer w = batch ? bl_batch_writer(&bw, &a->dp) : bl_dp_writer(&a->dp);
 	size_t n = 0, n_gone = 0;
 	int rc = bl_compile_incr_take(src->incr, &fe, &n, &gone, &n_gone, errs);
 
@@ -176,6 +196,17 @@ static int apply_services(struct bl_agent *a, bool full, struct bl_sync_stats *s
 		rc = bl_svc_sync_apply(a->sync, fes, n, &w, st);
 	else if (!rc)
 		rc = bl_svc_sync_apply_delta(a->sync, fes, n, gone, n_gone, &w, st);
+	if (batch) {
+		int e = bl_batch_flush(&bw);
+
+		log_debug("first sync: %u entries in %u syscalls", st->updates, bw.syscalls);
+		if (e) {
+			log_err("batched map writes failed: %s; re-reading the maps", strerror(-e));
+			readopt(a);
+			rc = rc ? rc : e;
+		}
+		bl_batch_free(&bw);
+	}
 	free(fe);
 	free(gone);
 	free(fes);
@@ -295,11 +326,11 @@ int bl_service_resync(struct bl_agent *a)
 		goto out;
 	}
 	src->built = true;
+	bl_errlist_clear(&errs);
+	rc = apply_services(a, full, &st, &errs);
 	/* a rebuild parses every object once: give what it freed back to the system */
 	if (full)
 		malloc_trim(0);
-	bl_errlist_clear(&errs);
-	rc = apply_services(a, full, &st, &errs);
 	retry = apply_extras(a, full || src->extras_dirty, &errs);
 	for (size_t i = 0; i < errs.n; i++)
 		log_warn("%s", errs.msgs[i]);

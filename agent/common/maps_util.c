@@ -2,6 +2,7 @@
 
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 int bl_map_walk(int fd, size_t ksz, size_t vsz,
@@ -27,12 +28,35 @@ int bl_map_walk(int fd, size_t ksz, size_t vsz,
 
 long bl_map_clear(int fd)
 {
-	char key[128];
+	/* keys gathered by one walk, then deleted: deleting while walking would lose the
+	 * walk's place, and restarting from the first key each time scans every empty
+	 * bucket again (quadratic on a big, sparse map) */
+	enum { CHUNK = 4096, KEY_MAX = 128 };
+	struct bpf_map_info info = {0};
+	__u32 len = sizeof(info);
+	char *keys, key[KEY_MAX];
 	long n = 0;
+	size_t got;
 
-	/* always the first key: deleting while walking would lose the walk's place */
-	while (bpf_map_get_next_key(fd, NULL, key) == 0 && bpf_map_delete_elem(fd, key) == 0)
-		n++;
+	if (bpf_map_get_info_by_fd(fd, &info, &len) || !info.key_size || info.key_size > KEY_MAX)
+		return -EINVAL;
+	keys = malloc((size_t)CHUNK * info.key_size);
+	if (!keys)
+		return -ENOMEM;
+	do {
+		void *prev = NULL;
+
+		got = 0;
+		while (got < CHUNK && !bpf_map_get_next_key(fd, prev, keys + got * info.key_size)) {
+			memcpy(key, keys + got * info.key_size, info.key_size);
+			prev = key;
+			got++;
+		}
+		for (size_t i = 0; i < got; i++)
+			if (!bpf_map_delete_elem(fd, keys + i * info.key_size))
+				n++;
+	} while (got == CHUNK);
+	free(keys);
 	return n;
 }
 

@@ -1,0 +1,36 @@
+/*
+ * Map writes gathered and sent with BPF_MAP_UPDATE_BATCH: the first sync of a node
+ * with 10k Services writes ~200k entries, one syscall each otherwise. Updates wait in
+ * per-map buffers and go out in dependency order (backends, names, slots, Maglev,
+ * frontends) before any removal and at the end, so the maps never show a frontend
+ * pointing at an entry not written yet.
+ *
+ * The syncer records a write as done when update returns; a batch that fails later
+ * cannot undo that, so bl_batch_flush reports it and the caller re-adopts its mirror
+ * from the maps. Use it where nothing is published yet (an empty mirror): a failure
+ * then leaves no frontend of ours half-written, only entries nothing points at.
+ */
+#ifndef BPFLET_BATCH_WRITER_H
+#define BPFLET_BATCH_WRITER_H
+
+#include "agent/dataplane/svc_sync.h"
+
+struct bl_dataplane;
+
+struct bl_batch_writer {
+	struct bl_dataplane *dp;
+	struct bl_batch_buf {
+		unsigned char *k, *v;
+		size_t n, cap;
+	} buf[BL_DP_MAP_MAX];
+	int err;	   /* first failure; later updates are dropped */
+	unsigned syscalls; /* for the log: batches plus single writes */
+};
+
+/* A writer for svc_sync backed by b (zeroed by this call). */
+struct bl_map_writer bl_batch_writer(struct bl_batch_writer *b, struct bl_dataplane *dp);
+/* Sends what waits; 0 or the first failure (-errno) since bl_batch_writer. */
+int bl_batch_flush(struct bl_batch_writer *b);
+void bl_batch_free(struct bl_batch_writer *b);
+
+#endif

@@ -22,6 +22,7 @@
 #include "lib/policy.h"
 #include "lib/reject.h"
 #include "lib/select.h"
+#include "lib/svc_stats.h"
 #include "lib/tc_fwd.h"
 
 #include <linux/pkt_cls.h>
@@ -46,6 +47,7 @@ static __always_inline int follow_ct(struct __sk_buff *skb, struct pkt *p, struc
 		ct_peer_key(&peer, p, ct);
 	}
 	ct_touch(ct, p);
+	svc_stats(&ct->svc_id, &ct->backend_id, skb->len);
 	if (ct->dir == BPFLET_CT_FORWARD) {
 		err = rewrite_dst(skb, p, ct->nat_addr.addr[0], ct->nat_port);
 		if (!err && hairpin)
@@ -89,16 +91,18 @@ static __always_inline int reject(struct __sk_buff *skb, const struct pkt *p)
 	return rc;
 }
 
-/* A new flow to a Service: pick a backend, record both directions, translate. */
+/* A new flow to a Service: pick a backend, record both directions, translate. One
+ * value struct serves both entries (forward first, then reply): the program's frame
+ * is close to the verifier's 512 bytes with the policy calls below it. */
 static __always_inline int new_flow(struct __sk_buff *skb, struct pkt *p,
 				    const struct bpflet_fe_val *fe)
 {
 	struct bpflet_ct_key fwd_key, rev_key;
-	struct bpflet_ct_val fwd = {}, rev = {};
+	struct bpflet_ct_val v = {};
 	struct bpflet_backend *be;
 	__u32 backend_id = 0;
-	__be32 client = p->saddr, vip = p->daddr;
-	__be16 cport = p->sport, vport = p->dport;
+	__be32 client = p->saddr, vip = p->daddr, be_ip;
+	__be16 cport = p->sport, vport = p->dport, be_port;
 	bool hairpin;
 
 	be = select_backend(fe, p, &backend_id);
@@ -106,33 +110,25 @@ static __always_inline int new_flow(struct __sk_buff *skb, struct pkt *p,
 		count(skb, BPFLET_CNT_DROP_NO_BACKEND);
 		return TC_ACT_SHOT;
 	}
-	if (pol_from_pod_service(skb, p, be->addr.addr[0], be->port) == POL_DROP)
+	be_ip = be->addr.addr[0];
+	be_port = be->port;
+	if (pol_from_pod_service(skb, p, be_ip, be_port) == POL_DROP)
 		return TC_ACT_SHOT;
-	hairpin = be->addr.addr[0] == client;
+	hairpin = be_ip == client;
 
-	fwd.nat_addr.addr[0] = be->addr.addr[0];
-	fwd.nat_port = be->port;
-	fwd.dir = BPFLET_CT_FORWARD;
-	fwd.svc_id = fe->svc_id;
-	fwd.backend_id = backend_id;
-	fwd.created_ns = fwd.last_seen_ns = coarse_now();
-	fwd.flags = ct_tcp_bits(p->tcp_flags);
-	rev = fwd;
-	rev.dir = BPFLET_CT_REPLY;
-	rev.nat_addr.addr[0] = vip;
-	rev.nat_port = vport;
-	if (hairpin) {
-		fwd.flags |= BPFLET_CT_F_HAIRPIN;
-		rev.flags = fwd.flags;
-		fwd.hairpin_addr.addr[0] = hairpin_ip;
-		rev.hairpin_addr.addr[0] = client;
-	}
+	/* forward: client → VIP, destination to the backend (source to the hairpin
+	 * address when the pod reaches itself) */
+	v.nat_addr.addr[0] = be_ip;
+	v.nat_port = be_port;
+	v.dir = BPFLET_CT_FORWARD;
+	v.svc_id = fe->svc_id;
+	v.backend_id = backend_id;
+	v.created_ns = v.last_seen_ns = coarse_now();
+	v.flags = ct_tcp_bits(p->tcp_flags) | (hairpin ? BPFLET_CT_F_HAIRPIN : 0);
+	v.hairpin_addr.addr[0] = hairpin ? hairpin_ip : 0;
 	ct_key_of(&fwd_key, client, vip, cport, vport, p->proto);
-	ct_key_of(&rev_key, be->addr.addr[0], hairpin ? hairpin_ip : client, be->port, cport,
-		  p->proto);
-
 	/* NOEXIST: when two CPUs race on one new flow, the first choice wins */
-	if (ct_insert(&fwd_key, &fwd, bench_skip_ct_lookup ? BPF_ANY : BPF_NOEXIST)) {
+	if (ct_insert(&fwd_key, &v, bench_skip_ct_lookup ? BPF_ANY : BPF_NOEXIST)) {
 		struct bpflet_ct_val *won = ct_lookup(&fwd_key);
 
 		if (won)
@@ -140,22 +136,28 @@ static __always_inline int new_flow(struct __sk_buff *skb, struct pkt *p,
 		count(skb, BPFLET_CNT_DROP_CT_FULL);
 		return TC_ACT_SHOT;
 	}
-	if (ct_insert(&rev_key, &rev, BPF_ANY)) {
+	/* reply: backend → client (or → the hairpin address), source back to the VIP */
+	v.dir = BPFLET_CT_REPLY;
+	v.nat_addr.addr[0] = vip;
+	v.nat_port = vport;
+	v.hairpin_addr.addr[0] = hairpin ? client : 0;
+	ct_key_of(&rev_key, be_ip, hairpin ? hairpin_ip : client, be_port, cport, p->proto);
+	if (ct_insert(&rev_key, &v, BPF_ANY)) {
 		ct_remove(&fwd_key);
 		count(skb, BPFLET_CNT_DROP_CT_FULL);
 		return TC_ACT_SHOT;
 	}
-	if (rewrite_dst(skb, p, fwd.nat_addr.addr[0], fwd.nat_port) ||
+	if (rewrite_dst(skb, p, be_ip, be_port) ||
 	    (hairpin && rewrite_src(skb, p, hairpin_ip, cport))) {
 		count(skb, BPFLET_CNT_DROP_REWRITE);
 		return TC_ACT_SHOT;
 	}
+	svc_stats(&v.svc_id, &v.backend_id, skb->len);
 	count(skb, BPFLET_CNT_DNAT_NEW);
 	return TC_ACT_OK;
 }
 
-SEC("tcx/ingress")
-int tc_pod(struct __sk_buff *skb)
+static __always_inline int tc_pod_path(struct __sk_buff *skb)
 {
 	struct bpflet_fe_key fe_key = {};
 	struct bpflet_ct_key ct_key;
@@ -258,8 +260,7 @@ int tc_pod(struct __sk_buff *skb)
 /* Delivered to the pod: its ingress rules. Service translation already happened on the
  * sender's side (or at XDP), so the destination is the pod's own address. Counts only
  * its denies; what it passes was counted where it entered. */
-SEC("tcx/egress")
-int tc_pod_to(struct __sk_buff *skb)
+static __always_inline int tc_pod_to_path(struct __sk_buff *skb)
 {
 	struct pkt p = {};
 
@@ -274,6 +275,21 @@ int tc_pod_to(struct __sk_buff *skb)
 		return TC_ACT_OK; /* fragments, ICMP, non-IP: not policy's business */
 	}
 	return pol_to_pod(skb, &p, hairpin_ip) == POL_DROP ? TC_ACT_SHOT : TC_ACT_OK;
+}
+
+/* The programs: each path between the monitor's hooks (lib/monitor.h). */
+SEC("tcx/ingress")
+int tc_pod(struct __sk_buff *skb)
+{
+	mon_tc_enter(skb, BPFLET_HOOK_FROM_POD);
+	return mon_exit(tc_pod_path(skb));
+}
+
+SEC("tcx/egress")
+int tc_pod_to(struct __sk_buff *skb)
+{
+	mon_tc_enter(skb, BPFLET_HOOK_TO_POD);
+	return mon_exit(tc_pod_to_path(skb));
 }
 
 char LICENSE[] SEC("license") = "GPL";

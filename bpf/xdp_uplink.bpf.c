@@ -17,6 +17,7 @@
 #include "lib/maps.h"
 #include "lib/parse.h"
 #include "lib/select.h"
+#include "lib/svc_stats.h"
 #include "lib/xdp_fwd.h"
 
 /* This node's address (network order), the source of SNATed flows; set before load. */
@@ -69,6 +70,7 @@ static __noinline int follow_ct(struct xdp_md *ctx, struct pkt *p, struct bpflet
 				  ct->hairpin_port, ct->nat_port, p->proto);
 	}
 	ct_touch(ct, p);
+	svc_stats(&ct->svc_id, &ct->backend_id, frame_len(ctx));
 	if (ct->flags & BPFLET_CT_F_DSR) {
 		if (xdp_rewrite_dst(ctx, p, ct->nat_addr.addr[0], ct->nat_port)) {
 			count_len(BPFLET_CNT_DROP_REWRITE, frame_len(ctx));
@@ -185,14 +187,14 @@ static __noinline int new_flow(struct xdp_md *ctx, struct pkt *p, const struct b
 		count_len(BPFLET_CNT_DROP_REWRITE, frame_len(ctx));
 		return XDP_DROP;
 	}
+	svc_stats(&fe->svc_id, &backend_id, frame_len(ctx));
 	count_len(BPFLET_CNT_DNAT_NEW, frame_len(ctx));
 	if (dsr)
 		return dsr_send(ctx, vip, vport, be_ip);
 	return snat ? xdp_forward(ctx, p) : XDP_PASS;
 }
 
-SEC("xdp")
-int xdp_uplink(struct xdp_md *ctx)
+static __always_inline int xdp_uplink_path(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	struct bpflet_fe_key fe_key = {};
@@ -260,6 +262,14 @@ int xdp_uplink(struct xdp_md *ctx)
 		return follow_ct(ctx, &p, ct);
 	count_len(BPFLET_CNT_DROP_CT_FULL, frame_len(ctx));
 	return XDP_DROP;
+}
+
+/* The program: its path between the monitor's hooks (lib/monitor.h). */
+SEC("xdp")
+int xdp_uplink(struct xdp_md *ctx)
+{
+	mon_xdp_enter(ctx);
+	return mon_exit(xdp_uplink_path(ctx));
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -93,7 +93,7 @@ $(B)/bin/bpflet: $(call obj,$(AGENT_SRCS) $(DATAPLANE_SRCS) $(COMPILE_SRCS) $(CO
 $(B)/bin/bpflet-cni: $(call obj,agent/cni/main.c $(CNI_LIB_SRCS) $(COMMON_SRCS)) | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/bin/bpfletctl: $(call obj,$(CTL_SRCS) $(COMMON_SRCS)) | $(B)/bin
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs libpcap)
 $(B)/bin/bpflet-controlplane: $(call obj,controlplane/main.c $(CP_SRCS) $(COMMON_SRCS)) | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(CP_LIBS)
 

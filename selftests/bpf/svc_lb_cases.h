@@ -22,5 +22,7 @@ extern const struct test_case policy_cases[];
 extern const int policy_n_cases;
 extern const struct test_case batch_cases[];
 extern const int batch_n_cases;
+extern const struct test_case monitor_cases[];
+extern const int monitor_n_cases;
 
 #endif

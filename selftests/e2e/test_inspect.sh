@@ -21,6 +21,7 @@ trap 'exit 130' INT TERM HUP PIPE
 VIP=10.96.0.20
 VIP_UDP=10.96.0.21
 VIP_EMPTY=10.96.0.22
+VIP_LONG=10.96.0.23
 ctl() { "$BL_BIN/bpfletctl" --instance "$BL_INSTANCE" "$@"; }
 tcp_req() { bl_in "$1" timeout 3 socat -T2 - "TCP:$2:$3,connect-timeout=2" </dev/null 2>&1; }
 udp_req() { echo ping | bl_in "$1" timeout 3 socat -T1 - "UDP:$2:$3" 2>&1; }
@@ -54,13 +55,18 @@ mon_flags() {
 bl_node_up
 bl_agent_start || { fail "agent starts"; exit 1; }
 A=$(bl_pod_add a) && B=$(bl_pod_add b) && C=$(bl_pod_add client) || { fail "pods wired"; exit 1; }
-for p in a b; do bl_serve_echo "$p" 8080; done
-bl_wait_port a 8080 && bl_wait_port b 8080
+for p in a b; do
+	bl_serve_echo "$p" 8080
+	bl_bg "$p" socat TCP-LISTEN:9000,fork,reuseaddr EXEC:cat
+done
+bl_wait_port a 8080 && bl_wait_port b 8080 && bl_wait_port a 9000 && bl_wait_port b 9000
 bl_service web "$VIP" 80 TCP 8080 "$A" "$B"
 bl_service dns "$VIP_UDP" 53 UDP 8080 "$A"
 bl_service empty "$VIP_EMPTY" 80 TCP 8080
-bl_wait_backends web 2 && bl_wait_backends dns 1 && bl_wait_backends empty 0
-check "agent programmed web (2 backends), dns (1) and empty (0)" bl_wait_backends web 2
+bl_service long "$VIP_LONG" 90 TCP 9000 "$A" "$B"
+programmed() { bl_wait_backends web 2 && bl_wait_backends dns 1 && bl_wait_backends empty 0 &&
+	bl_wait_backends long 2; }
+check "agent programmed web (2 backends), dns (1), empty (0) and long (2)" programmed
 
 # ---- monitor: events and a capture while known requests run ----
 W=$BL_WORK
@@ -174,8 +180,9 @@ rc=$?
 [ $rc = 1 ] && grep -q "service default/nosuch not found in instance '$BL_INSTANCE'" <<<"$out" &&
 	pass "service get of an unknown Service: exit 1, says so and what to run" || fail "unknown service ($rc): $out"
 
-# ---- conntrack list filters (open flows held so entries exist) ----
-bl_hold_open client "$VIP" 80
+# ---- conntrack list filters (a connection held open so its entries stay) ----
+bl_hold_open client "$VIP_LONG" 90 ||
+	fail "a TCP connection held open through $VIP_LONG:90 ($(cat "$BL_WORK/hold.out" 2>/dev/null))"
 udp_req client "$VIP_UDP" 53 >/dev/null
 # idle_seconds moves between two reads
 ct() { ctl -o json conntrack list "$@" | python3 -c "
@@ -184,25 +191,32 @@ d=json.load(sys.stdin)
 for e in d: e.pop('idle_seconds')
 print(json.dumps(d))"; }
 all=$(ct)
-check "conntrack list --service default/web: only web's entries, both directions" python3 -c "
+check "conntrack list --service default/long: the held flow's forward and reply entries only" python3 -c "
 import json,sys
 d=json.loads(sys.argv[1]); a=json.loads(sys.argv[2])
-web=[e for e in a if e['protocol']=='TCP' and (e['dst']=='$VIP:80' or e['nat']=='$VIP:80')]
-assert d and sorted(map(json.dumps,d))==sorted(map(json.dumps,web)), (len(d), len(web), a)
-assert {e['direction'] for e in d}=={'forward','reply'}
-" "$(ct --service default/web)" "$all"
+want=[e for e in a if e['protocol']=='TCP' and '$VIP_LONG:90' in (e['dst'],e['nat'])]
+assert len(d)==2 and sorted(map(json.dumps,d))==sorted(map(json.dumps,want)), (d, want)
+f=[e for e in d if e['direction']=='forward'][0]; r=[e for e in d if e['direction']=='reply'][0]
+assert f['src'].startswith('$C:') and f['nat'] in ('$A:9000','$B:9000') and r['src']==f['nat'], d
+" "$(ct --service default/long)" "$all"
 check "conntrack list --proto udp: only UDP entries, dns's among them" python3 -c "
 import json,sys
+d=json.loads(sys.argv[1]); a=json.loads(sys.argv[2])
+assert d and d==[e for e in a if e['protocol']=='UDP'] and any(e['dst']=='$VIP_UDP:53' for e in d), d
+" "$(ct --proto udp)" "$all"
+check "conntrack list --port 9000: the held flow's two entries" python3 -c "
+import json,sys
 d=json.loads(sys.argv[1])
-assert d and all(e['protocol']=='UDP' for e in d) and any(e['dst']=='$VIP_UDP:53' for e in d), d
-" "$(ctl -o json conntrack list --proto udp)"
-check "conntrack list --addr $B --port 8080: every entry names $B and port 8080" python3 -c "
+assert len(d)==2 and all('$VIP_LONG:90' in (e['dst'],e['nat']) for e in d), d
+" "$(ct --port 9000)"
+check "conntrack list --addr $C --proto tcp: exactly the client's TCP entries" python3 -c "
 import json,sys
 d=json.loads(sys.argv[1]); a=json.loads(sys.argv[2])
-want=[e for e in a if any(x.split(':')[0]=='$B' for x in (e['src'],e['dst'],e['nat'])) and any(x.split(':')[1]=='8080' for x in (e['src'],e['dst'],e['nat']))]
-assert sorted(map(json.dumps,d))==sorted(map(json.dumps,want)), (d, want)
-" "$(ct --addr "$B" --port 8080)" "$all"
+want=[e for e in a if e['protocol']=='TCP' and '$C' in [x.split(':')[0] for x in (e['src'],e['dst'],e['nat'])]]
+assert d and sorted(map(json.dumps,d))==sorted(map(json.dumps,want)), (d, want)
+" "$(ct --addr "$C" --proto tcp)" "$all"
 bl_hold_result
+[ "$BL_HOLD_OUT" = survived ] || fail "held connection: $BL_HOLD_OUT"
 out=$(ctl conntrack list --service default/nosuch 2>&1)
 [ $? = 1 ] && grep -q "not found" <<<"$out" && pass "conntrack list --service unknown: exit 1, says so" ||
 	fail "conntrack unknown service: $out"

@@ -5,6 +5,7 @@
  * and its heartbeat fresh, with the fields of the packet and of its outcome.
  */
 #include "agent/common/maps_util.h"
+#include "agent/dataplane/loader.h"
 #include "selftests/bpf/harness.h"
 #include "selftests/bpf/packet.h"
 #include "selftests/bpf/svc_lb_cases.h"
@@ -188,6 +189,33 @@ static void test_counters_tc(void)
 	EXPECT(sum(fd(s->maps.bl_svcst_v1), 0).packets == 0 &&
 		       sum(fd(s->maps.bl_best_v1), 0).packets == 0,
 	       "no packet counted under id 0");
+}
+
+/* The agent retires an id with its entry: the counters go back to zero for the next
+ * owner. */
+static void test_retired_ids_zeroed(void)
+{
+	struct bl_dataplane dp = {.svcst_fd = -1, .best_fd = -1};
+	struct bpflet_svc_name nm = {.name = "default/x:p"};
+	struct bpflet_backend b = {.family = BPFLET_AF_INET};
+	__u32 svc = SVC_ID, be = BE_ID;
+
+	s = svc_lb_skel;
+	service(IPPROTO_TCP, 1);
+	REQUIRE(run_tc(s->progs.tc_pod, &syn, NULL) == TC_ACT_OK, "SYN translated");
+	REQUIRE(sum(fd(s->maps.bl_svcst_v1), SVC_ID).packets == 1, "service counted");
+	dp.fds[BL_DP_SVCNAME] = fd(s->maps.bl_svcname_v1);
+	dp.fds[BL_DP_BE] = fd(s->maps.bl_be_v1);
+	dp.svcst_fd = fd(s->maps.bl_svcst_v1);
+	dp.best_fd = fd(s->maps.bl_best_v1);
+	bpf_map_update_elem(dp.fds[BL_DP_SVCNAME], &svc, &nm, BPF_ANY);
+	bpf_map_update_elem(dp.fds[BL_DP_BE], &be, &b, BPF_ANY);
+	EXPECT(bl_dp_delete(&dp, BL_DP_SVCNAME, &svc) == 0, "name removed");
+	EXPECT(bl_dp_delete(&dp, BL_DP_BE, &be) == 0, "backend removed");
+	EXPECT(sum(dp.svcst_fd, SVC_ID).packets == 0 && sum(dp.svcst_fd, SVC_ID).bytes == 0,
+	       "the retired svc id's counters are zero");
+	EXPECT(sum(dp.best_fd, BE_ID).packets == 0, "the retired backend id's counters are zero");
+	EXPECT(bl_dp_delete(&dp, BL_DP_BE, &be) == -ENOENT, "a second removal says ENOENT");
 }
 
 static bool xdp_load(void)
@@ -557,6 +585,8 @@ const struct test_case monitor_cases[] = {
 	{"counters: a new flow, an established packet and a reply add one packet and their "
 	 "bytes each to the Service and the backend; non-Service traffic nothing",
 	 test_counters_tc},
+	{"counters: an id retired by the agent (bl_dp_delete) has its counters zeroed",
+	 test_retired_ids_zeroed},
 	{"counters: a NodePort flow at XDP is counted for its Service and backend",
 	 test_counters_xdp},
 	{"monitor: a flow event only while the flag is on and the heartbeat fresh, with "

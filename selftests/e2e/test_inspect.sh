@@ -273,6 +273,45 @@ mon_start "$W/i.json" --duration 1 && pass "after the stale heartbeat a new moni
 wait "$MON_PID" 2>/dev/null
 [ "$(mon_flags)" = 0 ] && pass "monitor --duration ends and clears the flag" || fail "flag: $(mon_flags)"
 
+# ---- policy verdicts: b accepts only a ----
+cat >"$BL_MANIFESTS/pol.json.tmp" <<JSON
+{"apiVersion": "v1", "kind": "List", "items": [
+ {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default", "labels": {"ns": "default"}}},
+ {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a", "namespace": "default", "labels": {"pod": "a"}}, "spec": {"containers": [{"name": "c", "image": "none"}]}},
+ {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "b", "namespace": "default", "labels": {"pod": "b"}}, "spec": {"containers": [{"name": "c", "image": "none"}]}},
+ {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "client", "namespace": "default", "labels": {"pod": "client"}}, "spec": {"containers": [{"name": "c", "image": "none"}]}},
+ {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "only-a", "namespace": "default"},
+  "spec": {"podSelector": {"matchLabels": {"pod": "b"}}, "ingress": [{"from": [{"podSelector": {"matchLabels": {"pod": "a"}}}]}]}}]}
+JSON
+mv "$BL_MANIFESTS/pol.json.tmp" "$BL_MANIFESTS/pol.json"
+isolated() {
+	for _ in $(seq 100); do
+		ctl -o json policy list 2>/dev/null |
+			python3 -c 'import json,sys; sys.exit(0 if len(json.load(sys.stdin)["endpoints"]) == 1 else 1)' &&
+			return 0
+		sleep 0.05
+	done
+	return 1
+}
+check "policy only-a isolates b" isolated
+mon_start "$W/p.json" --type policy || fail "policy monitor starts"
+out=$(tcp_req client "$B" 8080)
+out2=$(tcp_req a "$B" 8080)
+sleep 0.3
+mon_stop
+[ "$out2" = "b $A" ] && [[ "$out" != "b "* ]] && pass "a reaches b, client does not" ||
+	fail "policy: client got '$out', a got '$out2'"
+check "monitor --type policy: client -> b denied (default deny), a -> b allowed by only-a" python3 -c "
+import json
+ev=[json.loads(l) for l in open('$W/p.json')]
+assert all(e['type']=='policy' for e in ev), ev
+d=[e for e in ev if e['verdict']=='deny']
+a=[e for e in ev if e['verdict']=='allow']
+assert d and all(e['src'].startswith('$C:') and e['dst']=='$B:8080' and e['direction']=='ingress' and e['rule']=='default deny' and e['hook']=='to-pod' for e in d), d
+assert len(a)==1 and a[0]['src'].startswith('$A:') and a[0]['dst']=='$B:8080' and 'only-a' in a[0]['rule'], a
+"
+rm -f "$BL_MANIFESTS/pol.json"
+
 # ---- errors that say what to do ----
 out=$("$BL_BIN/bpfletctl" --instance "nosuch$$" counters 2>&1)
 [ $? = 1 ] && grep -q "instance 'nosuch$$' not found" <<<"$out" && grep -q "is its agent running" <<<"$out" &&

@@ -307,7 +307,7 @@ ev=[json.loads(l) for l in open('$W/p.json')]
 assert all(e['type']=='policy' for e in ev), ev
 d=[e for e in ev if e['verdict']=='deny']
 a=[e for e in ev if e['verdict']=='allow']
-assert d and all(e['src'].startswith('$C:') and e['dst']=='$B:8080' and e['direction']=='ingress' and e['rule']=='default deny' and e['hook']=='to-pod' for e in d), d
+assert d and all(e['src'].startswith('$C:') and e['dst']=='$B:8080' and e['direction']=='ingress' and e['rule']=='default deny' and e['hook']=='to-pod' and e['peer']=='$C' and e['port']==8080 for e in d), d
 assert len(a)==1 and a[0]['src'].startswith('$A:') and a[0]['dst']=='$B:8080' and 'only-a' in a[0]['rule'], a
 "
 rm -f "$BL_MANIFESTS/pol.json"

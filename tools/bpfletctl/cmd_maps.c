@@ -72,7 +72,7 @@ static void print_table(json_t *arr)
 	size_t i;
 	json_t *m;
 
-	printf("%-18s %-14s %5s %5s %9s %9s %7s\n", "MAP", "TYPE", "KEY", "VALUE", "MAX", "ENTRIES",
+	printf("%-18s %-16s %5s %5s %9s %9s %7s\n", "MAP", "TYPE", "KEY", "VALUE", "MAX", "ENTRIES",
 	       "FILL");
 	json_array_foreach(arr, i, m)
 	{
@@ -84,7 +84,7 @@ static void print_table(json_t *arr)
 			snprintf(fill, sizeof(fill), "%.1f%%",
 				 json_real_value(json_object_get(m, "fill_percent")));
 		}
-		printf("%-18s %-14s %5lld %5lld %9lld %9s %7s\n",
+		printf("%-18s %-16s %5lld %5lld %9lld %9s %7s\n",
 		       json_string_value(json_object_get(m, "name")),
 		       json_string_value(json_object_get(m, "type")),
 		       json_integer_value(json_object_get(m, "key_size")),

@@ -218,8 +218,10 @@ json_t *mon_event_json(const struct mon_names *n, const struct bpflet_mon_event 
 		json_object_set_new(
 			o, "direction",
 			json_string(e->dir == BPFLET_POL_INGRESS ? "ingress" : "egress"));
-		json_object_set_new(o, "peer",
-				    json_string(ep(e->be_addr, e->be_port, e->proto, be, 32)));
+		/* the other end and the port the rules were asked about (for a Service
+		 * flow: the backend and its port) */
+		json_object_set_new(o, "peer", json_string(ep(e->be_addr, 0, 0, be, 32)));
+		json_object_set_new(o, "port", json_integer(ntohs(e->be_port)));
 		json_object_set_new(o, "rule", json_string(name));
 		json_object_set_new(o, "rule_id", json_integer(e->rule_id));
 		break;
@@ -247,7 +249,8 @@ void mon_event_print(FILE *out, json_t *ev)
 	else if (!strcmp(type, "drop"))
 		fprintf(out, " %s", str(ev, "reason"));
 	else if (!strcmp(type, "policy"))
-		fprintf(out, " %s %s (peer %s): %s", str(ev, "verdict"), str(ev, "direction"),
-			str(ev, "peer"), str(ev, "rule"));
+		fprintf(out, " %s %s, peer %s port %lld: %s", str(ev, "verdict"),
+			str(ev, "direction"), str(ev, "peer"),
+			json_integer_value(json_object_get(ev, "port")), str(ev, "rule"));
 	fputc('\n', out);
 }

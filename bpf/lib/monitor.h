@@ -237,8 +237,13 @@ static __always_inline struct bpflet_mon_event *mon_event(const struct mon_pkt *
 {
 	struct bpflet_mon_event *e = bpf_ringbuf_reserve(&bl_monev_v1, sizeof(*e), 0);
 
-	if (!e)
-		return NULL; /* a full ring loses the event, never the packet */
+	if (!e) { /* a full ring loses the event, never the packet; the monitor says so */
+		struct bpflet_mon_ctl *c = bpf_map_lookup_elem(&bl_mon_v1, &mon_zero);
+
+		if (c)
+			__sync_fetch_and_add(&c->lost_events, 1);
+		return NULL;
+	}
 	__builtin_memset(e, 0, sizeof(*e));
 	e->ts_ns = bpf_ktime_get_ns();
 	e->type = type;

@@ -44,6 +44,7 @@ struct bpflet_mon_ctl {
 	__be16 pcap_port;   /* ... and from or to this port (0: all) */
 	__u16 pad;
 	__u32 pad2;
+	__u64 lost_events; /* events the full ring buffer refused (the programs add) */
 };
 
 enum bpflet_mon_type {

@@ -343,6 +343,46 @@ static void test_events_gated(void)
 	ring_buffer__free(rb);
 }
 
+static int count_ev(void *ctx, void *data, size_t size)
+{
+	(void)data;
+	(void)size;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+/* A monitor that reads too slowly: what the full ring refused is counted for it. */
+static void test_lost_events(void)
+{
+	int ctl = fd(svc_lb_skel->maps.bl_mon_v1), got = 0;
+	struct ring_buffer *rb =
+		ring_buffer__new(fd(svc_lb_skel->maps.bl_monev_v1), count_ev, &got, NULL);
+	struct bpflet_mon_ctl c;
+	struct pkt_spec p = syn;
+	__u32 zero = 0;
+	int n = 6000;
+
+	s = svc_lb_skel;
+	REQUIRE(rb, "ring buffer opens");
+	service(IPPROTO_TCP, 1);
+	ring_buffer__consume(rb);
+	got = 0;
+	mon_set(ctl, BPFLET_MON_F_EVENTS, 0, 0, NULL);
+	for (int i = 0; i < n; i++) {
+		p.sport = (uint16_t)(20000 + i);
+		if (run_tc(s->progs.tc_pod, &p, NULL) != TC_ACT_OK)
+			break;
+	}
+	ring_buffer__consume(rb);
+	REQUIRE(!bpf_map_lookup_elem(ctl, &zero, &c), "bl_mon_v1 read");
+	EXPECT(c.lost_events > 0 && got + (int)c.lost_events == n,
+	       "%d new flows: %d events read + %llu lost", n, got,
+	       (unsigned long long)c.lost_events);
+	mon_set(ctl, 0, 0, 0, NULL);
+	bl_map_clear(fd(s->maps.bl_ct_tcp_v1));
+	ring_buffer__free(rb);
+}
+
 static void test_drop_events(void)
 {
 	int ctl = fd(svc_lb_skel->maps.bl_mon_v1);
@@ -592,6 +632,8 @@ const struct test_case monitor_cases[] = {
 	{"monitor: a flow event only while the flag is on and the heartbeat fresh, with "
 	 "client, frontend, backend and ids",
 	 test_events_gated},
+	{"monitor: events a full ring refuses are counted in bl_mon_v1 (read + lost = sent)",
+	 test_lost_events},
 	{"monitor: drop events carry the counter reason (reject, ct invalid, malformed)",
 	 test_drop_events},
 	{"monitor: policy verdict events (deny with its drop, allow by rule)", test_policy_events},

@@ -49,6 +49,7 @@ struct mon {
 	struct mon_pcap *dump;
 	const char *pcap_file;
 	unsigned long events, packets, lost, max_events;
+	__u64 lost_events_at_start;
 	bool out_failed;
 	bool owner; /* this monitor wrote the flag: it clears it */
 	struct bpflet_mon_ctl set;
@@ -131,13 +132,25 @@ static int check_alone(struct mon *m)
 
 static int write_ctl(struct mon *m)
 {
+	struct bpflet_mon_ctl cur;
 	__u32 zero = 0;
 
+	/* the programs count lost events in the same value: carry their count over */
+	if (!bpf_map_lookup_elem(m->ctl_fd, &zero, &cur))
+		m->set.lost_events = cur.lost_events;
 	m->set.heartbeat_ns = (__u64)clock_ns(CLOCK_MONOTONIC_COARSE);
 	if (bpf_map_update_elem(m->ctl_fd, &zero, &m->set, BPF_ANY))
 		return -errno;
 	m->owner = true;
 	return 0;
+}
+
+static __u64 lost_events(struct mon *m)
+{
+	struct bpflet_mon_ctl cur;
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(m->ctl_fd, &zero, &cur) ? 0 : cur.lost_events;
 }
 
 static void clear_ctl(struct mon *m)
@@ -398,6 +411,7 @@ int cmd_monitor(const struct ctl *c, int argc, char **argv)
 			.names = {.svc_fd = -1, .pol_fd = -1}};
 	struct sigaction sa = {.sa_handler = on_signal};
 	double duration = 0;
+	__u64 lost;
 	int rc = 1, p;
 
 	m.set.snaplen = DEFAULT_SNAPLEN;
@@ -422,14 +436,21 @@ int cmd_monitor(const struct ctl *c, int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN); /* a closed stdout ends the loop through its write error */
+	m.lost_events_at_start = lost_events(&m);
 	if (write_ctl(&m)) {
 		fprintf(stderr, "bpfletctl: cannot set %s: %s\n", BPFLET_MAP_MON, strerror(errno));
 		goto out;
 	}
 	rc = run(&m, duration);
+	lost = lost_events(&m) - m.lost_events_at_start;
 	clear_ctl(&m);
 	drain(&m); /* what was emitted before the flag went off */
 	fprintf(stderr, "bpfletctl: %lu events", m.events);
+	if (lost)
+		fprintf(stderr,
+			" (%llu more lost: the ring buffer was full; narrow the filters "
+			"or read faster)",
+			(unsigned long long)lost);
 	if (m.pcap_file)
 		fprintf(stderr, ", %lu packets written to %s (%lu lost)", m.packets, m.pcap_file,
 			m.lost);

@@ -257,18 +257,29 @@ out=$(ctl monitor --service default/nosuch 2>&1)
 [ $? = 1 ] && grep -q "not found" <<<"$out" && pass "monitor --service unknown: exit 1, says so" ||
 	fail "monitor unknown service: $out"
 
-# one monitor at a time; a killed one leaves the flag on, but only until its heartbeat is stale
+# one monitor at a time; a stopped one (stale heartbeat) is taken over, and a killed one
+# leaves the flag to the next monitor at once
 mon_start "$W/h.json" || fail "monitor starts"
 first=$MON_PID
 out=$(timeout 5 "$BL_BIN/bpfletctl" --instance "$BL_INSTANCE" monitor --duration 1 2>&1)
 [ $? = 1 ] && grep -q "another monitor (pid $first)" <<<"$out" &&
 	pass "a second monitor is refused while the first runs" || fail "second monitor: $out"
-kill -KILL "$first"
-wait "$first" 2>/dev/null
-[ "$(mon_flags)" = 1 ] && pass "a killed monitor leaves the flag (its heartbeat goes stale)" ||
-	fail "flag after SIGKILL: $(mon_flags)"
+kill -STOP "$first"
 sleep 5.5
-mon_start "$W/i.json" --duration 1 && pass "after the stale heartbeat a new monitor starts" ||
+mon_start "$W/i.json" && pass "the first one stopped for 5.5 s (stale heartbeat): a new monitor starts" ||
+	fail "monitor over a stale one"
+second=$MON_PID
+kill -CONT "$first"
+for _ in $(seq 60); do kill -0 "$first" 2>/dev/null || break; sleep 0.05; done
+wait "$first" 2>/dev/null
+grep -q "monitor pid $second took over; stopping" "$W/h.json.err" &&
+	[ "$(mon_flags)" = 1 ] && pass "the resumed first monitor sees the takeover, leaves and keeps the flag on" ||
+	fail "takeover: $(cat "$W/h.json.err"), flag $(mon_flags)"
+kill -KILL "$second"
+wait "$second" 2>/dev/null
+[ "$(mon_flags)" = 1 ] && pass "a killed monitor leaves the flag on (its heartbeat goes stale)" ||
+	fail "flag after SIGKILL: $(mon_flags)"
+mon_start "$W/j.json" --duration 1 && pass "its flag is taken over at once: its pid is gone" ||
 	fail "monitor after a killed one"
 wait "$MON_PID" 2>/dev/null
 [ "$(mon_flags)" = 0 ] && pass "monitor --duration ends and clears the flag" || fail "flag: $(mon_flags)"

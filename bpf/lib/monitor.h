@@ -141,7 +141,10 @@ static __always_inline bool mon_pcap_wanted(const struct bpflet_mon_ctl *c, cons
 {
 	if (!(c->flags & BPFLET_MON_F_PCAP))
 		return false;
-	if (c->pcap_addr && m->saddr != c->pcap_addr && m->daddr != c->pcap_addr)
+	/* IPv4 only so far: an address of another family matches nothing */
+	if (c->pcap_family &&
+	    (c->pcap_family != BPFLET_AF_INET ||
+	     (m->saddr != c->pcap_addr.addr[0] && m->daddr != c->pcap_addr.addr[0])))
 		return false;
 	if (c->pcap_port && m->sport != c->pcap_port && m->dport != c->pcap_port)
 		return false;
@@ -249,9 +252,10 @@ static __always_inline struct bpflet_mon_event *mon_event(const struct mon_pkt *
 	e->type = type;
 	e->hook = m->hook;
 	e->proto = m->proto;
+	e->family = BPFLET_AF_INET;
 	e->ifindex = m->ifindex;
-	e->saddr = m->saddr;
-	e->daddr = m->daddr;
+	e->saddr.addr[0] = m->saddr;
+	e->daddr.addr[0] = m->daddr;
 	e->sport = m->sport;
 	e->dport = m->dport;
 	e->len = m->len;
@@ -277,7 +281,7 @@ static __noinline void mon_flow(struct mon_pkt *m)
 	e = mon_event(m, BPFLET_MON_FLOW);
 	if (!e)
 		return;
-	e->be_addr = ct->nat_addr.addr[0];
+	e->be_addr = ct->nat_addr;
 	e->be_port = ct->nat_port;
 	e->svc_id = ct->svc_id;
 	e->backend_id = ct->backend_id;
@@ -327,7 +331,7 @@ static __noinline void mon_policy_event(__u32 dir, __be32 peer, __be16 port, __u
 	e->verdict = rule_id ? BPFLET_POL_ALLOW : audit ? BPFLET_POL_AUDIT : BPFLET_POL_DENY;
 	e->dir = (__u8)dir;
 	e->rule_id = rule_id;
-	e->be_addr = peer;
+	e->be_addr.addr[0] = peer;
 	e->be_port = port;
 	bpf_ringbuf_submit(e, 0);
 }

@@ -40,10 +40,10 @@ struct bpflet_mon_ctl {
 	__u32 snaplen;	    /* bytes of each packet captured */
 	__u64 heartbeat_ns; /* CLOCK_MONOTONIC_COARSE, as bpf_ktime_get_coarse_ns() */
 	__u32 pid;	    /* the monitor's, so a second one can tell it is not alone */
-	__be32 pcap_addr;   /* capture only packets from or to this address (0: all) */
-	__be16 pcap_port;   /* ... and from or to this port (0: all) */
-	__u16 pad;
-	__u32 pad2;
+	__be16 pcap_port;   /* capture only packets from or to this port (0: all) */
+	__u8 pcap_family;   /* ... and from or to pcap_addr (0: any address) */
+	__u8 pad;
+	struct bpflet_addr pcap_addr;
 	__u64 lost_events; /* events the full ring buffer refused (the programs add) */
 };
 
@@ -65,22 +65,26 @@ struct bpflet_mon_event {
 	__u8 type;   /* enum bpflet_mon_type */
 	__u8 hook;   /* enum bpflet_mon_hook */
 	__u8 proto;
-	__u8 verdict; /* POLICY: enum bpflet_pol_verdict */
+	__u8 family; /* enum bpflet_family of every address below */
 	__u32 ifindex;
 	/* the packet as the program received it: client → frontend for a flow */
-	__be32 saddr, daddr;
+	struct bpflet_addr saddr, daddr;
 	__be16 sport, dport;
 	__u32 reason; /* DROP: enum bpflet_counter */
-	/* FLOW: the backend chosen */
-	__be32 be_addr;
-	__be16 be_port;
-	__u8 dir; /* POLICY: enum bpflet_pol_dir of the endpoint that decided */
-	__u8 pad;
-	__u32 svc_id; /* FLOW */
+	/* FLOW: the backend chosen; POLICY: the peer the rules were asked about */
+	struct bpflet_addr be_addr;
+	__be16 be_port; /* FLOW: the backend's; POLICY: the port asked about */
+	__u8 verdict;	/* POLICY: enum bpflet_pol_verdict */
+	__u8 dir;	/* POLICY: enum bpflet_pol_dir of the endpoint that decided */
+	__u32 svc_id;	/* FLOW */
 	__u32 backend_id;
 	__u32 len;     /* the packet's length */
 	__u32 rule_id; /* POLICY: the rule that allowed (0: none, default deny) */
+	__u32 pad;
 };
+
+_Static_assert(sizeof(struct bpflet_mon_ctl) % 8 == 0, "bpflet_mon_ctl padding");
+_Static_assert(sizeof(struct bpflet_mon_event) % 8 == 0, "bpflet_mon_event padding");
 
 /* Before each captured packet's bytes in a bl_pcap_v1 sample. */
 struct bpflet_pcap_meta {

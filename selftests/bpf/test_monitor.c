@@ -77,9 +77,10 @@ static void mon_set(int ctl_fd, __u32 flags, __u64 age_ns, __u32 snaplen, const 
 				   .snaplen = snaplen,
 				   .heartbeat_ns = coarse_ns() - age_ns,
 				   .pid = 1,
-				   .pcap_addr = addr ? ip4(addr) : 0};
+				   .pcap_family = addr ? BPFLET_AF_INET : 0};
 	__u32 zero = 0;
 
+	c.pcap_addr.addr[0] = addr ? ip4(addr) : 0;
 	bpf_map_update_elem(ctl_fd, &zero, &c, BPF_ANY);
 }
 
@@ -330,14 +331,14 @@ static void test_events_gated(void)
 	REQUIRE(n_evs == 1, "monitor on: one event for the new flow, none for the ACK (%d)", n_evs);
 	EXPECT(evs[0].type == BPFLET_MON_FLOW && evs[0].hook == BPFLET_HOOK_FROM_POD,
 	       "a flow from tc_pod: type %u hook %u", evs[0].type, evs[0].hook);
-	EXPECT(evs[0].saddr == ip4(CLIENT) && evs[0].sport == htons(41002) &&
-		       evs[0].daddr == ip4(VIP) && evs[0].dport == htons(80) &&
+	EXPECT(evs[0].saddr.addr[0] == ip4(CLIENT) && evs[0].sport == htons(41002) &&
+		       evs[0].daddr.addr[0] == ip4(VIP) && evs[0].dport == htons(80) &&
 		       evs[0].proto == IPPROTO_TCP,
 	       "client -> frontend as sent");
-	EXPECT(evs[0].be_addr == ip4(BE) && evs[0].be_port == htons(8080) &&
+	EXPECT(evs[0].be_addr.addr[0] == ip4(BE) && evs[0].be_port == htons(8080) &&
 		       evs[0].svc_id == SVC_ID && evs[0].backend_id == BE_ID,
-	       "backend %x:%u svc %u backend %u", ntohl(evs[0].be_addr), ntohs(evs[0].be_port),
-	       evs[0].svc_id, evs[0].backend_id);
+	       "backend %x:%u svc %u backend %u", ntohl(evs[0].be_addr.addr[0]),
+	       ntohs(evs[0].be_port), evs[0].svc_id, evs[0].backend_id);
 	EXPECT(evs[0].ifindex == 1 && evs[0].len > 0 && evs[0].ts_ns > 0, "ifindex, length, time");
 	mon_set(ctl, 0, 0, 0, NULL);
 	ring_buffer__free(rb);
@@ -401,7 +402,7 @@ static void test_drop_events(void)
 	events(rb);
 	REQUIRE(n_evs == 1, "one event (%d)", n_evs);
 	EXPECT(evs[0].type == BPFLET_MON_DROP && evs[0].reason == BPFLET_CNT_REJECT_TCP &&
-		       evs[0].daddr == ip4(VIP) && evs[0].saddr == ip4(CLIENT),
+		       evs[0].daddr.addr[0] == ip4(VIP) && evs[0].saddr.addr[0] == ip4(CLIENT),
 	       "a drop, reason reject_tcp (%u), the packet's addresses", evs[0].reason);
 
 	p.tcp_flags = 0x10; /* an ACK without conntrack to a Service with endpoints */
@@ -423,7 +424,7 @@ static void test_drop_events(void)
 	}
 	events(rb);
 	REQUIRE(n_evs == 1, "one event (%d)", n_evs);
-	EXPECT(evs[0].reason == BPFLET_CNT_DROP_MALFORMED && evs[0].saddr == ip4(CLIENT),
+	EXPECT(evs[0].reason == BPFLET_CNT_DROP_MALFORMED && evs[0].saddr.addr[0] == ip4(CLIENT),
 	       "reason drop_malformed (%u)", evs[0].reason);
 
 	p.dst = "10.96.7.99"; /* not a Service: passes, no event */
@@ -476,8 +477,10 @@ static void test_policy_events(void)
 			EXPECT(evs[i].verdict == BPFLET_POL_DENY &&
 				       evs[i].dir == BPFLET_POL_INGRESS && evs[i].rule_id == 0 &&
 				       evs[i].hook == BPFLET_HOOK_TO_POD &&
-				       evs[i].saddr == ip4(PEER) && evs[i].be_addr == ip4(PEER),
-			       "deny, ingress, no rule, to-pod, peer %x", ntohl(evs[i].be_addr));
+				       evs[i].saddr.addr[0] == ip4(PEER) &&
+				       evs[i].be_addr.addr[0] == ip4(PEER),
+			       "deny, ingress, no rule, to-pod, peer %x",
+			       ntohl(evs[i].be_addr.addr[0]));
 		else
 			drop_seen = evs[i].type == BPFLET_MON_DROP &&
 				    evs[i].reason == BPFLET_CNT_DROP_POLICY;
@@ -602,8 +605,8 @@ static void test_xdp_monitor(void)
 	events(rb);
 	REQUIRE(n_evs == 1, "one event (%d)", n_evs);
 	EXPECT(evs[0].type == BPFLET_MON_FLOW && evs[0].hook == BPFLET_HOOK_XDP_UPLINK &&
-		       evs[0].saddr == ip4(EXT) && evs[0].daddr == ip4(NODE) &&
-		       evs[0].dport == htons(NP) && evs[0].be_addr == ip4(BE) &&
+		       evs[0].saddr.addr[0] == ip4(EXT) && evs[0].daddr.addr[0] == ip4(NODE) &&
+		       evs[0].dport == htons(NP) && evs[0].be_addr.addr[0] == ip4(BE) &&
 		       evs[0].svc_id == SVC_ID && evs[0].backend_id == BE_ID,
 	       "xdp flow: external client -> node:NodePort => backend");
 	captures(pb);

@@ -350,7 +350,8 @@ static int parse(struct mon *m, int argc, char **argv, double *duration)
 		case 'a':
 			if (ctl_parse_addr(optarg, &m->f.addr))
 				return -1;
-			m->set.pcap_addr = m->f.addr;
+			m->set.pcap_addr.addr[0] = m->f.addr;
+			m->set.pcap_family = BPFLET_AF_INET;
 			break;
 		case 'p':
 			if (ctl_parse_port(optarg, &m->f.port))

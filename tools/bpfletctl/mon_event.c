@@ -133,8 +133,9 @@ static bool service_wanted(const struct mon_filter *f, const struct bpflet_mon_e
 				return true;
 		return false;
 	}
-	return is_service_ep(f, e->daddr, e->dport, e->proto) ||
-	       (e->type == BPFLET_MON_POLICY && is_service_ep(f, e->be_addr, e->be_port, e->proto));
+	return is_service_ep(f, e->daddr.addr[0], e->dport, e->proto) ||
+	       (e->type == BPFLET_MON_POLICY &&
+		is_service_ep(f, e->be_addr.addr[0], e->be_port, e->proto));
 }
 
 bool mon_event_wanted(const struct mon_filter *f, const struct bpflet_mon_event *e)
@@ -143,8 +144,8 @@ bool mon_event_wanted(const struct mon_filter *f, const struct bpflet_mon_event 
 
 	if (f->types && !(f->types & (1u << e->type)))
 		return false;
-	if (f->addr && e->saddr != f->addr && e->daddr != f->addr &&
-	    !(has_be && e->be_addr == f->addr))
+	if (f->addr && e->saddr.addr[0] != f->addr && e->daddr.addr[0] != f->addr &&
+	    !(has_be && e->be_addr.addr[0] == f->addr))
 		return false;
 	if (f->port && ntohs(e->sport) != f->port && ntohs(e->dport) != f->port &&
 	    !(has_be && ntohs(e->be_port) == f->port))
@@ -152,13 +153,15 @@ bool mon_event_wanted(const struct mon_filter *f, const struct bpflet_mon_event 
 	return !f->service || service_wanted(f, e);
 }
 
-static const char *ep(uint32_t addr, uint16_t port_be, uint8_t proto, char *buf, size_t len)
+static const char *ep(const struct bpflet_addr *a, uint8_t family, uint16_t port_be, uint8_t proto,
+		      char *buf, size_t len)
 {
-	char ip[INET_ADDRSTRLEN];
+	char ip[64];
 
-	inet_ntop(AF_INET, &addr, ip, sizeof(ip));
+	bl_addr_format(a, family, ip, sizeof(ip));
 	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP)
-		snprintf(buf, len, "%s:%u", ip, ntohs(port_be));
+		snprintf(buf, len, family == BPFLET_AF_INET6 ? "[%s]:%u" : "%s:%u", ip,
+			 ntohs(port_be));
 	else
 		snprintf(buf, len, "%s", ip);
 	return buf;
@@ -181,7 +184,7 @@ static void rule_name(int fd, uint32_t id, char *out, size_t len)
 json_t *mon_event_json(const struct mon_names *n, const struct bpflet_mon_event *e)
 {
 	static const char *const verdicts[] = {"deny", "audit", "allow"};
-	char src[32], dst[32], be[32], name[BPFLET_SVC_NAME_LEN], when[48];
+	char src[80], dst[80], be[80], name[BPFLET_SVC_NAME_LEN], when[48];
 	int64_t real = (int64_t)e->ts_ns + n->mono_to_real_ns;
 	time_t sec = (time_t)(real / 1000000000);
 	struct tm tm;
@@ -195,13 +198,16 @@ json_t *mon_event_json(const struct mon_names *n, const struct bpflet_mon_event 
 		      e->type <= BPFLET_MON_POLICY && type_names[e->type] ? type_names[e->type]
 									  : "unknown",
 		      "hook", mon_hook_name(e->hook), "ifindex", e->ifindex, "protocol",
-		      bl_proto_name(e->proto), "src", ep(e->saddr, e->sport, e->proto, src, 32),
-		      "dst", ep(e->daddr, e->dport, e->proto, dst, 32), "len", e->len);
+		      bl_proto_name(e->proto), "src",
+		      ep(&e->saddr, e->family, e->sport, e->proto, src, sizeof(src)), "dst",
+		      ep(&e->daddr, e->family, e->dport, e->proto, dst, sizeof(dst)), "len",
+		      e->len);
 	switch (e->type) {
 	case BPFLET_MON_FLOW:
 		ctl_svc_name(n->svc_fd, e->svc_id, name, sizeof(name));
 		json_object_set_new(o, "backend",
-				    json_string(ep(e->be_addr, e->be_port, e->proto, be, 32)));
+				    json_string(ep(&e->be_addr, e->family, e->be_port, e->proto, be,
+						   sizeof(be))));
 		json_object_set_new(o, "service", json_string(name));
 		json_object_set_new(o, "svc_id", json_integer(e->svc_id));
 		json_object_set_new(o, "backend_id", json_integer(e->backend_id));
@@ -220,7 +226,8 @@ json_t *mon_event_json(const struct mon_names *n, const struct bpflet_mon_event 
 			json_string(e->dir == BPFLET_POL_INGRESS ? "ingress" : "egress"));
 		/* the other end and the port the rules were asked about (for a Service
 		 * flow: the backend and its port) */
-		json_object_set_new(o, "peer", json_string(ep(e->be_addr, 0, 0, be, 32)));
+		json_object_set_new(o, "peer",
+				    json_string(ep(&e->be_addr, e->family, 0, 0, be, sizeof(be))));
 		json_object_set_new(o, "port", json_integer(ntohs(e->be_port)));
 		json_object_set_new(o, "rule", json_string(name));
 		json_object_set_new(o, "rule_id", json_integer(e->rule_id));

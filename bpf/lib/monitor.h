@@ -52,10 +52,10 @@ struct mon_pkt {
 	__be32 saddr, daddr;
 	__be16 sport, dport;
 	__u8 proto;
-	__u8 hook;  /* enum bpflet_mon_hook */
-	__u8 armed; /* events wanted for this packet */
-	__u8 pad;
-	__u32 reason; /* last counter reason noted, MON_NO_REASON before any */
+	__u8 hook;     /* enum bpflet_mon_hook */
+	__u8 armed;    /* events wanted for this packet */
+	__u8 new_flow; /* counted as dnat_new (a forward to another node may follow) */
+	__u32 reason;  /* last other counter reason noted, MON_NO_REASON before any */
 	__u32 ifindex;
 	__u32 len;
 };
@@ -183,6 +183,7 @@ static __always_inline void mon_arm(void *ctx, bool xdp, struct bpflet_mon_ctl *
 	m->ifindex = ifindex;
 	m->len = len;
 	m->reason = MON_NO_REASON;
+	m->new_flow = 0;
 	m->armed = !!(c->flags & BPFLET_MON_F_EVENTS);
 	if (!mon_pcap_wanted(c, m))
 		return;
@@ -232,8 +233,12 @@ static __always_inline void mon_note(__u32 reason)
 {
 	struct mon_pkt *m = mon_pkt();
 
-	if (m && m->armed)
-		m->reason = reason;
+	if (m && m->armed) {
+		if (reason == BPFLET_CNT_DNAT_NEW)
+			m->new_flow = 1;
+		else
+			m->reason = reason;
+	}
 }
 
 static __always_inline struct bpflet_mon_event *mon_event(const struct mon_pkt *m, __u8 type)
@@ -301,9 +306,9 @@ static __noinline void mon_drop(struct mon_pkt *m)
 static __noinline void mon_out(struct mon_pkt *m)
 {
 	m->armed = 0;
-	if (m->reason == BPFLET_CNT_DNAT_NEW)
+	if (m->new_flow)
 		mon_flow(m);
-	else if (mon_is_drop(m->reason))
+	if (mon_is_drop(m->reason)) /* also after a new flow: no route to its backend */
 		mon_drop(m);
 }
 

@@ -614,6 +614,30 @@ static void test_xdp_monitor(void)
 	EXPECT(caps[0].meta.hook == BPFLET_HOOK_XDP_UPLINK && caps[0].meta.caplen == len &&
 		       !memcmp(caps[0].data, in, len < 256 ? len : 256),
 	       "the frame as it arrived at XDP");
+	/* a backend on another node: translated, SNATed and sent back out (or dropped
+	 * for want of a route in the test's namespace): the flow is reported either way */
+	{
+		struct bpflet_backend b;
+		__u32 id = BE_ID;
+		int v;
+
+		REQUIRE(!bpf_map_lookup_elem(fd(xs->maps.bl_be_v1), &id, &b), "backend there");
+		b.flags = 0;
+		bpf_map_update_elem(fd(xs->maps.bl_be_v1), &id, &b, BPF_ANY);
+		p.sport = 42012;
+		v = run_xdp(&p, NULL);
+		events(rb);
+		EXPECT(n_evs >= 1 && evs[0].type == BPFLET_MON_FLOW &&
+			       evs[0].saddr.addr[0] == ip4(EXT) &&
+			       evs[0].be_addr.addr[0] == ip4(BE),
+		       "remote backend: the flow reported (verdict %d, %d events)", v, n_evs);
+		EXPECT(v != XDP_DROP || (n_evs == 2 && evs[1].type == BPFLET_MON_DROP &&
+					 evs[1].reason == BPFLET_CNT_DROP_NO_ROUTE),
+		       "dropped for want of a route: a drop event follows (%d events)", n_evs);
+		captures(pb);
+		b.flags = BPFLET_BE_F_LOCAL;
+		bpf_map_update_elem(fd(xs->maps.bl_be_v1), &id, &b, BPF_ANY);
+	}
 	mon_set(fd(xs->maps.bl_mon_v1), 0, 0, 0, NULL);
 	p.sport = 42011;
 	EXPECT(run_xdp(&p, NULL) == XDP_PASS, "translated");

@@ -85,6 +85,7 @@ static int add_get_frontend(void *arg, const void *k, const void *v)
 		      !!(val->flags & BPFLET_FE_F_NO_LOCAL_DROP), "source_ranges",
 		      !!(val->flags & BPFLET_FE_F_SRC_RANGES), "counters",
 		      counter_json(w->svcst_fd, val->svc_id), "backend_ids", ids);
+	json_object_set_new(o, "flags", json_integer(val->flags)); /* BPFLET_FE_F_*, raw */
 	json_array_append_new(w->out, o);
 	return 0;
 }

@@ -139,6 +139,7 @@ int bl_dp_open(struct bl_dataplane *dp, const char *instance, uint32_t hairpin_i
 	dp->polev_fd = bpf_map__fd(dp->skel->maps.bl_polev_v1);
 	dp->svcst_fd = bpf_map__fd(dp->skel->maps.bl_svcst_v1);
 	dp->best_fd = bpf_map__fd(dp->skel->maps.bl_best_v1);
+	dp->mon_fd = bpf_map__fd(dp->skel->maps.bl_mon_v1);
 	log_info("BPF maps %s under %s", dp->reused_maps ? "re-adopted" : "created", dp->pin_dir);
 	return 0;
 }

@@ -26,6 +26,7 @@ struct bl_dataplane {
 	struct bl_pol_fds pol; /* NetworkPolicy maps */
 	int polct_fd, polcnt_fd, polev_fd;
 	int svcst_fd, best_fd; /* per-Service / per-backend counters */
+	int mon_fd;	       /* bpfletctl monitor's flag (bl_mon_v1) */
 	bool reused_maps;      /* pinned maps from an earlier run were adopted */
 };
 

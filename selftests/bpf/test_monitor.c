@@ -6,6 +6,7 @@
  */
 #include "agent/common/maps_util.h"
 #include "agent/dataplane/loader.h"
+#include "agent/dataplane/mon_flag.h"
 #include "selftests/bpf/harness.h"
 #include "selftests/bpf/packet.h"
 #include "selftests/bpf/svc_lb_cases.h"
@@ -384,6 +385,25 @@ static void test_lost_events(void)
 	ring_buffer__free(rb);
 }
 
+/* The agent's reaper: a stale flag is cleared, a fresh one kept. */
+static void test_reap_stale_flag(void)
+{
+	int ctl = fd(svc_lb_skel->maps.bl_mon_v1);
+	struct bpflet_mon_ctl c;
+	__u32 zero = 0;
+
+	mon_set(ctl, BPFLET_MON_F_EVENTS, 0, 0, NULL);
+	EXPECT(bl_mon_clear_stale(ctl, coarse_ns()) == 0, "a fresh heartbeat: kept");
+	REQUIRE(!bpf_map_lookup_elem(ctl, &zero, &c), "read");
+	EXPECT(c.flags == BPFLET_MON_F_EVENTS, "flag still on");
+	mon_set(ctl, BPFLET_MON_F_EVENTS, 6ull * 1000000000ull, 0, NULL);
+	EXPECT(bl_mon_clear_stale(ctl, coarse_ns()) == 1,
+	       "6 s old: cleared, the monitor's pid back");
+	REQUIRE(!bpf_map_lookup_elem(ctl, &zero, &c), "read");
+	EXPECT(c.flags == 0, "flag off");
+	EXPECT(bl_mon_clear_stale(ctl, coarse_ns()) == 0, "nothing left to clear");
+}
+
 static void test_drop_events(void)
 {
 	int ctl = fd(svc_lb_skel->maps.bl_mon_v1);
@@ -661,6 +681,8 @@ const struct test_case monitor_cases[] = {
 	 test_events_gated},
 	{"monitor: events a full ring refuses are counted in bl_mon_v1 (read + lost = sent)",
 	 test_lost_events},
+	{"monitor: the agent clears a stale flag (bl_mon_clear_stale), keeps a fresh one",
+	 test_reap_stale_flag},
 	{"monitor: drop events carry the counter reason (reject, ct invalid, malformed)",
 	 test_drop_events},
 	{"monitor: policy verdict events (deny with its drop, allow by rule)", test_policy_events},

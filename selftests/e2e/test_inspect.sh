@@ -283,6 +283,17 @@ mon_start "$W/j.json" --duration 1 && pass "its flag is taken over at once: its 
 	fail "monitor after a killed one"
 wait "$MON_PID" 2>/dev/null
 [ "$(mon_flags)" = 0 ] && pass "monitor --duration ends and clears the flag" || fail "flag: $(mon_flags)"
+mon_start "$W/k.json" || fail "monitor starts"
+kill -KILL "$MON_PID"
+wait "$MON_PID" 2>/dev/null
+cleared=
+for _ in $(seq 130); do # stale after 5 s, the agent looks every 5 s
+	[ "$(mon_flags)" = 0 ] && cleared=1 && break
+	sleep 0.1
+done
+[ -n "$cleared" ] && grep -q "cleared the flag of a bpfletctl monitor (pid $MON_PID)" "$BL_AGENT_LOG" &&
+	pass "the agent clears a killed monitor's flag once its heartbeat is stale, and logs it" ||
+	fail "flag of a killed monitor left on: $(mon_flags)"
 
 # ---- policy verdicts: b accepts only a ----
 cat >"$BL_MANIFESTS/pol.json.tmp" <<JSON

@@ -47,7 +47,15 @@ struct {
  * programs' frames, which are at the verifier's limit */
 static const __u32 mon_zero = 0;
 
-/* The packet being monitored on this CPU, from enter to exit. */
+/* Ethernet + IPv4 header + ports, from a copy of the frame's first bytes. */
+struct mon_hdr {
+	__u8 eth[ETH_HLEN];
+	__u8 ip[20];
+	__be16 ports[2];
+};
+
+/* The packet being monitored on this CPU, from enter to exit, and the hooks' scratch
+ * (off the programs' stack: their frames are near the verifier's 512 bytes). */
 struct mon_pkt {
 	__be32 saddr, daddr;
 	__be16 sport, dport;
@@ -58,6 +66,9 @@ struct mon_pkt {
 	__u32 reason;  /* last other counter reason noted, MON_NO_REASON before any */
 	__u32 ifindex;
 	__u32 len;
+	struct mon_hdr hdr;
+	struct bpflet_pcap_meta meta;
+	struct bpflet_ct_key key;
 };
 
 struct {
@@ -109,13 +120,6 @@ static __always_inline bool mon_is_drop(__u32 r)
 	}
 }
 
-/* Ethernet + IPv4 header + ports, from a copy of the frame's first bytes. */
-struct mon_hdr {
-	__u8 eth[ETH_HLEN];
-	__u8 ip[20];
-	__be16 ports[2];
-};
-
 /* m's tuple from a copy of the frame's first got bytes (ports only when ports_ok). */
 static __always_inline void mon_tuple(struct mon_pkt *m, const struct mon_hdr *h, long got,
 				      bool ports_ok)
@@ -160,25 +164,27 @@ static __always_inline long mon_load(void *ctx, bool xdp, __u32 off, void *to, _
 static __always_inline void mon_arm(void *ctx, bool xdp, struct bpflet_mon_ctl *c, __u32 hook,
 				    __u32 ifindex, __u32 len)
 {
-	struct bpflet_pcap_meta meta = {};
-	struct mon_hdr h = {};
 	struct mon_pkt *m = mon_pkt();
+	struct bpflet_pcap_meta *meta;
+	struct mon_hdr *h;
 	bool ports_ok = false;
 	long got = 0;
 	__u32 ihl;
 
 	if (!m || !mon_alive(c))
 		return;
-	if (len >= sizeof(h) && !mon_load(ctx, xdp, 0, &h, sizeof(h)))
-		got = sizeof(h);
-	else if (len >= ETH_HLEN + 20 && !mon_load(ctx, xdp, 0, &h, ETH_HLEN + 20))
+	h = &m->hdr;
+	__builtin_memset(h, 0, sizeof(*h));
+	if (len >= sizeof(*h) && !mon_load(ctx, xdp, 0, h, sizeof(*h)))
+		got = sizeof(*h);
+	else if (len >= ETH_HLEN + 20 && !mon_load(ctx, xdp, 0, h, ETH_HLEN + 20))
 		got = ETH_HLEN + 20;
-	ihl = (h.ip[0] & 0x0f) * 4;
+	ihl = (h->ip[0] & 0x0f) * 4;
 	if (ihl == 20)
-		ports_ok = got == sizeof(h);
+		ports_ok = got == sizeof(*h);
 	else if (got && ihl > 20 && ihl <= 60)
-		ports_ok = !mon_load(ctx, xdp, ETH_HLEN + ihl, h.ports, sizeof(h.ports));
-	mon_tuple(m, &h, got, ports_ok);
+		ports_ok = !mon_load(ctx, xdp, ETH_HLEN + ihl, h->ports, sizeof(h->ports));
+	mon_tuple(m, h, got, ports_ok);
 	m->hook = (__u8)hook;
 	m->ifindex = ifindex;
 	m->len = len;
@@ -187,15 +193,17 @@ static __always_inline void mon_arm(void *ctx, bool xdp, struct bpflet_mon_ctl *
 	m->armed = !!(c->flags & BPFLET_MON_F_EVENTS);
 	if (!mon_pcap_wanted(c, m))
 		return;
-	meta.ts_ns = bpf_ktime_get_ns();
-	meta.len = len;
-	meta.caplen = len < c->snaplen ? len : c->snaplen;
-	if (meta.caplen > BPFLET_MON_SNAPLEN_MAX)
-		meta.caplen = BPFLET_MON_SNAPLEN_MAX;
-	meta.ifindex = ifindex;
-	meta.hook = (__u8)hook;
-	bpf_perf_event_output(ctx, &bl_pcap_v1, ((__u64)meta.caplen << 32) | BPF_F_CURRENT_CPU,
-			      &meta, sizeof(meta));
+	meta = &m->meta;
+	__builtin_memset(meta, 0, sizeof(*meta));
+	meta->ts_ns = bpf_ktime_get_ns();
+	meta->len = len;
+	meta->caplen = len < c->snaplen ? len : c->snaplen;
+	if (meta->caplen > BPFLET_MON_SNAPLEN_MAX)
+		meta->caplen = BPFLET_MON_SNAPLEN_MAX;
+	meta->ifindex = ifindex;
+	meta->hook = (__u8)hook;
+	bpf_perf_event_output(ctx, &bl_pcap_v1, ((__u64)meta->caplen << 32) | BPF_F_CURRENT_CPU,
+			      meta, sizeof(*meta));
 }
 
 static __noinline void mon_tc_arm(struct __sk_buff *skb, __u32 hook)
@@ -271,16 +279,19 @@ static __always_inline struct bpflet_mon_event *mon_event(const struct mon_pkt *
  * program just made for the tuple it received. */
 static __noinline void mon_flow(struct mon_pkt *m)
 {
-	struct bpflet_ct_key k = {.proto = m->proto, .family = BPFLET_AF_INET};
+	struct bpflet_ct_key *k = &m->key;
 	struct bpflet_mon_event *e;
 	struct bpflet_ct_val *ct;
 
-	k.saddr.addr[0] = m->saddr;
-	k.daddr.addr[0] = m->daddr;
-	k.sport = m->sport;
-	k.dport = m->dport;
+	__builtin_memset(k, 0, sizeof(*k));
+	k->saddr.addr[0] = m->saddr;
+	k->daddr.addr[0] = m->daddr;
+	k->sport = m->sport;
+	k->dport = m->dport;
+	k->proto = m->proto;
+	k->family = BPFLET_AF_INET;
 	ct = bpf_map_lookup_elem(
-		m->proto == IPPROTO_TCP ? (void *)&bl_ct_tcp_v1 : (void *)&bl_ct_any_v1, &k);
+		m->proto == IPPROTO_TCP ? (void *)&bl_ct_tcp_v1 : (void *)&bl_ct_any_v1, k);
 	if (!ct || ct->dir != BPFLET_CT_FORWARD)
 		return;
 	e = mon_event(m, BPFLET_MON_FLOW);

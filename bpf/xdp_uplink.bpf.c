@@ -187,7 +187,7 @@ static __noinline int new_flow(struct xdp_md *ctx, struct pkt *p, const struct b
 		count_len(BPFLET_CNT_DROP_REWRITE, frame_len(ctx));
 		return XDP_DROP;
 	}
-	svc_stats(&fe->svc_id, &backend_id, frame_len(ctx));
+	svc_stats(&v.svc_id, &v.backend_id, frame_len(ctx));
 	count_len(BPFLET_CNT_DNAT_NEW, frame_len(ctx));
 	if (dsr)
 		return dsr_send(ctx, vip, vport, be_ip);

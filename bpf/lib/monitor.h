@@ -13,6 +13,7 @@
 #define BPFLET_BPF_MONITOR_H
 
 #include "lib/clock.h"
+#include "lib/conntrack.h"
 #include "lib/maps.h"
 
 #include <bpflet/monitor_abi.h>
@@ -279,19 +280,11 @@ static __always_inline struct bpflet_mon_event *mon_event(const struct mon_pkt *
  * program just made for the tuple it received. */
 static __noinline void mon_flow(struct mon_pkt *m)
 {
-	struct bpflet_ct_key *k = &m->key;
 	struct bpflet_mon_event *e;
 	struct bpflet_ct_val *ct;
 
-	__builtin_memset(k, 0, sizeof(*k));
-	k->saddr.addr[0] = m->saddr;
-	k->daddr.addr[0] = m->daddr;
-	k->sport = m->sport;
-	k->dport = m->dport;
-	k->proto = m->proto;
-	k->family = BPFLET_AF_INET;
-	ct = bpf_map_lookup_elem(
-		m->proto == IPPROTO_TCP ? (void *)&bl_ct_tcp_v1 : (void *)&bl_ct_any_v1, k);
+	ct_key_of(&m->key, m->saddr, m->daddr, m->sport, m->dport, m->proto);
+	ct = ct_lookup(&m->key);
 	if (!ct || ct->dir != BPFLET_CT_FORWARD)
 		return;
 	e = mon_event(m, BPFLET_MON_FLOW);
@@ -333,13 +326,17 @@ static __always_inline int mon_exit(int verdict)
 	return verdict;
 }
 
-static __noinline void mon_policy_event(__u32 dir, __be32 peer, __be16 port, __u32 rule_id,
-					bool audit)
+/* A NetworkPolicy verdict on a new connection: rule_id allowed it, or none did (then
+ * audit tells whether it passed anyway). peer:port is what the rules were asked about
+ * (the backend of a Service flow). Called on every rule evaluation (a policy conntrack
+ * miss, not per packet); the gate sits inside so the caller's frame does not grow. */
+static __noinline __attribute__((unused)) void mon_policy(__u32 dir, __be32 peer, __be16 port,
+							  __u32 rule_id, bool audit)
 {
 	struct mon_pkt *m = mon_pkt();
 	struct bpflet_mon_event *e;
 
-	if (!m)
+	if (!m || !m->armed)
 		return;
 	e = mon_event(m, BPFLET_MON_POLICY);
 	if (!e)
@@ -350,18 +347,6 @@ static __noinline void mon_policy_event(__u32 dir, __be32 peer, __be16 port, __u
 	e->be_addr.addr[0] = peer;
 	e->be_port = port;
 	bpf_ringbuf_submit(e, 0);
-}
-
-/* A NetworkPolicy verdict on a new connection: rule_id allowed it, or none did (then
- * audit tells whether it passed anyway). peer:port is what the rules were asked about
- * (the backend of a Service flow). */
-static __always_inline void mon_policy(__u32 dir, __be32 peer, __be16 port, __u32 rule_id,
-				       bool audit)
-{
-	struct mon_pkt *m = mon_pkt();
-
-	if (m && m->armed)
-		mon_policy_event(dir, peer, port, rule_id, audit);
 }
 
 #endif

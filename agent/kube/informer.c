@@ -274,6 +274,12 @@ void bl_informer_on_change(struct bl_informer *inf,
 	inf->st.change_arg = arg;
 }
 
+void bl_informer_on_list_item(struct bl_informer *inf,
+			      void (*fn)(void *arg, const char *key, json_t *obj, json_t *stored))
+{
+	inf->st.on_list_item = fn;
+}
+
 const char *bl_informer_path(const struct bl_informer *inf)
 {
 	return inf->path;

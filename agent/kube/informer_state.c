@@ -145,16 +145,24 @@ struct bl_inf_step bl_inf_list_page(struct bl_inf_state *s, json_t *body)
 		s->pending = NULL;
 		return wait(s, true, 0.5);
 	}
-	if (!s->pending)
+	if (!s->pending) {
 		s->pending = json_object();
+		if (s->on_list_item)
+			s->on_list_item(s->change_arg, NULL, NULL, NULL);
+	}
 	json_array_foreach(items, i, it)
 	{
+		json_t *st;
+
 		if (!json_is_object(it) || !bl_inf_key(it, key, sizeof(key))) {
 			s->bad_events++;
 			continue;
 		}
 		stamp(s, it);
-		json_object_set_new(s->pending, key, stored(s, it));
+		st = stored(s, it);
+		if (st && s->on_list_item)
+			s->on_list_item(s->change_arg, key, it, st);
+		json_object_set_new(s->pending, key, st);
 	}
 	if (cont && *cont) {
 		set_str(&s->cont, cont);

@@ -55,6 +55,10 @@ struct bl_inf_state {
 	 * delete); key NULL after a completed list replaced the whole cache. */
 	void (*on_change)(void *arg, const char *key, json_t *obj, json_t *stored);
 	void *change_arg;
+	/* Optional: each item of the list in progress as it arrives (key NULL: a list
+	 * starts, forget the items told before), so an index can be built beside the
+	 * new cache instead of parsing it all again once it is whole. */
+	void (*on_list_item)(void *arg, const char *key, json_t *obj, json_t *stored);
 };
 
 void bl_inf_init(struct bl_inf_state *s, const char *kind, const char *api_version);

@@ -146,6 +146,28 @@ static void clear_all(void)
 	zero_maglev();
 }
 
+static void dump_all(struct dump *d, uint32_t **mg)
+{
+	for (size_t i = 0; i < N_MAPS; i++)
+		d[i] = dump_map(maps[i].m, maps[i].k, maps[i].v);
+	*mg = dump_maglev();
+}
+
+/* Two runs' maps are the same (and the dumps are freed). */
+static void expect_same(struct dump *a, struct dump *b, uint32_t *mga, uint32_t *mgb)
+{
+	for (size_t i = 0; i < N_MAPS; i++) {
+		EXPECT(a[i].n == b[i].n, "map %zu: %zu vs %zu entries", i, a[i].n, b[i].n);
+		EXPECT(a[i].n == b[i].n && !memcmp(a[i].kv, b[i].kv, a[i].n * a[i].sz),
+		       "map %zu: contents differ", i);
+		free(a[i].kv);
+		free(b[i].kv);
+	}
+	EXPECT(mga && mgb && !memcmp(mga, mgb, MG_CHECK * sizeof(*mga)), "Maglev tables differ");
+	free(mga);
+	free(mgb);
+}
+
 static void test_batched_first_sync_equals_one_by_one(void)
 {
 	struct bl_map_writer one = {.update = one_update, .remove = one_remove};
@@ -166,28 +188,15 @@ static void test_batched_first_sync_equals_one_by_one(void)
 	EXPECT(st.updates > 2000, "%u entries written", st.updates);
 	EXPECT(bw.syscalls * 20 < st.updates, "%u syscalls for %u entries", bw.syscalls,
 	       st.updates);
-	for (size_t i = 0; i < N_MAPS; i++)
-		a[i] = dump_map(maps[i].m, maps[i].k, maps[i].v);
-	mga = dump_maglev();
+	dump_all(a, &mga);
 	EXPECT(a[0].n == N_FE, "%zu frontends in the map", a[0].n);
+	EXPECT(mga && mga[0] != 0, "the first Maglev table was written");
 	bl_batch_free(&bw);
 
 	clear_all();
 	EXPECT(bl_svc_sync_apply(s2, fes, N_FE, &one, &st) == 0, "one-by-one apply");
-	for (size_t i = 0; i < N_MAPS; i++)
-		b[i] = dump_map(maps[i].m, maps[i].k, maps[i].v);
-	mgb = dump_maglev();
-	for (size_t i = 0; i < N_MAPS; i++) {
-		EXPECT(a[i].n == b[i].n, "map %zu: %zu vs %zu entries", i, a[i].n, b[i].n);
-		EXPECT(a[i].n == b[i].n && !memcmp(a[i].kv, b[i].kv, a[i].n * a[i].sz),
-		       "map %zu: contents differ", i);
-		free(a[i].kv);
-		free(b[i].kv);
-	}
-	EXPECT(mga && mgb && !memcmp(mga, mgb, MG_CHECK * sizeof(*mga)), "Maglev tables differ");
-	EXPECT(mga && mga[0] != 0, "the first Maglev table was written");
-	free(mga);
-	free(mgb);
+	dump_all(b, &mgb);
+	expect_same(a, b, mga, mgb);
 	clear_all();
 	bl_svc_sync_free(s1);
 	bl_svc_sync_free(s2);
@@ -210,13 +219,6 @@ static void desired_later(void)
 			fes[j++] = fes[i];
 }
 #define N_LATER (N_FE - (N_FE + 3) / 7)
-
-static void dump_all(struct dump *d, uint32_t **mg)
-{
-	for (size_t i = 0; i < N_MAPS; i++)
-		d[i] = dump_map(maps[i].m, maps[i].k, maps[i].v);
-	*mg = dump_maglev();
-}
 
 /* A full apply over published maps (the rebuild after a relist) in batches leaves the
  * maps exactly as one-by-one writes do. */
@@ -252,17 +254,8 @@ static void test_batched_rebuild_equals_one_by_one(void)
 	desired_later();
 	EXPECT(bl_svc_sync_apply(s2, fes, N_LATER, &one, &st) == 0, "one-by-one rebuild");
 	dump_all(b, &mgb);
-	for (size_t i = 0; i < N_MAPS; i++) {
-		EXPECT(a[i].n == b[i].n, "map %zu: %zu vs %zu entries", i, a[i].n, b[i].n);
-		EXPECT(a[i].n == b[i].n && !memcmp(a[i].kv, b[i].kv, a[i].n * a[i].sz),
-		       "map %zu: contents differ", i);
-		free(a[i].kv);
-		free(b[i].kv);
-	}
 	EXPECT(a[0].n == N_LATER, "%zu frontends", a[0].n);
-	EXPECT(mga && mgb && !memcmp(mga, mgb, MG_CHECK * sizeof(*mga)), "Maglev tables differ");
-	free(mga);
-	free(mgb);
+	expect_same(a, b, mga, mgb);
 	clear_all();
 	bl_svc_sync_free(s1);
 	bl_svc_sync_free(s2);

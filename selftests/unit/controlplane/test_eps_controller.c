@@ -194,19 +194,27 @@ static void cleanup_rvs(void)
 	}
 }
 
+/* A merge patch of path, then the loop until the controller is done: how many
+ * Services it looked at for it. */
+static unsigned long patched(const char *path, const char *body)
+{
+	unsigned long synced = ctl->eps.st->synced;
+
+	req("PATCH", path, "application/merge-patch+json", body);
+	settle();
+	return ctl->eps.st->synced - synced;
+}
+
 Test(epsctl, a_pod_change_syncs_only_the_service_selecting_it)
 {
-	unsigned long synced;
+	unsigned long n;
 	int e, r, z;
 	json_t *s;
 
 	populate();
-	synced = ctl->eps.st->synced;
-	req("PATCH", "/api/v1/namespaces/default/pods/p3/status", "application/merge-patch+json",
-	    "{\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\"}]}}");
-	settle();
-	cr_assert_eq(ctl->eps.st->synced - synced, 1, "one Service looked at, not %lu",
-		     ctl->eps.st->synced - synced);
+	n = patched("/api/v1/namespaces/default/pods/p3/status",
+		    "{\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\"}]}}");
+	cr_assert_eq(n, 1, "one Service looked at, not %lu", n);
 	cr_assert_eq(changed_since(), 1u << 3, "only s3's slice rewritten: %#x", changed_since());
 	s = slices_of(3, &e, &r, &z);
 	cr_assert_eq(e, 1);
@@ -217,16 +225,13 @@ Test(epsctl, a_pod_change_syncs_only_the_service_selecting_it)
 
 Test(epsctl, a_relabelled_pod_moves_between_the_two_services_only)
 {
-	unsigned long synced;
 	int e, r, z;
 	json_t *s;
 
 	populate();
-	synced = ctl->eps.st->synced;
-	req("PATCH", "/api/v1/namespaces/default/pods/p5", "application/merge-patch+json",
-	    "{\"metadata\":{\"labels\":{\"app\":\"a6\"}}}");
-	settle();
-	cr_assert_eq(ctl->eps.st->synced - synced, 2);
+	cr_assert_eq(patched("/api/v1/namespaces/default/pods/p5",
+			     "{\"metadata\":{\"labels\":{\"app\":\"a6\"}}}"),
+		     2);
 	cr_assert_eq(changed_since(), (1u << 5) | (1u << 6), "%#x", changed_since());
 	s = slices_of(5, &e, &r, &z);
 	cr_assert_eq(e, 0, "s5 lost its pod");

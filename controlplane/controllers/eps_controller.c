@@ -56,9 +56,10 @@ static int write_slice(struct bl_controllers *c, const char *ns, const char *met
 			body = json_pack("{s:{s:s}}", "preconditions", "resourceVersion",
 					 bl_meta_str(slice, "resourceVersion") ?: "");
 	}
-	st->writing = true;
+	st->writing_ns = ns;
+	st->writing_name = strcmp(method, "POST") ? name_of(slice) : "";
 	code = bl_ctl_request(c->srv, method, path, NULL, body ? body : slice, &answer);
-	st->writing = false;
+	st->writing_ns = st->writing_name = NULL;
 	json_decref(body);
 	if (code < 300 && strcmp(method, "DELETE") && name_of(answer))
 		own_write(st, ns, name_of(answer),
@@ -274,6 +275,17 @@ int bl_eps_ctl_start(struct bl_controllers *c)
 	return 0;
 }
 
+/* The event is the one of our write in progress: the same slice, or for a create
+ * the creation of one (an etcd store may hand over others' events queued before). */
+static bool of_our_write(const struct eps_ctl_state *st, const struct ctl_event *e)
+{
+	if (!st->writing_ns || strcmp(st->writing_ns, e->ns))
+		return false;
+	if (st->writing_name && st->writing_name[0])
+		return !strcmp(st->writing_name, e->name);
+	return e->ev->type == BL_EV_PUT && !e->ev->prev;
+}
+
 /* A slice event that our own write caused concerns nobody. */
 static bool own_event(struct eps_ctl_state *st, const struct ctl_event *e)
 {
@@ -281,7 +293,7 @@ static bool own_event(struct eps_ctl_state *st, const struct ctl_event *e)
 	json_t *rev;
 
 	snprintf(key, sizeof(key), "%s/%s", e->ns, e->name);
-	if (st->writing) {
+	if (of_our_write(st, e)) {
 		if (e->ev->type == BL_EV_PUT)
 			json_object_set_new(st->own, key, json_true());
 		return true;

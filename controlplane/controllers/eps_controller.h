@@ -16,7 +16,9 @@ struct eps_ctl_state {
 	/* "ns/slice" → the revision of our own last write to it (the watch event that
 	 * brings it back concerns nobody), or true when that event came during the write */
 	json_t *own;
-	bool writing;
+	/* our write in progress: namespace and slice name ("" while creating); its
+	 * event comes back before the write returns */
+	const char *writing_ns, *writing_name;
 	struct event *retry_ev;
 	unsigned long synced; /* Services looked at */
 	unsigned long writes; /* slices created, updated or deleted */

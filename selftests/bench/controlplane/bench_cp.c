@@ -7,7 +7,8 @@
  *   bench_cp http URL PKI [opts]    against a running server (client cert PKI/admin.*):
  *     --writes SECS                 sequential creates over one HTTP/2 connection: writes/s
  *     --watch N                     N watchers over HTTP/2; EVENTS creates, each one's delay
- *                                   from the write request to every watcher: p50/p99
+ *                                   from the write request to every watcher: p50/p99, and
+ *                                   per event the first to last watcher (the fan-out)
  *     --events E                    (default 200)
  *     --list PATH                   GET PATH 5 times: median/max latency and item count
  *     --list-paged PATH             PATH in pages of 500 (limit/continue, as informers
@@ -185,6 +186,9 @@ static int watch_latency(int nw, int events)
 	struct watcher *w = calloc(nw, sizeof(*w));
 	CURL **wh = calloc(nw, sizeof(*wh));
 	double *lat = calloc((size_t)nw * events, sizeof(*lat));
+	/* per event: first to last watcher, what the fan-out itself costs */
+	double *spread = calloc((size_t)events, sizeof(*spread));
+	size_t nspread = 0;
 	struct curl_slist *h = json_hdr();
 	size_t nlat = 0;
 	int running, missed = 0;
@@ -251,18 +255,32 @@ static int watch_latency(int nw, int events)
 		}
 		curl_multi_remove_handle(m, c);
 		curl_easy_cleanup(c);
+		double first = 0, last = 0;
+
 		for (int i = 0; i < nw && e >= 0; i++) {
-			if (w[i].got)
+			if (w[i].got) {
 				lat[nlat++] = w[i].got - t0;
-			else
+				first = !first || w[i].got < first ? w[i].got : first;
+				last = w[i].got > last ? w[i].got : last;
+			} else {
 				missed++;
+			}
 		}
+		if (e >= 0 && first)
+			spread[nspread++] = last - first;
 	}
 	qsort(lat, nlat, sizeof(*lat), cmp_d);
 	if (nlat)
 		printf("watch_latency_%d_watchers_ms p50 %.2f p99 %.2f max %.2f (%zu deliveries, "
 		       "%d missed)\n",
 		       nw, lat[nlat / 2], lat[nlat * 99 / 100], lat[nlat - 1], nlat, missed);
+	qsort(spread, nspread, sizeof(*spread), cmp_d);
+	if (nspread && nw > 1)
+		printf("watch_fanout_spread_%d_watchers_ms p50 %.2f p99 %.2f max %.2f (first to "
+		       "last "
+		       "watcher, %zu events)\n",
+		       nw, spread[nspread / 2], spread[nspread * 99 / 100], spread[nspread - 1],
+		       nspread);
 	for (int i = 0; i < nw; i++) {
 		curl_multi_remove_handle(m, wh[i]);
 		curl_easy_cleanup(wh[i]);
@@ -273,6 +291,7 @@ static int watch_latency(int nw, int events)
 	free(w);
 	free(wh);
 	free(lat);
+	free(spread);
 	return missed || !nlat ? 1 : 0;
 }
 

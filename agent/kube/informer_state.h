@@ -68,6 +68,9 @@ struct bl_inf_step bl_inf_start(struct bl_inf_state *s);
 /* A list page answered 200 with this body: the next page, or the watch. A page that
  * is not a list is a failure (backoff, the list restarts). */
 struct bl_inf_step bl_inf_list_page(struct bl_inf_state *s, json_t *body);
+/* The same from the page's text, one item parsed at a time (a page's tree is ten
+ * times its text); a compact cache keeps each item's text as the server wrote it. */
+struct bl_inf_step bl_inf_list_text(struct bl_inf_state *s, const char *text, size_t len);
 /* One watch line parsed (NULL: not JSON). CONTINUE or ABORT. */
 struct bl_inf_step bl_inf_watch_event(struct bl_inf_state *s, json_t *ev);
 /* The request ended. status: HTTP status (0 when no response), transport_ok: the

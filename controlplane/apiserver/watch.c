@@ -130,6 +130,7 @@ enum { L_ADDED, L_MODIFIED, L_DELETED, L_N };
 static const char *const line_type[L_N] = {"ADDED", "MODIFIED", "DELETED"};
 
 static struct ev_cache {
+	const struct bl_apiserver *srv; /* one process may run more than one */
 	int64_t rev;
 	enum bl_event_type type;
 	char *key;
@@ -150,12 +151,13 @@ static void cache_reset(void)
 	memset(&cache, 0, sizeof(cache));
 }
 
-static void cache_for(const struct bl_event *ev)
+static void cache_for(const struct bl_apiserver *srv, const struct bl_event *ev)
 {
-	if (cache.key && cache.rev == ev->kv->mod_rev && cache.type == ev->type &&
-	    !strcmp(cache.key, ev->kv->key))
+	if (cache.key && cache.srv == srv && cache.rev == ev->kv->mod_rev &&
+	    cache.type == ev->type && !strcmp(cache.key, ev->kv->key))
 		return;
 	cache_reset();
+	cache.srv = srv;
 	cache.rev = ev->kv->mod_rev;
 	cache.type = ev->type;
 	cache.key = strdup(ev->kv->key);
@@ -231,7 +233,7 @@ static void on_change(const struct bl_event *ev, void *arg)
 	struct watch_stream *ws = arg;
 	bool now, before;
 
-	cache_for(ev);
+	cache_for(ws->srv, ev);
 	if (!bl_filter_empty(&ws->f) || ws->table) {
 		json_t *obj = cache_obj(ev), *prev = cache_prev(ev);
 

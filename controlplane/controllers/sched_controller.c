@@ -1,0 +1,186 @@
+/* The scheduler's thin part: while pods wait, changes to pods and nodes run the plan
+ * again (sched_plan.c decides); bindings go through pods/NAME/binding and pods that fit
+ * nowhere get PodScheduled=False (Unschedulable) with kube's message. Nothing runs while
+ * no pod waits. */
+#include "controlplane/controllers/client.h"
+#include "controlplane/controllers/ctl_util.h"
+#include "controlplane/controllers/manager.h"
+#include "controlplane/controllers/sched_plan.h"
+#include "controlplane/apiserver/objmeta.h"
+#include "agent/common/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct sched_ctl {
+	struct event *ev;
+	json_t *waiting; /* "ns/name" of pods known to wait (object used as a set) */
+	bool retry;	 /* a write failed: plan again in a second */
+};
+
+static void pod_key(json_t *pod, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", bl_ctl_str(pod, "metadata.namespace") ?: "",
+		 bl_ctl_str(pod, "metadata.name") ?: "");
+}
+
+static int bind_pod(struct bl_controllers *c, json_t *b)
+{
+	const char *ns = bl_ctl_str(b, "namespace"), *name = bl_ctl_str(b, "name");
+	const char *node = bl_ctl_str(b, "node");
+	json_t *body = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s}}", "apiVersion", "v1",
+				 "kind", "Binding", "metadata", "name", name, "namespace", ns,
+				 "target", "apiVersion", "v1", "kind", "Node", "name", node);
+	char path[700], msg[800];
+	int code;
+
+	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods/%s/binding", ns, name);
+	code = bl_ctl_request(c->srv, "POST", path, NULL, body, NULL);
+	json_decref(body);
+	if (code == 201) {
+		json_t *pod =
+			json_pack("{s:{s:s, s:s}}", "metadata", "name", name, "namespace", ns);
+
+		log_info("scheduler: %s/%s bound to %s", ns, name, node);
+		snprintf(msg, sizeof(msg), "Successfully assigned %s/%s to %s", ns, name, node);
+		bl_ctl_record_event(c->srv, pod, "Pod", "Normal", "Scheduled", msg, BL_SCHED_NAME);
+		json_decref(pod);
+		return 0;
+	}
+	/* 409: bound or deleted meanwhile; 404: gone. The next plan sees it. */
+	log_warn("scheduler: binding %s/%s to %s: %d", ns, name, node, code);
+	return code == 404 ? 0 : -1;
+}
+
+/* PodScheduled=False Unschedulable with msg, written only when it says something new. */
+static int unschedulable(struct bl_controllers *c, json_t *pod, const char *msg)
+{
+	json_t *copy = json_deep_copy(pod);
+	char path[700], ts[32];
+	int code;
+
+	bl_timestamp(time(NULL), ts);
+	if (!bl_ctl_set_condition(copy, "PodScheduled", "False", "Unschedulable", msg, ts)) {
+		json_decref(copy);
+		return 0;
+	}
+	json_object_set_new(bl_ctl_condition(copy, "PodScheduled"), "lastProbeTime", json_null());
+	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods/%s/status",
+		 bl_ctl_str(pod, "metadata.namespace"), bl_ctl_str(pod, "metadata.name"));
+	code = bl_ctl_request(c->srv, "PUT", path, NULL, copy, NULL);
+	json_decref(copy);
+	if (code == 200) {
+		log_info("scheduler: %s/%s: %s", bl_ctl_str(pod, "metadata.namespace"),
+			 bl_ctl_str(pod, "metadata.name"), msg);
+		bl_ctl_record_event(c->srv, pod, "Pod", "Warning", "FailedScheduling", msg,
+				    BL_SCHED_NAME);
+		return 0;
+	}
+	return code == 404 ? 0 : -1;
+}
+
+static void on_sync(evutil_socket_t fd, short what, void *arg)
+{
+	struct bl_controllers *c = arg;
+	struct sched_ctl *s = c->sched;
+	json_t *nodes = bl_ctl_list(c->srv, "/registry/nodes/");
+	json_t *pods = bl_ctl_list(c->srv, "/registry/pods/");
+	json_t *plan, *byname = json_object(), *e, *pod;
+	char key[520];
+	size_t i;
+	int rc = 0;
+
+	(void)fd;
+	(void)what;
+	s->retry = false;
+	if (!nodes || !pods) {
+		rc = -1;
+		goto out;
+	}
+	json_object_clear(s->waiting);
+	json_array_foreach(pods, i, pod)
+	{
+		pod_key(pod, key, sizeof(key));
+		json_object_set(byname, key, pod);
+		if (bl_sched_pending(pod))
+			json_object_set_new(s->waiting, key, json_true());
+	}
+	if (!json_object_size(s->waiting))
+		goto out;
+	plan = bl_sched_plan(nodes, pods);
+	json_array_foreach(json_object_get(plan, "bind"), i, e) rc |= bind_pod(c, e);
+	json_array_foreach(json_object_get(plan, "unschedulable"), i, e)
+	{
+		snprintf(key, sizeof(key), "%s/%s", bl_ctl_str(e, "namespace"),
+			 bl_ctl_str(e, "name"));
+		rc |= unschedulable(c, json_object_get(byname, key), bl_ctl_str(e, "message"));
+	}
+	json_decref(plan);
+out:
+	if (rc) {
+		struct timeval later = {1, 0};
+
+		s->retry = true;
+		event_add(s->ev, &later);
+	}
+	json_decref(byname);
+	json_decref(nodes);
+	json_decref(pods);
+}
+
+int bl_sched_ctl_start(struct bl_controllers *c)
+{
+	c->sched = calloc(1, sizeof(*c->sched));
+	if (!c->sched)
+		return -1;
+	c->sched->waiting = json_object();
+	c->sched->ev = evtimer_new(c->base, on_sync, c);
+	if (!c->sched->ev)
+		return -1;
+	bl_ctl_kick(c->sched->ev);
+	return 0;
+}
+
+/* A pod waits (plan now), stopped waiting, or a bound pod went away or finished (room
+ * for the waiting ones); any node change may give room too. */
+void bl_sched_ctl_event(struct bl_controllers *c, const struct ctl_event *e)
+{
+	struct sched_ctl *s = c->sched;
+	char key[520];
+	json_t *pod;
+
+	if (!s || !s->ev || s->retry)
+		return;
+	if (!strcmp(e->res, "nodes")) {
+		if (json_object_size(s->waiting))
+			bl_ctl_kick(s->ev);
+		return;
+	}
+	if (strcmp(e->res, "pods"))
+		return;
+	snprintf(key, sizeof(key), "%s/%s", e->ns, e->name);
+	pod = e->ev->type == BL_EV_PUT ? json_loadb(e->ev->kv->value, e->ev->kv->len, 0, NULL)
+				       : NULL;
+	if (pod && bl_sched_pending(pod)) {
+		json_object_set_new(s->waiting, key, json_true());
+		bl_ctl_kick(s->ev);
+	} else {
+		json_object_del(s->waiting, key);
+		if (json_object_size(s->waiting))
+			bl_ctl_kick(s->ev);
+	}
+	json_decref(pod);
+}
+
+void bl_sched_ctl_stop(struct bl_controllers *c)
+{
+	if (!c->sched)
+		return;
+	if (c->sched->ev)
+		event_free(c->sched->ev);
+	json_decref(c->sched->waiting);
+	free(c->sched);
+	c->sched = NULL;
+}

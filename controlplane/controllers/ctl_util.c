@@ -21,6 +21,17 @@ json_t *bl_ctl_get(json_t *obj, const char *path)
 	return obj;
 }
 
+json_t *bl_ctl_child(json_t *obj, const char *key, bool array)
+{
+	json_t *c = json_object_get(obj, key);
+
+	if (array ? !json_is_array(c) : !json_is_object(c)) {
+		c = array ? json_array() : json_object();
+		json_object_set_new(obj, key, c);
+	}
+	return c;
+}
+
 const char *bl_ctl_str(json_t *obj, const char *path)
 {
 	return json_string_value(bl_ctl_get(obj, path));
@@ -83,21 +94,13 @@ static bool set_str(json_t *c, const char *key, const char *v)
 bool bl_ctl_set_condition(json_t *obj, const char *type, const char *status, const char *reason,
 			  const char *message, const char *now_ts)
 {
-	json_t *st = json_object_get(obj, "status"), *conds, *c = bl_ctl_condition(obj, type);
+	json_t *c = bl_ctl_condition(obj, type);
 	bool changed = false;
 
 	if (!c) {
-		if (!json_is_object(st)) {
-			st = json_object();
-			json_object_set_new(obj, "status", st);
-		}
-		conds = json_object_get(st, "conditions");
-		if (!json_is_array(conds)) {
-			conds = json_array();
-			json_object_set_new(st, "conditions", conds);
-		}
 		c = json_pack("{s:s}", "type", type);
-		json_array_append_new(conds, c);
+		json_array_append_new(
+			bl_ctl_child(bl_ctl_child(obj, "status", false), "conditions", true), c);
 		changed = true;
 	}
 	if (set_str(c, "status", status)) {

@@ -9,6 +9,8 @@
 
 /* obj at path "a.b.c" (object members only), or NULL. */
 json_t *bl_ctl_get(json_t *obj, const char *path);
+/* obj's member key, made an empty object (array) first when it is not one. */
+json_t *bl_ctl_child(json_t *obj, const char *key, bool array);
 /* The string at path, or NULL. */
 const char *bl_ctl_str(json_t *obj, const char *path);
 

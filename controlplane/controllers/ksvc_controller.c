@@ -132,13 +132,15 @@ static int ensure(struct bl_controllers *c, size_t which, bool take_over)
 			log_warn("default/kubernetes %s: create: %d", objs[which].res, code);
 		/* 422: the address is taken by another Service; nothing to retry */
 		rc = code == 201 || code == 409 || code == 422 ? 0 : -1;
-	} else if (code == 200 && take_over && which && !covers(have, w)) {
-		/* the Service is left as it is (its ClusterIP cannot change); the endpoints
-		 * now name this server */
+	} else if (code == 200 && take_over && !covers(have, w)) {
+		/* the port and the endpoints now name this server (a Service holding
+		 * another ClusterIP keeps it: 422, left alone) */
 		json_object_set(json_object_get(w, "metadata"), "resourceVersion",
 				bl_ctl_get(have, "metadata.resourceVersion"));
 		code = bl_ctl_request(c->srv, "PUT", path, NULL, w, NULL);
-		rc = code == 200 ? 0 : -1;
+		if (code != 200)
+			log_warn("default/kubernetes %s: update: %d", objs[which].res, code);
+		rc = code == 200 || code == 422 ? 0 : -1;
 	} else if (code != 200) {
 		rc = -1;
 	}

@@ -4,7 +4,8 @@
 #include <string.h>
 
 /* the conditions the kubelet owns: unknown when it is */
-static const char *const kubelet_conditions[] = {"MemoryPressure", "DiskPressure", "PIDPressure"};
+static const char *const kubelet_conditions[] = {"Ready", "MemoryPressure", "DiskPressure",
+						 "PIDPressure"};
 
 static double later(double a, double b)
 {
@@ -29,25 +30,9 @@ static bool is_unreachable(json_t *taint, const char *effect)
 		!strcmp(json_string_value(json_object_get(taint, "effect")) ?: "", effect));
 }
 
-static json_t *taints_of(json_t *node)
-{
-	json_t *spec = json_object_get(node, "spec"), *t;
-
-	if (!json_is_object(spec)) {
-		spec = json_object();
-		json_object_set_new(node, "spec", spec);
-	}
-	t = json_object_get(spec, "taints");
-	if (!json_is_array(t)) {
-		t = json_array();
-		json_object_set_new(spec, "taints", t);
-	}
-	return t;
-}
-
 static bool add_taint(json_t *node, const char *effect, const char *now_ts)
 {
-	json_t *taints = taints_of(node), *t;
+	json_t *taints = bl_ctl_child(bl_ctl_child(node, "spec", false), "taints", true), *t;
 	size_t i;
 
 	json_array_foreach(taints, i, t) if (is_unreachable(t, effect)) return false;
@@ -84,22 +69,23 @@ json_t *bl_life_plan(json_t *node, json_t *lease, double now, double since, int 
 	if (!n)
 		return NULL;
 	if (stale) {
-		if (!ready) {
+		/* once Unknown, a condition keeps the reason it got then */
+		if (!ready)
 			/* kube's words for a node that never said anything */
 			bl_ctl_set_condition(n, "Ready", "Unknown", "NodeStatusNeverUpdated",
 					     "Kubelet never posted node status.", now_ts);
-			*what |= BL_LIFE_STATUS;
-		} else if (bl_ctl_set_condition(n, "Ready", "Unknown", "NodeStatusUnknown",
-						"Kubelet stopped posting node status.", now_ts)) {
-			*what |= BL_LIFE_STATUS;
-		}
 		for (size_t i = 0; i < sizeof(kubelet_conditions) / sizeof(*kubelet_conditions);
-		     i++)
-			if (bl_ctl_condition(n, kubelet_conditions[i]) &&
-			    bl_ctl_set_condition(n, kubelet_conditions[i], "Unknown",
-						 "NodeStatusUnknown",
-						 "Kubelet stopped posting node status.", now_ts))
-				*what |= BL_LIFE_STATUS;
+		     i++) {
+			json_t *c = bl_ctl_condition(n, kubelet_conditions[i]);
+
+			if (c && strcmp(json_string_value(json_object_get(c, "status")) ?: "",
+					"Unknown"))
+				bl_ctl_set_condition(
+					n, kubelet_conditions[i], "Unknown", "NodeStatusUnknown",
+					"Kubelet stopped posting node status.", now_ts);
+		}
+		if (!json_equal(bl_ctl_get(n, "status"), bl_ctl_get(node, "status")))
+			*what |= BL_LIFE_STATUS;
 		if (add_taint(n, "NoSchedule", now_ts) | add_taint(n, "NoExecute", now_ts))
 			*what |= BL_LIFE_TAINTS;
 	} else if (ready &&

@@ -136,6 +136,8 @@ Test(life, never_reported_and_no_lease)
 	cr_assert_str_eq(cond(want, "Ready", "status"), "Unknown");
 	cr_assert_str_eq(cond(want, "Ready", "reason"), "NodeStatusNeverUpdated");
 	cr_assert_eq(json_array_size(bl_ctl_get(want, "spec.taints")), 2);
+	cr_assert_null(bl_life_plan(want, NULL, T0 + 60, 0, 50, "2027-01-01T00:01:00Z", &what),
+		       "written once: the next look keeps it as it is");
 	json_decref(want);
 	json_decref(n);
 }

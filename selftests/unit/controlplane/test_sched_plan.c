@@ -113,28 +113,28 @@ static json_t *arr(json_t *a, ...)
 	return out;
 }
 
-static const char *bound_to(json_t *plan, const char *name)
+/* field of the entry for pod name in the plan's list, or NULL */
+static const char *entry(json_t *plan, const char *list, const char *name, const char *field)
 {
 	json_t *b;
 	size_t i;
 
-	json_array_foreach(
-		json_object_get(plan, "bind"), i,
-		b) if (!strcmp(json_string_value(json_object_get(b, "name")),
-			       name)) return json_string_value(json_object_get(b, "node"));
+	json_array_foreach(json_object_get(plan, list), i, b)
+	{
+		if (!strcmp(json_string_value(json_object_get(b, "name")), name))
+			return json_string_value(json_object_get(b, field));
+	}
 	return NULL;
+}
+
+static const char *bound_to(json_t *plan, const char *name)
+{
+	return entry(plan, "bind", name, "node");
 }
 
 static const char *why_not(json_t *plan, const char *name)
 {
-	json_t *b;
-	size_t i;
-
-	json_array_foreach(
-		json_object_get(plan, "unschedulable"), i,
-		b) if (!strcmp(json_string_value(json_object_get(b, "name")),
-			       name)) return json_string_value(json_object_get(b, "message"));
-	return NULL;
+	return entry(plan, "unschedulable", name, "message");
 }
 
 Test(sched, pending)

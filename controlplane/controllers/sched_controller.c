@@ -143,18 +143,45 @@ int bl_sched_ctl_start(struct bl_controllers *c)
 	return 0;
 }
 
-/* A pod waits (plan now), stopped waiting, or a bound pod went away or finished (room
- * for the waiting ones); any node change may give room too. */
+/* What of a node the plan looks at; heartbeats change none of it. */
+static json_t *node_fit(const struct bl_kv *kv)
+{
+	json_t *n = kv ? json_loadb(kv->value, kv->len, 0, NULL) : NULL, *fit;
+
+	if (!n)
+		return NULL;
+	fit = json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?}", "labels",
+			bl_ctl_get(n, "metadata.labels"), "taints", bl_ctl_get(n, "spec.taints"),
+			"unschedulable", bl_ctl_get(n, "spec.unschedulable"), "allocatable",
+			bl_ctl_get(n, "status.allocatable"), "ready",
+			json_object_get(bl_ctl_condition(n, "Ready"), "status"));
+	json_decref(n);
+	return fit;
+}
+
+static bool node_fit_changed(const struct bl_event *ev)
+{
+	json_t *now = ev->type == BL_EV_PUT ? node_fit(ev->kv) : NULL, *before = node_fit(ev->prev);
+	bool changed = ev->type == BL_EV_DELETE || !now || !before || !json_equal(now, before);
+
+	json_decref(now);
+	json_decref(before);
+	return changed;
+}
+
+/* A pod waits (plan now) or stopped waiting; a bound pod went away or finished (room
+ * for the waiting ones); a node changed in what the plan looks at. */
 void bl_sched_ctl_event(struct bl_controllers *c, const struct ctl_event *e)
 {
 	struct sched_ctl *s = c->sched;
 	char key[520];
 	json_t *pod;
+	bool matters;
 
 	if (!s || !s->ev || s->retry)
 		return;
 	if (!strcmp(e->res, "nodes")) {
-		if (json_object_size(s->waiting))
+		if (json_object_size(s->waiting) && node_fit_changed(e->ev))
 			bl_ctl_kick(s->ev);
 		return;
 	}
@@ -166,11 +193,14 @@ void bl_sched_ctl_event(struct bl_controllers *c, const struct ctl_event *e)
 	if (pod && bl_sched_pending(pod)) {
 		json_object_set_new(s->waiting, key, json_true());
 		bl_ctl_kick(s->ev);
-	} else {
-		json_object_del(s->waiting, key);
-		if (json_object_size(s->waiting))
-			bl_ctl_kick(s->ev);
+		json_decref(pod);
+		return;
 	}
+	matters = json_object_del(s->waiting, key) == 0 || !pod ||
+		  !strcmp(bl_ctl_str(pod, "status.phase") ?: "", "Succeeded") ||
+		  !strcmp(bl_ctl_str(pod, "status.phase") ?: "", "Failed");
+	if (matters && json_object_size(s->waiting))
+		bl_ctl_kick(s->ev);
 	json_decref(pod);
 }
 

@@ -7,12 +7,15 @@
 #include "controlplane/controllers/client.h"
 #include "controlplane/controllers/ctl_util.h"
 #include "controlplane/controllers/manager.h"
+#include "controlplane/controllers/ns_status.h"
+#include "controlplane/apiserver/objmeta.h"
 #include "controlplane/apiserver/resources.h"
 #include "agent/common/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define FINALIZER "kubernetes"
 
@@ -29,9 +32,17 @@ static void base_path(const struct bl_resource *res, char *buf, size_t len)
 		snprintf(buf, len, "/api/%s", res->version);
 }
 
+static void count(json_t *counts, const char *key)
+{
+	json_object_set_new(counts, key,
+			    json_integer(json_integer_value(json_object_get(counts, key)) + 1));
+}
+
 /* Deletes what is in ns; returns how many objects remain (being deleted gracefully or
- * held by finalizers), or -1 when the store failed. */
-static long empty_namespace(struct bl_controllers *c, const char *ns)
+ * held by finalizers) and counts them in resources and finalizers, or -1 when the store
+ * failed. */
+static long empty_namespace(struct bl_controllers *c, const char *ns, json_t *resources,
+			    json_t *finalizers)
 {
 	long left = 0;
 
@@ -66,9 +77,17 @@ static long empty_namespace(struct bl_controllers *c, const char *ns)
 		list = bl_ctl_list(c->srv, prefix);
 		if (!list)
 			return -1;
-		if (json_array_size(list))
-			log_debug("namespace controller: %s: %zu %s left", ns,
-				  json_array_size(list), res->name);
+		json_array_foreach(list, j, obj)
+		{
+			json_t *f;
+			size_t k;
+			char q[128];
+
+			bl_resource_qualified(res, q, sizeof(q));
+			count(resources, q);
+			json_array_foreach(bl_ctl_get(obj, "metadata.finalizers"), k, f)
+				count(finalizers, json_string_value(f) ?: "");
+		}
 		left += (long)json_array_size(list);
 		json_decref(list);
 	}
@@ -78,7 +97,7 @@ static long empty_namespace(struct bl_controllers *c, const char *ns)
 /* 0 done with ns (gone, or not ours to finish), 1 look again later. */
 static int sync_one(struct bl_controllers *c, const char *ns)
 {
-	json_t *obj = NULL, *fin, *keep, *v;
+	json_t *obj = NULL, *fin, *keep, *v, *resources, *finalizers;
 	char path[400];
 	size_t i;
 	long left;
@@ -102,12 +121,26 @@ static int sync_one(struct bl_controllers *c, const char *ns)
 		json_decref(obj);
 		return 0;
 	}
-	left = empty_namespace(c, ns);
+	resources = json_object();
+	finalizers = json_object();
+	left = empty_namespace(c, ns, resources, finalizers);
 	if (left) {
+		char ts[32];
+
+		/* why it is still here, for kubectl describe */
+		bl_timestamp(time(NULL), ts);
+		if (left > 0 && bl_ns_set_conditions(obj, resources, finalizers, ts)) {
+			snprintf(path, sizeof(path), "/api/v1/namespaces/%s/status", ns);
+			bl_ctl_request(c->srv, "PUT", path, NULL, obj, NULL);
+		}
+		json_decref(resources);
+		json_decref(finalizers);
 		json_decref(keep);
 		json_decref(obj);
 		return 1;
 	}
+	json_decref(resources);
+	json_decref(finalizers);
 	json_object_set_new(json_object_get(obj, "spec"), "finalizers", keep);
 	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/finalize", ns);
 	code = bl_ctl_request(c->srv, "PUT", path, NULL, obj, NULL);

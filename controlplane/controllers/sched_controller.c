@@ -1,7 +1,8 @@
 /* The scheduler's thin part: while pods wait, changes to pods and nodes run the plan
  * again (sched_plan.c decides); bindings go through pods/NAME/binding and pods that fit
  * nowhere get PodScheduled=False (Unschedulable) with kube's message. Nothing runs while
- * no pod waits. */
+ * no pod waits. Pods are followed through watch events, the waiting ones whole and the
+ * others as what the plan needs of them, so a plan reads only the Nodes. */
 #include "controlplane/controllers/client.h"
 #include "controlplane/controllers/ctl_util.h"
 #include "controlplane/controllers/manager.h"
@@ -16,14 +17,37 @@
 
 struct sched_ctl {
 	struct event *ev;
-	json_t *waiting; /* "ns/name" of pods known to wait (object used as a set) */
-	bool retry;	 /* a write failed: plan again in a second */
+	json_t *waiting; /* "ns/name" → pending pod */
+	json_t *placed;	 /* "ns/name" → bl_sched_pod_summary of a bound, running pod */
 };
 
 static void pod_key(json_t *pod, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/%s", bl_ctl_str(pod, "metadata.namespace") ?: "",
 		 bl_ctl_str(pod, "metadata.name") ?: "");
+}
+
+static bool terminal(json_t *pod)
+{
+	const char *phase = bl_ctl_str(pod, "status.phase") ?: "";
+
+	return !strcmp(phase, "Succeeded") || !strcmp(phase, "Failed");
+}
+
+/* pod (NULL: gone) as the caches keep it; returns whether it waits. */
+static bool follow(struct sched_ctl *s, const char *key, json_t *pod)
+{
+	json_object_del(s->waiting, key);
+	json_object_del(s->placed, key);
+	if (!pod)
+		return false;
+	if (bl_sched_pending(pod)) {
+		json_object_set(s->waiting, key, pod);
+		return true;
+	}
+	if (bl_ctl_str(pod, "spec.nodeName") && !terminal(pod))
+		json_object_set_new(s->placed, key, bl_sched_pod_summary(pod));
+	return false;
 }
 
 static int bind_pod(struct bl_controllers *c, json_t *b)
@@ -85,60 +109,72 @@ static void on_sync(evutil_socket_t fd, short what, void *arg)
 {
 	struct bl_controllers *c = arg;
 	struct sched_ctl *s = c->sched;
-	json_t *nodes = bl_ctl_list(c->srv, "/registry/nodes/");
-	json_t *pods = bl_ctl_list(c->srv, "/registry/pods/");
-	json_t *plan, *byname = json_object(), *e, *pod;
+	json_t *nodes, *pods, *plan, *e, *p;
+	const char *k;
 	char key[520];
 	size_t i;
 	int rc = 0;
 
 	(void)fd;
 	(void)what;
-	s->retry = false;
-	if (!nodes || !pods) {
+	if (!json_object_size(s->waiting))
+		return;
+	nodes = bl_ctl_list(c->srv, "/registry/nodes/");
+	if (!nodes) {
 		rc = -1;
 		goto out;
 	}
-	json_object_clear(s->waiting);
-	json_array_foreach(pods, i, pod)
-	{
-		pod_key(pod, key, sizeof(key));
-		json_object_set(byname, key, pod);
-		if (bl_sched_pending(pod))
-			json_object_set_new(s->waiting, key, json_true());
-	}
-	if (!json_object_size(s->waiting))
-		goto out;
+	pods = json_array();
+	json_object_foreach(s->waiting, k, p) json_array_append(pods, p);
+	json_object_foreach(s->placed, k, p) json_array_append(pods, p);
 	plan = bl_sched_plan(nodes, pods);
+	json_decref(pods);
+	json_decref(nodes);
 	json_array_foreach(json_object_get(plan, "bind"), i, e) rc |= bind_pod(c, e);
 	json_array_foreach(json_object_get(plan, "unschedulable"), i, e)
 	{
+		json_t *pod;
+
 		snprintf(key, sizeof(key), "%s/%s", bl_ctl_str(e, "namespace"),
 			 bl_ctl_str(e, "name"));
-		rc |= unschedulable(c, json_object_get(byname, key), bl_ctl_str(e, "message"));
+		/* our own writes' events may have replaced it meanwhile: the newest */
+		pod = json_incref(json_object_get(s->waiting, key));
+		if (pod)
+			rc |= unschedulable(c, pod, bl_ctl_str(e, "message"));
+		json_decref(pod);
 	}
 	json_decref(plan);
 out:
 	if (rc) {
 		struct timeval later = {1, 0};
 
-		s->retry = true;
 		event_add(s->ev, &later);
 	}
-	json_decref(byname);
-	json_decref(nodes);
-	json_decref(pods);
 }
 
 int bl_sched_ctl_start(struct bl_controllers *c)
 {
+	json_t *pods, *pod;
+	char key[520];
+	size_t i;
+
 	c->sched = calloc(1, sizeof(*c->sched));
 	if (!c->sched)
 		return -1;
 	c->sched->waiting = json_object();
+	c->sched->placed = json_object();
 	c->sched->ev = evtimer_new(c->base, on_sync, c);
-	if (!c->sched->ev)
+	pods = bl_ctl_list(c->srv, "/registry/pods/");
+	if (!c->sched->ev || !pods) {
+		json_decref(pods);
 		return -1;
+	}
+	json_array_foreach(pods, i, pod)
+	{
+		pod_key(pod, key, sizeof(key));
+		follow(c->sched, key, pod);
+	}
+	json_decref(pods);
 	bl_ctl_kick(c->sched->ev);
 	return 0;
 }
@@ -176,9 +212,9 @@ void bl_sched_ctl_event(struct bl_controllers *c, const struct ctl_event *e)
 	struct sched_ctl *s = c->sched;
 	char key[520];
 	json_t *pod;
-	bool matters;
+	bool had;
 
-	if (!s || !s->ev || s->retry)
+	if (!s || !s->ev)
 		return;
 	if (!strcmp(e->res, "nodes")) {
 		if (json_object_size(s->waiting) && node_fit_changed(e->ev))
@@ -188,18 +224,12 @@ void bl_sched_ctl_event(struct bl_controllers *c, const struct ctl_event *e)
 	if (strcmp(e->res, "pods"))
 		return;
 	snprintf(key, sizeof(key), "%s/%s", e->ns, e->name);
-	pod = e->ev->type == BL_EV_PUT ? json_loadb(e->ev->kv->value, e->ev->kv->len, 0, NULL)
-				       : NULL;
-	if (pod && bl_sched_pending(pod)) {
-		json_object_set_new(s->waiting, key, json_true());
-		bl_ctl_kick(s->ev);
-		json_decref(pod);
-		return;
-	}
-	matters = json_object_del(s->waiting, key) == 0 || !pod ||
-		  !strcmp(bl_ctl_str(pod, "status.phase") ?: "", "Succeeded") ||
-		  !strcmp(bl_ctl_str(pod, "status.phase") ?: "", "Failed");
-	if (matters && json_object_size(s->waiting))
+	had = json_object_get(s->waiting, key) || json_object_get(s->placed, key);
+	pod = e->ev->type == BL_EV_PUT ? bl_obj_from_kv(e->ev->kv) : NULL;
+	/* the caches follow every event; a plan runs for a pod that waits, or when a pod
+	 * that waited or ran no longer does (room may have come free) */
+	if ((follow(s, key, pod) || (had && !json_object_get(s->placed, key))) &&
+	    json_object_size(s->waiting))
 		bl_ctl_kick(s->ev);
 	json_decref(pod);
 }
@@ -211,6 +241,7 @@ void bl_sched_ctl_stop(struct bl_controllers *c)
 	if (c->sched->ev)
 		event_free(c->sched->ev);
 	json_decref(c->sched->waiting);
+	json_decref(c->sched->placed);
 	free(c->sched);
 	c->sched = NULL;
 }

@@ -44,6 +44,30 @@ bool bl_sched_pending(json_t *pod)
 	       !terminal(pod) && (!sched || !sched[0] || !strcmp(sched, BL_SCHED_NAME));
 }
 
+static json_t *requests_only(json_t *containers)
+{
+	json_t *out = json_array(), *c;
+	size_t i;
+
+	json_array_foreach(containers, i, c)
+		json_array_append_new(out, json_pack("{s:{s:O?}}", "resources", "requests",
+						     bl_ctl_get(c, "resources.requests")));
+	return out;
+}
+
+json_t *bl_sched_pod_summary(json_t *pod)
+{
+	json_t *spec = json_object_get(pod, "spec");
+
+	return json_pack("{s:{s:O?, s:O?}, s:{s:O?, s:o, s:o}, s:{s:O?}}", "metadata", "name",
+			 bl_ctl_get(pod, "metadata.name"), "namespace",
+			 bl_ctl_get(pod, "metadata.namespace"), "spec", "nodeName",
+			 json_object_get(spec, "nodeName"), "containers",
+			 requests_only(json_object_get(spec, "containers")), "initContainers",
+			 requests_only(json_object_get(spec, "initContainers")), "status", "phase",
+			 bl_ctl_get(pod, "status.phase"));
+}
+
 static int64_t request(json_t *c, const char *res)
 {
 	int64_t v = 0;

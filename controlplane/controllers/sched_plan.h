@@ -12,6 +12,10 @@
  * schedulerName empty or default-scheduler. */
 bool bl_sched_pending(json_t *pod);
 
+/* What of a pod the plan needs when it is not pending (its node, phase and requests):
+ * the scheduler keeps these instead of whole pods. New reference. */
+json_t *bl_sched_pod_summary(json_t *pod);
+
 /* pod tolerates every NoSchedule and NoExecute taint of node? */
 bool bl_sched_tolerates(json_t *pod, json_t *node);
 

@@ -796,6 +796,14 @@ only_held() {
 }
 check "namespace controller: everything gone but the ConfigMap a finalizer holds (marked for deletion)" wait_for only_held
 check "... the namespace waits for it" terminating
+ns_conditions() {
+	K get ns doomed -o json 2>/dev/null | python3 -c '
+import json,sys; c={c["type"]:c for c in json.load(sys.stdin)["status"].get("conditions",[])}
+r=c["NamespaceContentRemaining"]; f=c["NamespaceFinalizersRemaining"]
+assert r["status"]=="True" and r["message"]=="Some resources are remaining: configmaps has 1 resource instances", r
+assert f["status"]=="True" and f["message"]=="Some content in the namespace has finalizers remaining: example.com/hold in 1 resource instances", f'
+}
+check "... and says why in its conditions (NamespaceContentRemaining, NamespaceFinalizersRemaining)" wait_for ns_conditions
 K -n doomed patch cm held --type merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1
 ns_gone() { ! K get ns doomed >/dev/null 2>&1; }
 check "finalizer removed: the namespace goes" wait_for ns_gone

@@ -310,3 +310,33 @@ Test(sched, init_containers_and_priority)
 	json_decref(nodes);
 	json_decref(pods);
 }
+
+Test(sched, summaries_plan_like_whole_pods)
+{
+	json_t *nodes = arr(node("n1", "2", "1Gi", 10, NULL, NULL),
+			    node("n2", "2", "1Gi", 10, NULL, NULL), NULL);
+	json_t *ran = pod("ran", "1500m", "512Mi", "n1",
+			  "{\"initContainers\":[{\"name\":\"i\",\"image\":\"x\",\"resources\":{"
+			  "\"requests\":{\"cpu\":\"1900m\"}}}]}",
+			  NULL);
+	json_t *whole = arr(ran, pod("new", "1", NULL, NULL, NULL, NULL), NULL);
+	json_t *sum = arr(bl_sched_pod_summary(ran), pod("new", "1", NULL, NULL, NULL, NULL), NULL);
+	json_t *a = bl_sched_plan(nodes, whole), *b = bl_sched_plan(nodes, sum);
+	json_t *s = json_array_get(sum, 0);
+
+	/* ran holds 1.9 cpus of n1 (its init container): new goes to n2 either way */
+	cr_assert_str_eq(bound_to(a, "new"), "n2");
+	cr_assert(json_equal(a, b));
+	cr_assert_null(json_object_get(json_array_get(json_object_get(json_object_get(s, "spec"),
+								      "containers"),
+						      0),
+				       "name"),
+		       "only what the plan reads");
+	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(s, "spec"), "nodeName")),
+			 "n1");
+	json_decref(a);
+	json_decref(b);
+	json_decref(nodes);
+	json_decref(whole);
+	json_decref(sum);
+}

@@ -32,14 +32,16 @@ static const struct {
 	{"endpointslices", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices"},
 };
 
-/* The listen address, or the host's first non-loopback IPv4 one when it listens on
- * all of them (clients inside the cluster cannot reach 0.0.0.0). */
+/* The listen address (127.0.0.1 for localhost), or the host's first non-loopback IPv4
+ * one when it listens on all of them (clients cannot reach 0.0.0.0). */
 static void advertise_address(struct bl_apiserver *srv, char ip[INET_ADDRSTRLEN])
 {
 	struct in_addr a;
 	struct ifaddrs *ifs, *i;
 
 	snprintf(ip, INET_ADDRSTRLEN, "127.0.0.1");
+	if (!strcmp(srv->cfg.listen_host, "localhost"))
+		return;
 	if (inet_pton(AF_INET, srv->cfg.listen_host, &a) == 1 && a.s_addr != INADDR_ANY) {
 		inet_ntop(AF_INET, &a, ip, INET_ADDRSTRLEN);
 		return;

@@ -1,8 +1,9 @@
 /* The scheduler's thin part: while pods wait, changes to pods and nodes run the plan
  * again (sched_plan.c decides); bindings go through pods/NAME/binding and pods that fit
  * nowhere get PodScheduled=False (Unschedulable) with kube's message. Nothing runs while
- * no pod waits. Pods are followed through watch events, the waiting ones whole and the
- * others as what the plan needs of them, so a plan reads only the Nodes. */
+ * no pod waits. Pods are followed through watch events: the waiting ones whole, the
+ * others as what they take of their node, summed per node, so a plan reads only the
+ * Nodes and costs the same however many pods run. */
 #include "controlplane/controllers/client.h"
 #include "controlplane/controllers/ctl_util.h"
 #include "controlplane/controllers/manager.h"
@@ -18,7 +19,8 @@
 struct sched_ctl {
 	struct event *ev;
 	json_t *waiting; /* "ns/name" → pending pod */
-	json_t *placed;	 /* "ns/name" → bl_sched_pod_summary of a bound, running pod */
+	json_t *placed;	 /* "ns/name" → bl_sched_charge of a bound, running pod */
+	json_t *usage;	 /* node name → the sum of its pods' charges */
 };
 
 static void pod_key(json_t *pod, char *buf, size_t len)
@@ -27,17 +29,13 @@ static void pod_key(json_t *pod, char *buf, size_t len)
 		 bl_ctl_str(pod, "metadata.name") ?: "");
 }
 
-static bool terminal(json_t *pod)
-{
-	const char *phase = bl_ctl_str(pod, "status.phase") ?: "";
-
-	return !strcmp(phase, "Succeeded") || !strcmp(phase, "Failed");
-}
-
 /* pod (NULL: gone) as the caches keep it; returns whether it waits. */
 static bool follow(struct sched_ctl *s, const char *key, json_t *pod)
 {
+	json_t *charge;
+
 	json_object_del(s->waiting, key);
+	bl_sched_usage_apply(s->usage, json_object_get(s->placed, key), -1);
 	json_object_del(s->placed, key);
 	if (!pod)
 		return false;
@@ -45,8 +43,11 @@ static bool follow(struct sched_ctl *s, const char *key, json_t *pod)
 		json_object_set(s->waiting, key, pod);
 		return true;
 	}
-	if (bl_ctl_str(pod, "spec.nodeName") && !terminal(pod))
-		json_object_set_new(s->placed, key, bl_sched_pod_summary(pod));
+	charge = bl_sched_charge(pod);
+	if (charge) {
+		bl_sched_usage_apply(s->usage, charge, 1);
+		json_object_set_new(s->placed, key, charge);
+	}
 	return false;
 }
 
@@ -126,8 +127,7 @@ static void on_sync(evutil_socket_t fd, short what, void *arg)
 	}
 	pods = json_array();
 	json_object_foreach(s->waiting, k, p) json_array_append(pods, p);
-	json_object_foreach(s->placed, k, p) json_array_append(pods, p);
-	plan = bl_sched_plan(nodes, pods);
+	plan = bl_sched_plan(nodes, pods, s->usage);
 	json_decref(pods);
 	json_decref(nodes);
 	json_array_foreach(json_object_get(plan, "bind"), i, e) rc |= bind_pod(c, e);
@@ -163,6 +163,7 @@ int bl_sched_ctl_start(struct bl_controllers *c)
 		return -1;
 	c->sched->waiting = json_object();
 	c->sched->placed = json_object();
+	c->sched->usage = json_object();
 	c->sched->ev = evtimer_new(c->base, on_sync, c);
 	pods = bl_ctl_list(c->srv, "/registry/pods/");
 	if (!c->sched->ev || !pods) {
@@ -242,6 +243,7 @@ void bl_sched_ctl_stop(struct bl_controllers *c)
 		event_free(c->sched->ev);
 	json_decref(c->sched->waiting);
 	json_decref(c->sched->placed);
+	json_decref(c->sched->usage);
 	free(c->sched);
 	c->sched = NULL;
 }

@@ -44,30 +44,6 @@ bool bl_sched_pending(json_t *pod)
 	       !terminal(pod) && (!sched || !sched[0] || !strcmp(sched, BL_SCHED_NAME));
 }
 
-static json_t *requests_only(json_t *containers)
-{
-	json_t *out = json_array(), *c;
-	size_t i;
-
-	json_array_foreach(containers, i, c)
-		json_array_append_new(out, json_pack("{s:{s:O?}}", "resources", "requests",
-						     bl_ctl_get(c, "resources.requests")));
-	return out;
-}
-
-json_t *bl_sched_pod_summary(json_t *pod)
-{
-	json_t *spec = json_object_get(pod, "spec");
-
-	return json_pack("{s:{s:O?, s:O?}, s:{s:O?, s:o, s:o}, s:{s:O?}}", "metadata", "name",
-			 bl_ctl_get(pod, "metadata.name"), "namespace",
-			 bl_ctl_get(pod, "metadata.namespace"), "spec", "nodeName",
-			 json_object_get(spec, "nodeName"), "containers",
-			 requests_only(json_object_get(spec, "containers")), "initContainers",
-			 requests_only(json_object_get(spec, "initContainers")), "status", "phase",
-			 bl_ctl_get(pod, "status.phase"));
-}
-
 static int64_t request(json_t *c, const char *res)
 {
 	int64_t v = 0;
@@ -108,6 +84,40 @@ static void pod_requests(json_t *pod, struct usage *u)
 	u->pods = 1000; /* one pod, in milli */
 	u->cpu_nz = cpu_nz;
 	u->mem_nz = mem_nz;
+}
+
+json_t *bl_sched_charge(json_t *pod)
+{
+	const char *node = bl_ctl_str(pod, "spec.nodeName");
+	struct usage u;
+
+	if (!node || !node[0] || terminal(pod))
+		return NULL;
+	pod_requests(pod, &u);
+	return json_pack("{s:s, s:[I, I, I, I, I]}", "node", node, "r", (json_int_t)u.cpu,
+			 (json_int_t)u.mem, (json_int_t)u.pods, (json_int_t)u.cpu_nz,
+			 (json_int_t)u.mem_nz);
+}
+
+void bl_sched_usage_apply(json_t *usage, json_t *charge, int sign)
+{
+	const char *node = bl_ctl_str(charge, "node");
+	json_t *r = json_object_get(charge, "r"), *have;
+
+	if (!node || json_array_size(r) != 5)
+		return;
+	have = json_object_get(usage, node);
+	if (!have) {
+		have = json_pack("[I, I, I, I, I]", (json_int_t)0, (json_int_t)0, (json_int_t)0,
+				 (json_int_t)0, (json_int_t)0);
+		json_object_set_new(usage, node, have);
+	}
+	for (size_t i = 0; i < 5; i++)
+		json_array_set_new(have, i,
+				   json_integer(json_integer_value(json_array_get(have, i)) +
+						sign * json_integer_value(json_array_get(r, i))));
+	if (!json_integer_value(json_array_get(have, 2)))
+		json_object_del(usage, node); /* no pod left there */
 }
 
 static void add_usage(struct usage *to, const struct usage *u)
@@ -347,7 +357,7 @@ static void pod_ref(json_t *to, json_t *pod)
 	json_object_set_new(to, "name", json_string(bl_ctl_str(pod, "metadata.name") ?: ""));
 }
 
-json_t *bl_sched_plan(json_t *nodes, json_t *pods)
+json_t *bl_sched_plan(json_t *nodes, json_t *pods, json_t *usage)
 {
 	size_t nn = json_array_size(nodes), np = json_array_size(pods), nq = 0, i, j;
 	struct node_info *ns = calloc(nn ? nn : 1, sizeof(*ns));
@@ -360,7 +370,7 @@ json_t *bl_sched_plan(json_t *nodes, json_t *pods)
 		return plan;
 	}
 	for (i = 0, j = 0; i < nn; i++) {
-		json_t *node = json_array_get(nodes, i);
+		json_t *node = json_array_get(nodes, i), *have;
 
 		if (!bl_ctl_str(node, "metadata.name"))
 			continue;
@@ -369,6 +379,14 @@ json_t *bl_sched_plan(json_t *nodes, json_t *pods)
 		ns[j].alloc.cpu = allocatable(node, "cpu");
 		ns[j].alloc.mem = allocatable(node, "memory");
 		ns[j].alloc.pods = allocatable(node, "pods");
+		have = json_object_get(usage, ns[j].name);
+		if (json_array_size(have) == 5) {
+			ns[j].used.cpu = json_integer_value(json_array_get(have, 0));
+			ns[j].used.mem = json_integer_value(json_array_get(have, 1));
+			ns[j].used.pods = json_integer_value(json_array_get(have, 2));
+			ns[j].used.cpu_nz = json_integer_value(json_array_get(have, 3));
+			ns[j].used.mem_nz = json_integer_value(json_array_get(have, 4));
+		}
 		j++;
 	}
 	nn = j;

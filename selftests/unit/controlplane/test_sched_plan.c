@@ -169,14 +169,14 @@ Test(sched, least_loaded_with_room)
 			   pod("u2", "1", "1Gi", "n2", NULL, NULL),
 			   pod("u3", NULL, NULL, "n3", NULL, NULL),
 			   pod("new", "2", "1Gi", NULL, NULL, NULL), NULL);
-	json_t *plan = bl_sched_plan(nodes, pods);
+	json_t *plan = bl_sched_plan(nodes, pods, NULL);
 
 	cr_assert_str_eq(bound_to(plan, "new"), "n2", "n1 lacks cpu, n3 pods; n2 has room");
 	cr_assert_eq(json_array_size(json_object_get(plan, "unschedulable")), 0);
 	json_decref(plan);
 	/* a pod that fits nowhere: every reason counted, sorted as kube prints them */
 	json_array_append_new(pods, pod("huge", "5", NULL, NULL, NULL, NULL));
-	plan = bl_sched_plan(nodes, pods);
+	plan = bl_sched_plan(nodes, pods, NULL);
 	cr_assert_str_eq(why_not(plan, "huge"),
 			 "0/3 nodes are available: 1 Too many pods, 2 Insufficient cpu.");
 	json_decref(plan);
@@ -194,7 +194,7 @@ Test(sched, finished_pods_free_room_and_bindings_count)
 	pods = arr(done, pod("a", "1", NULL, NULL, NULL, "2026-01-01T00:00:01Z"),
 		   pod("b", "1", NULL, NULL, NULL, "2026-01-01T00:00:02Z"),
 		   pod("c", "1", NULL, NULL, NULL, "2026-01-01T00:00:03Z"), NULL);
-	plan = bl_sched_plan(nodes, pods);
+	plan = bl_sched_plan(nodes, pods, NULL);
 	/* the succeeded pod holds nothing; a and b (oldest first) fill the node, c waits */
 	cr_assert_str_eq(bound_to(plan, "a"), "n1");
 	cr_assert_str_eq(bound_to(plan, "b"), "n1");
@@ -212,7 +212,7 @@ Test(sched, spreads_and_ties_by_name)
 	json_t *pods = arr(pod("p1", NULL, NULL, NULL, NULL, "2026-01-01T00:00:01Z"),
 			   pod("p2", NULL, NULL, NULL, NULL, "2026-01-01T00:00:02Z"),
 			   pod("p3", NULL, NULL, NULL, NULL, "2026-01-01T00:00:03Z"), NULL);
-	json_t *plan = bl_sched_plan(nodes, pods);
+	json_t *plan = bl_sched_plan(nodes, pods, NULL);
 
 	/* pods without requests still count (kube's 100m/200Mi for scoring): they spread */
 	cr_assert_str_eq(bound_to(plan, "p1"), "a", "equal nodes: the first by name");
@@ -240,7 +240,7 @@ Test(sched, taints_unschedulable_selector_not_ready)
 		    node("s", "4", "8Gi", 10, NULL, "\"disk\":\"hdd\""), notready, NULL);
 	pods = arr(pod("plain", NULL, NULL, NULL, "{\"nodeSelector\":{\"disk\":\"ssd\"}}", NULL),
 		   NULL);
-	plan = bl_sched_plan(nodes, pods);
+	plan = bl_sched_plan(nodes, pods, NULL);
 	cr_assert_str_eq(why_not(plan, "plain"),
 			 "0/4 nodes are available: 1 node(s) didn't match Pod's node "
 			 "affinity/selector, 1 node(s) had untolerated taint "
@@ -255,7 +255,7 @@ Test(sched, taints_unschedulable_selector_not_ready)
 		NULL);
 	pods = arr(p, NULL);
 	only = arr(json_incref(json_array_get(nodes, 0)), NULL);
-	plan = bl_sched_plan(only, pods);
+	plan = bl_sched_plan(only, pods, NULL);
 	cr_assert_str_eq(bound_to(plan, "tol"), "t");
 	json_decref(only);
 	cr_assert(bl_sched_tolerates(p, json_array_get(nodes, 0)));
@@ -269,7 +269,7 @@ Test(sched, taints_unschedulable_selector_not_ready)
 		NULL);
 	cr_assert_not(bl_sched_tolerates(p, json_array_get(nodes, 0)));
 	pods = arr(p, NULL);
-	plan = bl_sched_plan(nodes, pods);
+	plan = bl_sched_plan(nodes, pods, NULL);
 	cr_assert_str_eq(bound_to(plan, "eq"), "s", "its selector matches s");
 	json_decref(plan);
 	json_decref(pods);
@@ -281,11 +281,11 @@ Test(sched, no_allocatable_no_pods_and_no_nodes)
 	json_t *bare = J("{\"metadata\":{\"name\":\"bare\"},\"status\":{\"conditions\":[{\"type\":"
 			 "\"Ready\",\"status\":\"True\"}]}}");
 	json_t *nodes = arr(bare, NULL), *pods = arr(pod("p", NULL, NULL, NULL, NULL, NULL), NULL);
-	json_t *plan = bl_sched_plan(nodes, pods), *none = json_array();
+	json_t *plan = bl_sched_plan(nodes, pods, NULL), *none = json_array();
 
 	cr_assert_str_eq(why_not(plan, "p"), "0/1 nodes are available: 1 Too many pods.");
 	json_decref(plan);
-	plan = bl_sched_plan(none, pods);
+	plan = bl_sched_plan(none, pods, NULL);
 	cr_assert_str_eq(why_not(plan, "p"), "no nodes available to schedule pods");
 	json_decref(plan);
 	json_decref(none);
@@ -301,7 +301,7 @@ Test(sched, init_containers_and_priority)
 			   "{\"priority\":100,\"initContainers\":[{\"name\":\"i\",\"resources\":{"
 			   "\"requests\":{\"cpu\":\"1500m\"}}}]}",
 			   "2026-01-01T00:00:09Z");
-	json_t *pods = arr(low, high, NULL), *plan = bl_sched_plan(nodes, pods);
+	json_t *pods = arr(low, high, NULL), *plan = bl_sched_plan(nodes, pods, NULL);
 
 	/* high goes first (priority) and takes 1.5 cpus (its init container): low waits */
 	cr_assert_str_eq(bound_to(plan, "high"), "n");
@@ -311,7 +311,7 @@ Test(sched, init_containers_and_priority)
 	json_decref(pods);
 }
 
-Test(sched, summaries_plan_like_whole_pods)
+Test(sched, usage_plans_like_whole_pods)
 {
 	json_t *nodes = arr(node("n1", "2", "1Gi", 10, NULL, NULL),
 			    node("n2", "2", "1Gi", 10, NULL, NULL), NULL);
@@ -319,24 +319,34 @@ Test(sched, summaries_plan_like_whole_pods)
 			  "{\"initContainers\":[{\"name\":\"i\",\"image\":\"x\",\"resources\":{"
 			  "\"requests\":{\"cpu\":\"1900m\"}}}]}",
 			  NULL);
+	json_t *gone = pod("gone", "2", NULL, "n2", NULL, NULL);
 	json_t *whole = arr(ran, pod("new", "1", NULL, NULL, NULL, NULL), NULL);
-	json_t *sum = arr(bl_sched_pod_summary(ran), pod("new", "1", NULL, NULL, NULL, NULL), NULL);
-	json_t *a = bl_sched_plan(nodes, whole), *b = bl_sched_plan(nodes, sum);
-	json_t *s = json_array_get(sum, 0);
+	json_t *pending = arr(pod("new", "1", NULL, NULL, NULL, NULL), NULL);
+	json_t *usage = json_object(), *c1 = bl_sched_charge(ran), *c2 = bl_sched_charge(gone);
+	json_t *a, *b, *pend = pod("p", "1", NULL, NULL, NULL, NULL);
 
-	/* ran holds 1.9 cpus of n1 (its init container): new goes to n2 either way */
+	cr_assert_null(bl_sched_charge(pend), "a pending pod takes nothing yet");
+	json_decref(pend);
+	cr_assert_str_eq(json_string_value(json_object_get(c1, "node")), "n1");
+	cr_assert_eq(json_integer_value(json_array_get(json_object_get(c1, "r"), 0)), 1900,
+		     "its init container's cpu");
+	/* n2 charged and discharged again: nothing left of it */
+	bl_sched_usage_apply(usage, c1, 1);
+	bl_sched_usage_apply(usage, c2, 1);
+	bl_sched_usage_apply(usage, c2, -1);
+	cr_assert_eq(json_object_size(usage), 1);
+	a = bl_sched_plan(nodes, whole, NULL);
+	b = bl_sched_plan(nodes, pending, usage);
+	/* ran holds 1.9 cpus of n1: new goes to n2 either way */
 	cr_assert_str_eq(bound_to(a, "new"), "n2");
 	cr_assert(json_equal(a, b));
-	cr_assert_null(json_object_get(json_array_get(json_object_get(json_object_get(s, "spec"),
-								      "containers"),
-						      0),
-				       "name"),
-		       "only what the plan reads");
-	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(s, "spec"), "nodeName")),
-			 "n1");
 	json_decref(a);
 	json_decref(b);
+	json_decref(c1);
+	json_decref(c2);
+	json_decref(gone);
+	json_decref(usage);
 	json_decref(nodes);
 	json_decref(whole);
-	json_decref(sum);
+	json_decref(pending);
 }

@@ -509,6 +509,7 @@ int main(int argc, char **argv)
 		log_err("endpoint registry: %s", strerror(-err));
 		return 1;
 	}
+	bl_dp_migrate_done(&a.dp); /* every program is switched to this agent's now */
 	if (bl_service_source_init(&a))
 		return 1;
 	a.debounce_ev = evtimer_new(a.base, on_resync, &a);

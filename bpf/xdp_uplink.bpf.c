@@ -12,6 +12,7 @@
  * passes untouched.
  */
 #include "lib/conntrack.h"
+#include "lib/ct_tcp.h"
 #include "lib/dsr.h"
 #include "lib/counters.h"
 #include "lib/maps.h"
@@ -47,27 +48,31 @@ static __always_inline bool source_allowed(const struct bpflet_fe_key *fe, __be3
 	return bpf_map_lookup_elem(&bl_srcr_v1, &k) != NULL;
 }
 
-/* Established flow or reply: apply what conntrack recorded. */
-static __noinline int follow_ct(struct xdp_md *ctx, struct pkt *p, struct bpflet_ct_val *ct)
+/* Established flow or reply (entry ct, found with key self): apply what conntrack
+ * recorded, once the segment is judged valid and inside the flow's window. */
+static __noinline int follow_ct(struct xdp_md *ctx, struct pkt *p, const struct bpflet_ct_key *self,
+				struct bpflet_ct_val *ct)
 {
 	bool snat = ct->flags & BPFLET_CT_F_SNAT;
-	struct bpflet_ct_key self, peer;
+	struct bpflet_ct_key peer;
 	int err;
 
 	if (ct->flags & BPFLET_CT_F_HAIRPIN) {
 		count_len(BPFLET_CNT_PASS, frame_len(ctx)); /* a pod's own flow: tc_pod's */
 		return XDP_PASS;
 	}
-	if (p->tcp_flags & TCPF_RST) {
-		ct_key_of(&self, p->saddr, p->daddr, p->sport, p->dport, p->proto);
-		ct_peer_key(&peer, p, ct);
-		if (snat && ct->dir == BPFLET_CT_FORWARD) /* peer: backend → this node */
-			ct_key_of(&peer, ct->nat_addr.addr[0], ct->hairpin_addr.addr[0],
-				  ct->nat_port, ct->hairpin_port, p->proto);
-		else if (snat) /* peer: client → frontend */
-			ct_key_of(&peer, ct->hairpin_addr.addr[0], ct->nat_addr.addr[0],
-				  ct->hairpin_port, ct->nat_port, p->proto);
+	if (p->proto == IPPROTO_TCP) {
+		err = ct_tcp_track(ct, self, (void *)(long)ctx->data, (void *)(long)ctx->data_end,
+				   p);
+		if (err) {
+			count_len(err == CT_TCP_INVALID ? BPFLET_CNT_DROP_CT_INVALID
+							: BPFLET_CNT_DROP_CT_WINDOW,
+				  frame_len(ctx));
+			return XDP_DROP;
+		}
 	}
+	if (p->tcp_flags & TCPF_RST)
+		bpflet_ct_peer_key(&peer, self, ct);
 	ct_touch(ct, p);
 	if (ct->flags & BPFLET_CT_F_DSR) {
 		if (xdp_rewrite_dst(ctx, p, ct->nat_addr.addr[0], ct->nat_port)) {
@@ -87,7 +92,7 @@ static __noinline int follow_ct(struct xdp_md *ctx, struct pkt *p, struct bpflet
 			err = xdp_rewrite_dst(ctx, p, ct->hairpin_addr.addr[0], ct->hairpin_port);
 	}
 	if (p->tcp_flags & TCPF_RST) {
-		ct_remove(&self);
+		ct_remove(self);
 		ct_remove(&peer);
 	}
 	if (err) {
@@ -168,6 +173,13 @@ static __noinline int new_flow(struct xdp_md *ctx, struct pkt *p, const struct b
 		}
 	}
 	/* forward: client → VIP, destination to the backend (and source to this node) */
+	if (p->proto == IPPROTO_TCP &&
+	    ct_tcp_open(&v.win, (void *)(long)ctx->data, (void *)(long)ctx->data_end, p)) {
+		if (!dsr)
+			ct_remove(&rev_key);
+		count_len(BPFLET_CNT_DROP_CT_INVALID, frame_len(ctx));
+		return XDP_DROP;
+	}
 	v.dir = BPFLET_CT_FORWARD;
 	v.nat_addr.addr[0] = be_ip;
 	v.nat_port = be_port;
@@ -219,7 +231,7 @@ int xdp_uplink(struct xdp_md *ctx)
 	ct_key_of(&ct_key, p.saddr, p.daddr, p.sport, p.dport, p.proto);
 	ct = ct_lookup(&ct_key);
 	if (ct)
-		return follow_ct(ctx, &p, ct);
+		return follow_ct(ctx, &p, &ct_key, ct);
 
 	fe_key.addr.addr[0] = p.daddr;
 	fe_key.port = p.dport;
@@ -247,8 +259,7 @@ int xdp_uplink(struct xdp_md *ctx)
 		count_len(BPFLET_CNT_DROP_SRC_RANGE, frame_len(ctx));
 		return XDP_DROP;
 	}
-	if (p.proto == IPPROTO_TCP &&
-	    (p.tcp_flags & (TCPF_SYN | TCPF_ACK | TCPF_RST)) != TCPF_SYN) {
+	if (p.proto == IPPROTO_TCP && !tcp_opens_flow(p.tcp_flags)) {
 		count_len(BPFLET_CNT_DROP_CT_INVALID, frame_len(ctx));
 		return XDP_DROP;
 	}
@@ -257,7 +268,7 @@ int xdp_uplink(struct xdp_md *ctx)
 		return rc;
 	ct = ct_lookup(&ct_key);
 	if (ct)
-		return follow_ct(ctx, &p, ct);
+		return follow_ct(ctx, &p, &ct_key, ct);
 	count_len(BPFLET_CNT_DROP_CT_FULL, frame_len(ctx));
 	return XDP_DROP;
 }

@@ -99,6 +99,7 @@ static const char *const counter_names[BPFLET_CNT_MAX] = {
 	[BPFLET_CNT_DSR_IN] = "dsr_unwrapped",
 	[BPFLET_CNT_DROP_POLICY] = "drop_policy",
 	[BPFLET_CNT_POLICY_AUDIT] = "policy_audit",
+	[BPFLET_CNT_DROP_CT_WINDOW] = "drop_ct_out_of_window",
 };
 
 const char *bl_counter_name(unsigned idx)

@@ -42,6 +42,9 @@ int bl_dp_pin_maps(struct bl_dataplane *dp, struct bpf_object *obj);
 /* Mounts bpffs if missing, loads and pins. hairpin_ip is network order. */
 int bl_dp_open(struct bl_dataplane *dp, const char *instance, uint32_t hairpin_ip);
 void bl_dp_close(struct bl_dataplane *dp); /* leaves pins and links in place */
+/* Once every program of the instance runs the new code: the last pass of the conntrack
+ * layout migration (agent/dataplane/ct_migrate.h), removing the old maps. */
+void bl_dp_migrate_done(struct bl_dataplane *dp);
 
 /* Attach the pod program to ifindex (tcx, pinned link named after ifname); an
  * existing pinned link is switched to the freshly loaded program in place. Falls

@@ -75,6 +75,7 @@ static __noinline int dsr_receive(struct xdp_md *ctx)
 	rv.nat_addr.addr[0] = outer->saddr;
 	rv.nat_port = outer->id;
 	rv.created_ns = rv.last_seen_ns = coarse_now();
+	rv.win.state = BPFLET_CT_W_ONEWAY; /* the client's side is tracked on the ingress node */
 	if (!ct_lookup(&k) && ct_insert(&k, &rv, BPF_NOEXIST) && !ct_lookup(&k)) {
 		count_len(BPFLET_CNT_DROP_CT_FULL, end - data);
 		return XDP_DROP;

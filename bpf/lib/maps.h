@@ -40,7 +40,7 @@ struct {
 	__uint(max_entries, BPFLET_CT_TCP_DEFAULT);
 	__type(key, struct bpflet_ct_key);
 	__type(value, struct bpflet_ct_val);
-} bl_ct_tcp_v1 SEC(".maps");
+} bl_ct_tcp_v2 SEC(".maps");
 
 /* UDP (and later other non-TCP) conntrack */
 struct {
@@ -48,7 +48,7 @@ struct {
 	__uint(max_entries, BPFLET_CT_ANY_DEFAULT);
 	__type(key, struct bpflet_ct_key);
 	__type(value, struct bpflet_ct_val);
-} bl_ct_any_v1 SEC(".maps");
+} bl_ct_any_v2 SEC(".maps");
 
 /* per-CPU packet/byte counters indexed by enum bpflet_counter */
 struct {

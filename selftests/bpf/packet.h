@@ -19,6 +19,9 @@ struct pkt_spec {
 	uint16_t payload;   /* bytes of payload */
 	bool udp_no_csum;   /* UDP checksum 0 (none) */
 	bool tcp_options;   /* 20 bytes of TCP options (a SYN's MSS/SACK/TS...) */
+	bool wscale_opt;    /* those options carry a window scale option (implies tcp_options) */
+	uint8_t wscale;	    /* its shift count */
+	uint16_t window;    /* TCP window field; 0 means 64240 */
 	uint8_t ip_options; /* bytes of IPv4 options (NOPs), a multiple of 4 */
 };
 

@@ -20,6 +20,8 @@ extern const struct test_case xdp_cases[];
 extern const int xdp_n_cases;
 extern const struct test_case policy_cases[];
 extern const int policy_n_cases;
+extern const struct test_case ct_tcp_cases[];
+extern const int ct_tcp_n_cases;
 extern const struct test_case batch_cases[];
 extern const int batch_n_cases;
 

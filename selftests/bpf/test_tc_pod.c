@@ -75,8 +75,8 @@ static void use_skel(struct tc_pod *s)
 	fd_fe = bpf_map__fd(s->maps.bl_fe_v1);
 	fd_slot = bpf_map__fd(s->maps.bl_slot_v1);
 	fd_be = bpf_map__fd(s->maps.bl_be_v1);
-	fd_ct_tcp = bpf_map__fd(s->maps.bl_ct_tcp_v1);
-	fd_ct_any = bpf_map__fd(s->maps.bl_ct_any_v1);
+	fd_ct_tcp = bpf_map__fd(s->maps.bl_ct_tcp_v2);
+	fd_ct_any = bpf_map__fd(s->maps.bl_ct_any_v2);
 	fd_cnt = bpf_map__fd(s->maps.bl_cnt_v1);
 }
 
@@ -918,7 +918,7 @@ int main(void)
 	} extra[] = {{svc_lb_cases, svc_lb_n_cases},	 {ct_gc_cases, ct_gc_n_cases},
 		     {icmp_err_cases, icmp_err_n_cases}, {frag_cases, frag_n_cases},
 		     {xdp_cases, xdp_n_cases},		 {policy_cases, policy_n_cases},
-		     {batch_cases, batch_n_cases}};
+		     {batch_cases, batch_n_cases},	 {ct_tcp_cases, ct_tcp_n_cases}};
 	int total = n;
 
 	for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)

@@ -190,7 +190,7 @@ out=$(ip netns exec "$BL_NODE" curl -s http://127.0.0.1:10249/metrics)
 check "/metrics: fill of every conntrack, affinity and fragment map, GC deletions by reason" python3 -c "
 import re,sys
 m=dict(re.findall(r'^(\S+) (\S+)$', sys.argv[1], re.M))
-for mp in ('bl_ct_tcp_v1','bl_ct_any_v1','bl_aff_v1','bl_frag_v1'):
+for mp in ('bl_ct_tcp_v2','bl_ct_any_v2','bl_aff_v1','bl_frag_v1'):
     assert 'bpflet_map_entries{map=\"%s\"}' % mp in m, mp
     assert int(m['bpflet_map_capacity{map=\"%s\"}' % mp]) > 0, mp
 assert int(m['bpflet_conntrack_gc_deleted_total{reason=\"backend_gone\"}']) >= 2, m

@@ -69,6 +69,18 @@ mn_up() {
 	ip -n "$MN_EXT" addr add "$MN_EXT_IP/24" dev eth0
 }
 
+# mn_fabric_napi: a pass-through XDP program on every bridge-side veth. A veth hands
+# frames that its peer sent by XDP_TX/redirect only to a peer with NAPI running, which
+# an XDP program there turns on; without it native XDP_TX on a node's uplink0 loses
+# every frame. Needed whenever the nodes run xdp_uplink in native mode.
+mn_fabric_napi() {
+	local p
+	for p in $(ip -n "$MN_FAB" -o link show master br0 | awk -F'[:@ ]+' '{print $2}'); do
+		ip -n "$MN_FAB" link set dev "$p" xdpdrv object "$MN_ROOT/build/bpf/pass.bpf.o" \
+			section xdp || return 1
+	done
+}
+
 # mn_node_objects [I...]: Node objects (podCIDR, InternalIP) for nodes I (default all)
 # in every node's manifest directory, the way the API would show them.
 mn_node_objects() {

@@ -17,7 +17,7 @@ trap 'exit 130' INT TERM HUP PIPE
 N1=$(mn_ip 1)
 EXT=$MN_EXT_IP
 CPORT=45000
-XDP_MODE=${BL_XDP_MODE:-skb}
+XDP_MODE=${BL_XDP_MODE:-native}
 
 if ! command -v hping3 >/dev/null || ! command -v tcpdump >/dev/null; then
 	fail "hping3 and tcpdump are needed (make deps)"
@@ -26,6 +26,7 @@ if ! command -v hping3 >/dev/null || ! command -v tcpdump >/dev/null; then
 fi
 
 mn_up 2 || { fail "two nodes and an external client"; exit 1; }
+[ "$XDP_MODE" = native ] && { mn_fabric_napi || { fail "XDP on the fabric's ports"; exit 1; }; }
 mn_node_objects
 for i in 1 2; do
 	mn_agent_start "$i" --uplink uplink0 --xdp-mode "$XDP_MODE" ||

@@ -18,6 +18,7 @@
 #include "lib/frag.h"
 #include "lib/icmp_err.h"
 #include "lib/maps.h"
+#include "lib/mss.h"
 #include "lib/nat.h"
 #include "lib/parse.h"
 #include "lib/policy.h"
@@ -50,6 +51,12 @@ static __always_inline int follow_ct(struct __sk_buff *skb, struct pkt *p,
 							 : BPFLET_CNT_DROP_CT_WINDOW);
 			return TC_ACT_SHOT;
 		}
+	}
+	/* a DSR backend's SYN-ACK: its MSS must leave room for the ingress node's tunnel */
+	if (dsr_mss && (ct->flags & BPFLET_CT_F_DSR) && (p->tcp_flags & TCPF_SYN) &&
+	    tcp_clamp_mss(skb, p->l4_off, dsr_mss) < 0) {
+		count(skb, BPFLET_CNT_DROP_REWRITE);
+		return TC_ACT_SHOT;
 	}
 	/* a RST ends the flow: forget both directions once this packet is through, so
 	 * a later flow reusing the tuple (even straight to the pod) is not rewritten */

@@ -74,7 +74,7 @@ static __noinline int follow_ct(struct xdp_md *ctx, struct pkt *p, const struct 
 	if (p->tcp_flags & TCPF_RST)
 		bpflet_ct_peer_key(&peer, self, ct);
 	ct_touch(ct, p);
-	if (ct->flags & BPFLET_CT_F_DSR) {
+	if ((ct->flags & BPFLET_CT_F_DSR) && ct->dir == BPFLET_CT_FORWARD) {
 		if (xdp_rewrite_dst(ctx, p, ct->nat_addr.addr[0], ct->nat_port)) {
 			count_len(BPFLET_CNT_DROP_REWRITE, frame_len(ctx));
 			return XDP_DROP;

@@ -60,6 +60,12 @@ int bl_dp_pin_maps(struct bl_dataplane *dp, struct bpf_object *obj)
 
 static uint32_t maglev_blocks = BPFLET_MAGLEV_BLOCKS;
 static bool policy_audit, policy_allow_events;
+static uint16_t dsr_mss;
+
+void bl_dp_set_dsr_mss(uint16_t mss)
+{
+	dsr_mss = mss;
+}
 
 void bl_dp_set_policy_allow_events(bool on)
 {
@@ -118,6 +124,7 @@ int bl_dp_open(struct bl_dataplane *dp, const char *instance, uint32_t hairpin_i
 	}
 	dp->skel->rodata->hairpin_ip = hairpin_ip;
 	dp->skel->rodata->policy_audit = policy_audit;
+	dp->skel->rodata->dsr_mss = dsr_mss;
 	dp->skel->rodata->policy_allow_events = policy_allow_events;
 	err = bpf_map__set_max_entries(dp->skel->maps.bl_mg_v1, bl_dp_maglev_entries());
 	if (!err)

@@ -31,6 +31,9 @@ struct bl_dataplane {
 /* Size of the Maglev map in blocks of BPFLET_MAGLEV_M entries for the next bl_dp_open
  * (default BPFLET_MAGLEV_BLOCKS). A pinned map of another size is not re-used. */
 void bl_dp_set_maglev_blocks(uint32_t blocks);
+/* --lb-mode dsr for the next bl_dp_open: the largest MSS a DSR backend's SYN-ACK may
+ * carry (bpf/lib/mss.h); 0 leaves them alone. */
+void bl_dp_set_dsr_mss(uint16_t mss);
 /* --policy-audit for the next bl_dp_open: would-be policy denies pass. */
 void bl_dp_set_policy_audit(bool audit);
 /* --policy-allow-events for the next bl_dp_open: allows of new connections reported too. */

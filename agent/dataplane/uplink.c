@@ -8,6 +8,9 @@
 #include <linux/if_link.h>
 #include <net/if.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <xdp/libxdp.h>
 
 static bool is_ours(const struct xdp_program *p)
@@ -79,6 +82,20 @@ static int attach(int ifindex, int fd, bool skb_mode)
 	err = xdp_program__attach(xp, ifindex, skb_mode ? XDP_MODE_SKB : XDP_MODE_NATIVE, 0);
 	xdp_program__close(xp);
 	return err;
+}
+
+int bl_uplink_mtu(const char *ifname)
+{
+	struct ifreq ifr = {0};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, SIOCGIFMTU, &ifr))
+		err = -errno;
+	close(fd);
+	return err ? err : ifr.ifr_mtu;
 }
 
 int bl_uplink_attach(struct bl_dataplane *dp, const char *ifname, uint32_t node_ip, bool skb_mode,

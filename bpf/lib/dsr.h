@@ -71,7 +71,7 @@ static __noinline int dsr_receive(struct xdp_md *ctx)
 		return XDP_PASS;
 	ct_key_of(&k, inner->daddr, inner->saddr, ports[1], ports[0], inner->protocol);
 	rv.dir = BPFLET_CT_REPLY;
-	rv.flags = BPFLET_CT_F_NORTH_SOUTH;
+	rv.flags = BPFLET_CT_F_NORTH_SOUTH | BPFLET_CT_F_DSR; /* DSR: tc_pod clamps the MSS */
 	rv.nat_addr.addr[0] = outer->saddr;
 	rv.nat_port = outer->id;
 	rv.created_ns = rv.last_seen_ns = coarse_now();

@@ -131,8 +131,9 @@ enum bpflet_ct_dir {
  * the reverse-translated reply out by the FIB itself, because its source is now this
  * node's address and the kernel's input path would drop it as martian. */
 #define BPFLET_CT_F_NORTH_SOUTH (1u << 6)
-/* --lb-mode dsr, ingress node: FORWARD also wraps the packet in IPIP to the backend,
- * the outer header carrying hairpin_addr:hairpin_port (the frontend) */
+/* --lb-mode dsr. Ingress node: FORWARD also wraps the packet in IPIP to the backend,
+ * the outer header carrying hairpin_addr:hairpin_port (the frontend). Backend's node:
+ * the REPLY entry the unwrapped packet left; tc_pod clamps the MSS of its SYN-ACK. */
 #define BPFLET_CT_F_DSR (1u << 7)
 
 /* TCP window tracking (after Linux conntrack's tcp_in_window, from "Real Stateful TCP

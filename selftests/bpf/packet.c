@@ -54,7 +54,7 @@ size_t pkt_build(uint8_t *b, const struct pkt_spec *s)
 {
 	size_t ihl = 20 + s->ip_options;
 	uint8_t *ip = b + OFF_IP, *l4 = ip + ihl;
-	bool opts = s->tcp_options || s->wscale_opt;
+	bool opts = s->tcp_options || s->wscale_opt || s->mss;
 	size_t l4hdr = s->proto == IPPROTO_TCP ? (opts ? 40 : 20) : 8;
 	size_t l4len = l4hdr + s->payload, total = ihl + l4len;
 	uint32_t saddr = ip4(s->src), daddr = ip4(s->dst);
@@ -85,10 +85,15 @@ size_t pkt_build(uint8_t *b, const struct pkt_spec *s)
 		put16(l4 + 14, s->window ? s->window : 64240);
 		for (size_t i = 20; i < l4hdr; i++)
 			l4[i] = 1;   /* NOPs */
+		if (s->mss) { /* kind 2, length 4 */
+			l4[20] = 2;
+			l4[21] = 4;
+			put16(l4 + 22, s->mss);
+		}
 		if (s->wscale_opt) { /* NOP, then window scale (kind 3, length 3) */
-			l4[21] = 3;
-			l4[22] = 3;
-			l4[23] = s->wscale;
+			l4[25] = 3;
+			l4[26] = 3;
+			l4[27] = s->wscale;
 		}
 		put16(l4 + 16, fold(sum16(l4, l4len, pseudo(ip, IPPROTO_TCP, (uint16_t)l4len))));
 	} else if (s->proto == IPPROTO_UDP) {

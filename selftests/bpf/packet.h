@@ -22,6 +22,7 @@ struct pkt_spec {
 	bool wscale_opt;    /* those options carry a window scale option (implies tcp_options) */
 	uint8_t wscale;	    /* its shift count */
 	uint16_t window;    /* TCP window field; 0 means 64240 */
+	uint16_t mss;	    /* an MSS option first in the options (implies tcp_options) */
 	uint8_t ip_options; /* bytes of IPv4 options (NOPs), a multiple of 4 */
 };
 

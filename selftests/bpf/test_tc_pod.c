@@ -857,6 +857,7 @@ static struct tc_pod *load(bool helpers_only)
 	if (!s)
 		return NULL;
 	s->rodata->l4_csum_helpers_only = helpers_only;
+	s->rodata->dsr_mss = DSR_TEST_MSS; /* only DSR reply entries are clamped */
 	if (tc_pod__load(s)) {
 		tc_pod__destroy(s);
 		return NULL;
@@ -918,7 +919,8 @@ int main(void)
 	} extra[] = {{svc_lb_cases, svc_lb_n_cases},	 {ct_gc_cases, ct_gc_n_cases},
 		     {icmp_err_cases, icmp_err_n_cases}, {frag_cases, frag_n_cases},
 		     {xdp_cases, xdp_n_cases},		 {policy_cases, policy_n_cases},
-		     {batch_cases, batch_n_cases},	 {ct_tcp_cases, ct_tcp_n_cases}};
+		     {batch_cases, batch_n_cases},	 {ct_tcp_cases, ct_tcp_n_cases},
+		     {dsr_cases, dsr_n_cases}};
 	int total = n;
 
 	for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)

@@ -57,6 +57,11 @@ mn_up() {
 	ip -n "$MN_FAB" link set lo up
 	ip -n "$MN_FAB" link add br0 type bridge || return 1
 	ip -n "$MN_FAB" link set br0 up
+	# a switch, not a firewall: no netfilter hooks on bridged frames (where br_netfilter
+	# is loaded; the setting is per namespace)
+	ip netns exec "$MN_FAB" sysctl -qw net.bridge.bridge-nf-call-iptables=0 \
+		net.bridge.bridge-nf-call-ip6tables=0 net.bridge.bridge-nf-call-arptables=0 \
+		>/dev/null 2>&1
 	for i in $(seq "$MN_N"); do
 		mn_use "$i"
 		bl_node_up || return 1

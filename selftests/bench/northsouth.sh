@@ -8,12 +8,16 @@
 #        DROP rule in its own namespace (counted, then freed at once)
 #   rr:  TCP request/response rate of one connection (tcp_rr)
 # With NS_PERF=1 and perf installed, one extra run of each path is sampled and the
-# CPU time per packet split by where it goes (node1's forwarding vs the rest).
+# CPU time per packet split by where it goes (node1's forwarding vs the rest). The
+# whole path of a flooded packet (sender, veths, bridge, both nodes, the backend) runs
+# in trafgen's context, softirqs included, so only its samples count: the machine's
+# other load does not blur the split.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 MN_TAG=ns$$
 . "$HERE/../../scripts/multinode_lib.sh"
 cleanup() {
+	[ -n "${NS_KEEP_PERF:-}" ] && cp "$BL_WORK"/*.perf "$NS_KEEP_PERF"/ 2>/dev/null
 	ip netns exec "${MN_TAG}n1-node" iptables -t nat -F 2>/dev/null
 	mn_teardown
 }
@@ -170,10 +174,10 @@ GROUPS = [
 ]
 def split(perf_file):
     out = subprocess.run(["perf", "report", "-i", perf_file, "--stdio", "--no-children",
-                          "--sort", "sym", "-q", "--percent-limit", "0"],
+                          "--comms", "trafgen", "--percentage", "absolute", "--sort", "sym", "-q", "--percent-limit", "0"],
                          capture_output=True, text=True).stdout
     shares = {g: 0.0 for g, _ in GROUPS}
-    shares["other (rest of the machine: other processes, idle)"] = 0.0
+    shares["other (trafgen itself, locks, ...)"] = 0.0
     for line in out.splitlines():
         parts = line.split()
         if len(parts) < 3 or not parts[0].endswith("%"):
@@ -184,12 +188,12 @@ def split(perf_file):
                 shares[g] += pct
                 break
         else:
-            shares["other (rest of the machine: other processes, idle)"] += pct
+            shares["other (trafgen itself, locks, ...)"] += pct
     return shares
 if len(sys.argv) > 5:
     secs, ncpu = float(sys.argv[4]), __import__("os").cpu_count()
     res["cpu_split_percent"] = {}
-    print(f"\nCPU time by stage (perf, all {ncpu} CPUs, {secs:.0f} s each), ns per packet at the backend:")
+    print(f"\nCPU time in trafgen's context by stage (perf, % of {ncpu} CPUs x {secs:.0f} s), ns per packet at the backend:")
     for path, pf in (("xdp", sys.argv[5]), ("iptables", sys.argv[6])):
         sh = split(pf)
         p = runs[("perfpps", path)][0] or 1
@@ -197,9 +201,9 @@ if len(sys.argv) > 5:
         print(f"  {path} ({p:.0f} pps):")
         for g, v in sh.items():
             print(f"    {g:<54} {v:6.1f} %  {v / 100 * ncpu * 1e9 / p:8.0f} ns/pkt")
-        dp = sum(v for g, v in sh.items() if not g.startswith("other")) / 100 * ncpu * 1e9 / p
+        dp = sum(sh.values()) / 100 * ncpu * 1e9 / p
         res["cpu_split_percent"][path + "_datapath_ns_per_packet"] = dp
-        print(f"    {'the whole data path (all stages above)':<54} {'':>8}  {dp:8.0f} ns/pkt")
+        print(f"    {'the whole data path (all of the above)':<54} {sum(sh.values()):6.1f} %  {dp:8.0f} ns/pkt")
     x, i = (res["cpu_split_percent"][k + "_datapath_ns_per_packet"] for k in ("xdp", "iptables"))
     res["datapath_cpu_ratio_iptables_to_xdp"] = i / x if x else 0
     print(f"  data-path CPU per packet, iptables / XDP: {i / x if x else 0:.2f}")

@@ -17,10 +17,11 @@
 #include <linux/pkt_cls.h>
 #include <string.h>
 
-#define VIP    "10.96.0.50"
-#define CLIENT "10.244.0.4"
-#define BE     "10.244.0.31"
-#define ROUTER "10.244.0.254"
+#define VIP	"10.96.0.50"
+#define CLIENT	"10.244.0.4"
+#define BE	"10.244.0.31"
+#define ROUTER	"10.244.0.254"
+#define HAIRPIN "169.254.42.1" /* tc_pod's default hairpin source */
 
 static int fd(struct bpf_map *m)
 {
@@ -255,6 +256,74 @@ static void test_client_error_about_reply(void)
 	expect_translated(in, len, want);
 }
 
+/* The backend reaching itself through the VIP: hairpin SNAT to HAIRPIN. */
+static bool open_hairpin(uint8_t proto, uint16_t cport, uint16_t vport)
+{
+	struct pkt_spec s = {.src = BE,
+			     .dst = VIP,
+			     .sport = cport,
+			     .dport = vport,
+			     .proto = proto,
+			     .tcp_flags = 0x02,
+			     .payload = 8};
+	uint8_t in[PKT_MAX], out[PKT_MAX];
+	uint32_t out_len;
+
+	add_svc(proto, vport);
+	return run_raw(in, pkt_build(in, &s), out, &out_len) == TC_ACT_OK &&
+	       pkt_ip_dst(out) == ip4(BE) && pkt_ip_src(out) == ip4(HAIRPIN);
+}
+
+/* Hairpin: the pod's port unreachable about HAIRPIN:c → itself:8080 reaches it (as
+ * the client) as the VIP's error about its own datagram to VIP:53. */
+static void test_hairpin_error_from_backend(void)
+{
+	struct pkt_spec sent = {.src = HAIRPIN,
+				.dst = BE,
+				.sport = 5356,
+				.dport = 8080,
+				.proto = IPPROTO_UDP,
+				.payload = 8};
+	struct pkt_spec orig = {.src = BE,
+				.dst = VIP,
+				.sport = 5356,
+				.dport = 53,
+				.proto = IPPROTO_UDP,
+				.payload = 8};
+	uint8_t in[PKT_MAX], want[PKT_MAX];
+	size_t len;
+
+	REQUIRE(open_hairpin(IPPROTO_UDP, 5356, 53), "hairpin flow open");
+	len = icmp_error(in, BE, HAIRPIN, 3, 3, &sent, 0);
+	icmp_error(want, VIP, BE, 3, 3, &orig, 0);
+	expect_translated(in, len, want);
+}
+
+/* Hairpin, the other way: the pod (as client) refuses a reply VIP:53 → itself; the
+ * error reaches it (as the backend) about its reply itself:8080 → HAIRPIN. */
+static void test_hairpin_error_about_reply(void)
+{
+	struct pkt_spec reply = {.src = VIP,
+				 .dst = BE,
+				 .sport = 53,
+				 .dport = 5357,
+				 .proto = IPPROTO_UDP,
+				 .payload = 8};
+	struct pkt_spec orig = {.src = BE,
+				.dst = HAIRPIN,
+				.sport = 8080,
+				.dport = 5357,
+				.proto = IPPROTO_UDP,
+				.payload = 8};
+	uint8_t in[PKT_MAX], want[PKT_MAX];
+	size_t len;
+
+	REQUIRE(open_hairpin(IPPROTO_UDP, 5357, 53), "hairpin flow open");
+	len = icmp_error(in, BE, VIP, 3, 3, &reply, 0);
+	icmp_error(want, HAIRPIN, BE, 3, 3, &orig, 0);
+	expect_translated(in, len, want);
+}
+
 /* No flow: untouched, counted as pass. */
 static void test_untracked_error_passes(void)
 {
@@ -284,5 +353,9 @@ const struct test_case icmp_err_cases[] = {
 	{"client's port unreachable about a reply goes to the backend, translated",
 	 test_client_error_about_reply},
 	{"ICMP error about an untracked flow passes byte-identical", test_untracked_error_passes},
+	{"hairpin: the pod's error about its own hairpinned datagram comes from the VIP",
+	 test_hairpin_error_from_backend},
+	{"hairpin: the pod's error about a reply reaches it as the backend, translated",
+	 test_hairpin_error_about_reply},
 };
 const int icmp_err_n_cases = sizeof(icmp_err_cases) / sizeof(icmp_err_cases[0]);

@@ -75,6 +75,8 @@ static __noinline int follow_ct(struct xdp_md *ctx, struct pkt *p, const struct 
 		bpflet_ct_peer_key(&peer, self, ct);
 	ct_touch(ct, p);
 	if ((ct->flags & BPFLET_CT_F_DSR) && ct->dir == BPFLET_CT_FORWARD) {
+		if (dsr_too_big(ctx))
+			return dsr_frag_needed(ctx);
 		if (xdp_rewrite_dst(ctx, p, ct->nat_addr.addr[0], ct->nat_port)) {
 			count_len(BPFLET_CNT_DROP_REWRITE, frame_len(ctx));
 			return XDP_DROP;
@@ -124,6 +126,9 @@ static __always_inline __be16 snat_insert(struct bpflet_ct_key *rev_key, struct 
 
 /* new_flow lost a race with another CPU on the same flow: follow the winner */
 #define NEW_FLOW_RACED (-1)
+/* too big for the DSR tunnel: the caller answers (its frame, not new_flow's, has the
+ * stack room for dsr_frag_needed's chain) */
+#define NEW_FLOW_TOO_BIG (-2)
 
 /* A new north-south flow: pick a backend, record both directions, translate. One
  * value struct serves both entries (reply first, then forward): the stack of the
@@ -147,6 +152,8 @@ static __noinline int new_flow(struct xdp_md *ctx, struct pkt *p, const struct b
 	be_port = be->port;
 	dsr = lb_dsr && !(be->flags & BPFLET_BE_F_LOCAL);
 	snat = !lb_dsr && !(be->flags & BPFLET_BE_F_LOCAL);
+	if (dsr && dsr_too_big(ctx))
+		return NEW_FLOW_TOO_BIG;
 	v.svc_id = fe->svc_id;
 	v.backend_id = backend_id;
 	v.created_ns = v.last_seen_ns = coarse_now();
@@ -264,6 +271,8 @@ int xdp_uplink(struct xdp_md *ctx)
 		return XDP_DROP;
 	}
 	rc = new_flow(ctx, &p, fe);
+	if (rc == NEW_FLOW_TOO_BIG)
+		return dsr_frag_needed(ctx);
 	if (rc != NEW_FLOW_RACED)
 		return rc;
 	ct = ct_lookup(&ct_key);

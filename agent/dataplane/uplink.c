@@ -117,6 +117,11 @@ int bl_uplink_attach(struct bl_dataplane *dp, const char *ifname, uint32_t node_
 		return -errno;
 	s->rodata->node_ip = node_ip;
 	s->rodata->lb_dsr = dsr;
+	if (dsr) { /* what fits the tunnel (a restart follows an MTU change) */
+		int mtu = bl_uplink_mtu(ifname);
+
+		s->rodata->uplink_mtu = mtu > 0 ? (uint32_t)mtu : 0;
+	}
 	err = bpf_map__set_max_entries(s->maps.bl_mg_v1, bl_dp_maglev_entries());
 	if (!err)
 		err = bl_dp_pin_maps(dp, s->obj);

@@ -213,6 +213,8 @@ enum bpflet_counter {
 	BPFLET_CNT_DROP_POLICY,	       /* NetworkPolicy denied a new connection */
 	BPFLET_CNT_POLICY_AUDIT,       /* --policy-audit: would have been denied, passed */
 	BPFLET_CNT_DROP_CT_WINDOW,     /* TCP segment outside the flow's window (conntrack) */
+	BPFLET_CNT_DSR_FRAG_NEEDED,    /* uplink: too big for the DSR tunnel, ICMP frag-needed sent */
+	BPFLET_CNT_DROP_DSR_TOO_BIG,   /* uplink: too big for the DSR tunnel and no DF: dropped */
 	BPFLET_CNT_MAX,
 };
 

@@ -34,6 +34,7 @@ static bool dsr_enter(void)
 			return false;
 		dsr_skel->rodata->node_ip = ip4(NODE);
 		dsr_skel->rodata->lb_dsr = true;
+		dsr_skel->rodata->uplink_mtu = 1500;
 		if (xdp_uplink__load(dsr_skel)) {
 			xdp_uplink__destroy(dsr_skel);
 			dsr_skel = NULL;
@@ -149,6 +150,56 @@ static void test_backend_decap(void)
 	dsr_leave();
 }
 
+/* A full-size segment of an open DSR flow (1500 bytes of IPv4, DF) cannot get 20 more:
+ * the client gets ICMP frag-needed for 1480 quoting it; 1480 bytes still fit. */
+static void test_ingress_frag_needed(void)
+{
+	struct pkt_spec big = {.src = CLIENT,
+			       .dst = NODE,
+			       .sport = 40000,
+			       .dport = NP,
+			       .proto = IPPROTO_TCP,
+			       .tcp_flags = 0x10,
+			       .seq = 1,
+			       .ack = 1,
+			       .payload = 1460};
+	uint8_t syn_out[PKT_MAX], in[PKT_MAX], out[PKT_MAX];
+	size_t len, in_len, n;
+	char why[128];
+	int v;
+
+	REQUIRE(dsr_enter(), "loading xdp_uplink with lb_dsr");
+	v = syn_through_ingress(syn_out, &len, &in_len);
+	REQUIRE(xdp_forwarded(v), "SYN verdict %d", v);
+	n = pkt_build(in, &big);
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = (__u32)n, .data_out = out,
+		    .data_size_out = PKT_MAX, .repeat = 1);
+	REQUIRE(!bpf_prog_test_run_opts(bpf_program__fd(xdp_skel->progs.xdp_uplink), &o), "run");
+	EXPECT(o.retval == XDP_TX || o.retval == XDP_REDIRECT || o.retval == XDP_DROP, "verdict %u",
+	       o.retval);
+	REQUIRE(o.data_size_out == 14 + 20 + 8 + 20 + 8, "reply of %u bytes", o.data_size_out);
+	EXPECT(out[OFF_IP_PROTO] == IPPROTO_ICMP && out[OFF_L4] == 3 && out[OFF_L4 + 1] == 4,
+	       "not ICMP frag-needed");
+	EXPECT((out[OFF_L4 + 6] << 8 | out[OFF_L4 + 7]) == 1480, "next-hop MTU %u",
+	       out[OFF_L4 + 6] << 8 | out[OFF_L4 + 7]);
+	EXPECT(pkt_ip_src(out) == ip4(NODE) && pkt_ip_dst(out) == ip4(CLIENT),
+	       "not from the frontend to the client");
+	EXPECT(!memcmp(out, in + 6, 6) && !memcmp(out + 6, in, 6), "MACs not turned around");
+	EXPECT(!memcmp(out + OFF_L4 + 8, in + OFF_IP, 28),
+	       "the quote is not the packet as the client sent it");
+	EXPECT(pkt_csums_ok(out, o.data_size_out, why, sizeof(why)), "%s", why);
+	EXPECT(xdp_counter(BPFLET_CNT_DSR_FRAG_NEEDED) == 1, "dsr_icmp_frag_needed %llu",
+	       xdp_counter(BPFLET_CNT_DSR_FRAG_NEEDED));
+	big.payload = 1440; /* 1480 bytes: fits with the tunnel's 20 */
+	n = pkt_build(in, &big);
+	o.data_size_in = (__u32)n;
+	o.data_size_out = PKT_MAX;
+	REQUIRE(!bpf_prog_test_run_opts(bpf_program__fd(xdp_skel->progs.xdp_uplink), &o), "run");
+	EXPECT(o.data_size_out == n + 20 && out[OFF_IP_PROTO] == IPPROTO_IPIP,
+	       "a 1480-byte packet was not wrapped (%u bytes)", o.data_size_out);
+	dsr_leave();
+}
+
 /* tc_pod on the backend's node: the backend's SYN-ACK, with the reply entry the
  * unwrapped SYN left. */
 static int synack_through_pod(uint16_t mss, uint8_t *out, size_t *len)
@@ -214,6 +265,8 @@ static void test_backend_mss_clamp(void)
 const struct test_case dsr_cases[] = {
 	{"dsr: ingress wraps the DNATed SYN in IPIP from the frontend, no reply entry",
 	 test_ingress_encap},
+	{"dsr: a packet too big for the tunnel gets ICMP frag-needed (1480), quoted",
+	 test_ingress_frag_needed},
 	{"dsr: the backend's node unwraps that frame and records the reply entry",
 	 test_backend_decap},
 	{"dsr: the backend's SYN-ACK leaves from the frontend with its MSS lowered by 20",

@@ -4,7 +4,8 @@
 # answers the client directly from node2 with node1's NodePort as source. The backend
 # sees the client's own address; node1 keeps no reply entry. TCP, UDP, many flows, and
 # a 4 MB upload in full-size segments (the backend's node clamps the MSS of its SYN-ACK
-# by the 20 bytes IPIP adds, else they would not fit the tunnel).
+# by the 20 bytes IPIP adds, else they would not fit the tunnel), and path MTU discovery
+# for a datagram too big for the tunnel (node1 answers ICMP frag-needed).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 MN_TAG=ds$$
@@ -79,6 +80,29 @@ got=$(mn_ext timeout 15 socat -t5 -T10 - "TCP:$N1:30101,connect-timeout=2" <"$bi
 	cut -d' ' -f1)
 [ "$got" = "$want" ] && pass "a 4 MB upload over DSR arrived whole (sha256 matches)" ||
 	fail "DSR upload: digest '${got:-none}', want $want"
+
+# a datagram that the tunnel would push past the MTU: node1 answers ICMP frag-needed
+# and the client's kernel learns the path MTU (its next send of that size is refused)
+out=$(mn_ext python3 - "$N1" <<'PY' 2>&1
+import socket, sys, time
+IP_MTU_DISCOVER, IP_PMTUDISC_DO, IP_MTU = 10, 2, 14
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO)
+s.connect((sys.argv[1], 30100))
+s.send(b"x" * 1472)
+time.sleep(0.5)
+try:
+    s.send(b"x" * 1472)
+    print("sent", s.getsockopt(socket.IPPROTO_IP, IP_MTU))
+except OSError as e:
+    print("refused" if e.errno == 90 else e, s.getsockopt(socket.IPPROTO_IP, IP_MTU))
+PY
+)
+[ "$out" = "refused 1480" ] &&
+	pass "a 1500-byte DF datagram got ICMP frag-needed: the client's path MTU is now 1480" ||
+	fail "path MTU discovery over DSR: '$out'"
+[ "$(mn_counter 1 dsr_icmp_frag_needed)" -gt 0 ] && pass "node1 counted dsr_icmp_frag_needed" ||
+	fail "dsr_icmp_frag_needed on node1: $(mn_counter 1 dsr_icmp_frag_needed)"
 
 mn_use 1
 n=$("$BL_BIN/bpfletctl" --instance "$BL_INSTANCE" -o json conntrack list |

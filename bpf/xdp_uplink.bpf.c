@@ -18,6 +18,7 @@
 #include "lib/maps.h"
 #include "lib/parse.h"
 #include "lib/select.h"
+#include "lib/xdp_frag.h"
 #include "lib/xdp_fwd.h"
 
 /* This node's address (network order), the source of SNATed flows; set before load. */
@@ -231,7 +232,18 @@ int xdp_uplink(struct xdp_md *ctx)
 		if (lb_dsr && p.proto == IPPROTO_IPIP)
 			return dsr_receive(ctx);
 		return XDP_PASS;
-	default: /* not IPv4 TCP/UDP, fragments, ICMP: the kernel's */
+	case PARSE_FRAGMENT:
+		switch (frag_note(data, end, &p)) {
+		case FRAG_FIRST:
+			break; /* it has its ports: the normal path */
+		case FRAG_FOLLOW:
+			return xdp_frag_follow(ctx, &p);
+		default:
+			count_len(BPFLET_CNT_FRAGMENT, frame_len(ctx));
+			return XDP_PASS;
+		}
+		break;
+	default: /* not IPv4, ICMP, ...: the kernel's */
 		return XDP_PASS;
 	}
 

@@ -156,6 +156,8 @@ static __noinline int dsr_receive(struct xdp_md *ctx)
 	    inner->daddr != outer->daddr ||
 	    (inner->protocol != IPPROTO_TCP && inner->protocol != IPPROTO_UDP))
 		return XDP_PASS;
+	if (inner->frag_off & bpf_htons(IP_OFFSET))
+		goto unwrap; /* a later fragment: no ports, its first made the entry */
 	ct_key_of(&k, inner->daddr, inner->saddr, ports[1], ports[0], inner->protocol);
 	rv.dir = BPFLET_CT_REPLY;
 	rv.flags = BPFLET_CT_F_NORTH_SOUTH | BPFLET_CT_F_DSR; /* DSR: tc_pod clamps the MSS */
@@ -167,6 +169,7 @@ static __noinline int dsr_receive(struct xdp_md *ctx)
 		count_len(BPFLET_CNT_DROP_CT_FULL, end - data);
 		return XDP_DROP;
 	}
+unwrap:
 	/* the Ethernet header moves over the outer IP header (no overlap) */
 	__builtin_memcpy((char *)data + sizeof(struct iphdr), data, ETH_HLEN);
 	if (bpf_xdp_adjust_head(ctx, (int)sizeof(struct iphdr)))

@@ -17,9 +17,10 @@ enum frag_result {
 	FRAG_FOLLOW, /* later fragment of a known datagram: p has its ports */
 };
 
-static __always_inline int frag_prepare(struct __sk_buff *skb, struct pkt *p)
+/* The frame's fragment (parse_frame said PARSE_FRAGMENT): a first one's ports go into
+ * p and are remembered; a later one gets the ports its first left. TC and XDP. */
+static __always_inline int frag_note(void *data, void *end, struct pkt *p)
 {
-	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
 	struct iphdr *ip = data + ETH_HLEN;
 	struct bpflet_frag_key fk = {};
 	struct bpflet_frag_val fv = {}, *known;
@@ -54,6 +55,11 @@ static __always_inline int frag_prepare(struct __sk_buff *skb, struct pkt *p)
 	fv.dport = p->dport;
 	bpf_map_update_elem(&bl_frag_v1, &fk, &fv, BPF_ANY);
 	return FRAG_FIRST;
+}
+
+static __always_inline int frag_prepare(struct __sk_buff *skb, struct pkt *p)
+{
+	return frag_note((void *)(long)skb->data, (void *)(long)skb->data_end, p);
 }
 
 /* Rewrites one IPv4 address of a later fragment (no L4 header): IP checksum only. */

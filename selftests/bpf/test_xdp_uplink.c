@@ -73,16 +73,17 @@ unsigned long long xdp_counter(enum bpflet_counter c)
 }
 
 /* An external frontend {addr, port, TCP} → one backend. */
-void xdp_frontend(const char *addr, uint16_t port, const char *be_ip, bool local, uint16_t flags)
+void xdp_frontend_proto(const char *addr, uint16_t port, uint8_t proto, const char *be_ip,
+			bool local, uint16_t flags)
 {
 	struct bpflet_fe_key k = {.port = htons(port),
-				  .proto = IPPROTO_TCP,
+				  .proto = proto,
 				  .family = BPFLET_AF_INET,
 				  .scope = BPFLET_SCOPE_EXTERNAL};
 	struct bpflet_fe_val v = {.svc_id = 7, .count = be_ip ? 1 : 0, .flags = flags};
 	struct bpflet_slot_key sk = {.svc_id = 7, .slot = 0};
 	struct bpflet_backend b = {.port = htons(8080),
-				   .proto = IPPROTO_TCP,
+				   .proto = proto,
 				   .family = BPFLET_AF_INET,
 				   .flags = local ? BPFLET_BE_F_LOCAL : 0};
 	__u32 id = 70;
@@ -94,6 +95,11 @@ void xdp_frontend(const char *addr, uint16_t port, const char *be_ip, bool local
 		bpf_map_update_elem(mfd(xdp_skel->maps.bl_slot_v1), &sk, &id, BPF_ANY);
 	}
 	bpf_map_update_elem(mfd(xdp_skel->maps.bl_fe_v1), &k, &v, BPF_ANY);
+}
+
+void xdp_frontend(const char *addr, uint16_t port, const char *be_ip, bool local, uint16_t flags)
+{
+	xdp_frontend_proto(addr, port, IPPROTO_TCP, be_ip, local, flags);
 }
 
 bool xdp_ct_get(const char *s, uint16_t sp, const char *d, uint16_t dp, struct bpflet_ct_val *out)
@@ -368,6 +374,94 @@ static void test_east_west_reply(void)
 	EXPECT(xdp_counter(BPFLET_CNT_RNAT) == 1, "reverse_nat");
 }
 
+/* Sets fragment offset (8-byte units) and MF and fixes the IP checksum. */
+static void set_frag(uint8_t *f, uint16_t off8, bool mf)
+{
+	uint8_t *ip = f + OFF_IP;
+	uint16_t v = (uint16_t)((mf ? 0x2000 : 0) | off8);
+	uint32_t c = 0;
+
+	ip[6] = (uint8_t)(v >> 8);
+	ip[7] = (uint8_t)v;
+	ip[10] = ip[11] = 0;
+	for (int i = 0; i < 20; i += 2)
+		c += (uint32_t)(ip[i] << 8 | ip[i + 1]);
+	while (c >> 16)
+		c = (c & 0xffff) + (c >> 16);
+	ip[10] = (uint8_t)(~c >> 8);
+	ip[11] = (uint8_t)~c;
+}
+
+static bool ip_hdr_ok(const uint8_t *f)
+{
+	uint32_t c = 0;
+
+	for (int i = 0; i < 20; i += 2)
+		c += (uint32_t)(f[OFF_IP + i] << 8 | f[OFF_IP + i + 1]);
+	while (c >> 16)
+		c = (c & 0xffff) + (c >> 16);
+	return c == 0xffff;
+}
+
+/* A fragmented UDP datagram to a NodePort whose backend is on another node: the first
+ * fragment is translated as any packet, the later one follows it (addresses and IP
+ * checksum only) instead of being left to the kernel; a stray one passes, counted. */
+static void test_fragments_follow(void)
+{
+	struct pkt_spec s = {.src = CLIENT,
+			     .dst = NODE,
+			     .sport = 40100,
+			     .dport = NP,
+			     .proto = IPPROTO_UDP,
+			     .payload = 300};
+	uint8_t first[PKT_MAX], later[PKT_MAX], in[PKT_MAX], out[PKT_MAX], want[PKT_MAX];
+	size_t len = pkt_build(first, &s);
+	unsigned long long no_route;
+
+	REQUIRE(xdp_fresh(), "loading xdp_uplink");
+	xdp_frontend_proto(NODE, NP, IPPROTO_UDP, REMOTE, false, 0);
+	memcpy(later, first, len);
+	set_frag(first, 0, true);
+	set_frag(later, 185, false);
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = first, .data_size_in = (__u32)len,
+		    .data_out = out, .data_size_out = PKT_MAX, .repeat = 1);
+	REQUIRE(!bpf_prog_test_run_opts(bpf_program__fd(xdp_skel->progs.xdp_uplink), &o), "run");
+	EXPECT(xdp_forwarded((int)o.retval), "first fragment verdict %u", o.retval);
+	EXPECT(pkt_ip_dst(out) == ip4(REMOTE) && pkt_dport(out) == 8080 &&
+		       pkt_ip_src(out) == ip4(NODE),
+	       "first fragment not DNATed+SNATed");
+	/* the later fragment: both addresses, nothing else */
+	memcpy(want, later, len);
+	memcpy(want + OFF_IP_DST, &(uint32_t){ip4(REMOTE)}, 4);
+	memcpy(want + OFF_IP_SRC, &(uint32_t){ip4(NODE)}, 4);
+	set_frag(want, 185, false);
+	o.data_in = later;
+	o.data_size_out = PKT_MAX;
+	no_route = xdp_counter(BPFLET_CNT_DROP_NO_ROUTE);
+	REQUIRE(!bpf_prog_test_run_opts(bpf_program__fd(xdp_skel->progs.xdp_uplink), &o), "run");
+	EXPECT(o.retval == XDP_TX || o.retval == XDP_REDIRECT ||
+		       (o.retval == XDP_DROP && xdp_counter(BPFLET_CNT_DROP_NO_ROUTE) > no_route),
+	       "later fragment verdict %u", o.retval);
+	EXPECT(ip_hdr_ok(out), "later fragment: bad IP header checksum");
+	/* TTL: one less where the FIB answered (this namespace may have no route) */
+	out[OFF_IP + 8] = want[OFF_IP + 8];
+	memcpy(out + OFF_IP + 10, want + OFF_IP + 10, 2);
+	memcpy(out, want, 12); /* MACs: the FIB's */
+	EXPECT(!memcmp(out, want, len), "later fragment: not exactly the addresses rewritten");
+	EXPECT(xdp_counter(BPFLET_CNT_FRAGMENT_NAT) == 1, "fragment_translated %llu",
+	       xdp_counter(BPFLET_CNT_FRAGMENT_NAT));
+	/* a later fragment of another datagram: the kernel's, counted */
+	o.data_in = in;
+	o.data_size_out = PKT_MAX;
+	memcpy(in, later, len);
+	in[OFF_IP + 4] ^= 0xff;
+	set_frag(in, 185, false);
+	REQUIRE(!bpf_prog_test_run_opts(bpf_program__fd(xdp_skel->progs.xdp_uplink), &o), "run");
+	EXPECT(o.retval == XDP_PASS && !memcmp(out, in, len), "stray fragment not passed as it is");
+	EXPECT(xdp_counter(BPFLET_CNT_FRAGMENT) == 1, "fragment %llu",
+	       xdp_counter(BPFLET_CNT_FRAGMENT));
+}
+
 /* the skeleton lives across cases; freed when the test binary exits */
 __attribute__((destructor)) static void xdp_unload(void)
 {
@@ -385,5 +479,7 @@ const struct test_case xdp_cases[] = {
 	 test_invalid_and_other},
 	{"xdp: a cross-node ClusterIP reply is reverse-NATed on the uplink", test_east_west_reply},
 	{"xdp: loadBalancerSourceRanges admit inside, drop outside (counted)", test_source_ranges},
+	{"xdp: a later fragment follows its first's translation; a stray one is counted",
+	 test_fragments_follow},
 };
 const int xdp_n_cases = sizeof(xdp_cases) / sizeof(xdp_cases[0]);

@@ -24,6 +24,8 @@ bool xdp_fresh(void);
 unsigned long long xdp_counter(enum bpflet_counter c);
 /* An external TCP frontend {addr, port} → one backend at be_ip:8080 (none: NULL). */
 void xdp_frontend(const char *addr, uint16_t port, const char *be_ip, bool local, uint16_t flags);
+void xdp_frontend_proto(const char *addr, uint16_t port, uint8_t proto, const char *be_ip,
+			bool local, uint16_t flags);
 bool xdp_ct_get(const char *s, uint16_t sp, const char *d, uint16_t dp, struct bpflet_ct_val *out);
 /* Builds the packet into in, runs it; returns the verdict or -errno. */
 int xdp_run(const struct pkt_spec *s, uint8_t *out, uint8_t *in, size_t *len);

@@ -6,7 +6,8 @@
  *   of this node opened to backends elsewhere) → external frontend lookup (NodePort on
  *   the node's address, LoadBalancer ingress IPs, externalIPs) → backend selection →
  *   conntrack entries for both directions → DNAT, and for a backend on another node
- *   SNAT to this node and straight back out (XDP_TX / redirect).
+ *   SNAT to this node and straight back out (XDP_TX / redirect). ICMP errors and
+ *   later IPv4 fragments of those flows follow them (lib/xdp_icmp.h, lib/xdp_frag.h).
  * A local backend gets plain DNAT and the kernel routes it to the pod, whose reply
  * tc_pod reverse-translates; the external client's address is kept. Everything else
  * passes untouched.
@@ -19,6 +20,7 @@
 #include "lib/parse.h"
 #include "lib/select.h"
 #include "lib/xdp_frag.h"
+#include "lib/xdp_icmp.h"
 #include "lib/xdp_fwd.h"
 
 /* This node's address (network order), the source of SNATed flows; set before load. */
@@ -231,6 +233,8 @@ int xdp_uplink(struct xdp_md *ctx)
 	case PARSE_OTHER_L4:
 		if (lb_dsr && p.proto == IPPROTO_IPIP)
 			return dsr_receive(ctx);
+		if (p.proto == IPPROTO_ICMP)
+			return xdp_icmp_error(ctx, &p);
 		return XDP_PASS;
 	case PARSE_FRAGMENT:
 		switch (frag_note(data, end, &p)) {

@@ -71,77 +71,90 @@ static __always_inline void outer_rewrite(struct iphdr *ip, __be32 *a, __be32 wa
 	*a = to;
 }
 
-static __always_inline int icmp_error_nat(struct __sk_buff *skb, const struct pkt *p)
+/* The ICMP error in [data, end) (its outer header parsed into p): when it quotes a
+ * packet of a translated flow, rewrites it as the receiver must see it and returns
+ * the flow's entry; NULL leaves it untouched. TC and XDP. */
+static __always_inline struct bpflet_ct_val *icmp_error_rewrite(void *data, void *end,
+								const struct pkt *p)
 {
-	void *data, *end, *l4;
-	struct iphdr *ip, *in;
-	__u8 *icmp;
-	__u32 iihl, pull = skb->len < ICMP_ERR_PULL_LEN ? skb->len : ICMP_ERR_PULL_LEN;
+	struct iphdr *ip = data + ETH_HLEN, *in;
+	struct bpflet_ct_val *ct;
 	struct icmp_quote q;
 	struct bpflet_ct_key k;
-	struct bpflet_ct_val *ct;
 	__be32 *addr, *other, old_a, old_b;
-	__be16 *port;
-	bool reply, hairpin;
+	__be16 *port, *oport;
+	bool reply, second, snat;
+	__u8 *icmp, *l4;
+	__u32 iihl;
 
-	if (p->proto != IPPROTO_ICMP)
-		return ICMP_ERR_NONE;
-	if ((__u32)(skb->data_end - skb->data) < pull)
-		bpf_skb_pull_data(skb, pull);
-	data = (void *)(long)skb->data;
-	end = (void *)(long)skb->data_end;
-	ip = data + ETH_HLEN;
 	if ((void *)(ip + 1) > end || p->ihl < 20 || p->ihl > 60)
-		return ICMP_ERR_NONE;
+		return NULL;
 	icmp = (void *)ip + p->ihl;
 	if ((void *)(icmp + 8) > end)
-		return ICMP_ERR_NONE;
+		return NULL;
 	if (icmp[0] != ICMP_DEST_UNREACH && icmp[0] != ICMP_TIME_EXCEEDED &&
 	    icmp[0] != ICMP_PARAMETERPROB)
-		return ICMP_ERR_NONE;
+		return NULL;
 	in = (void *)(icmp + 8);
 	if ((void *)(in + 1) > end || in->version != 4 || in->ihl < 5)
-		return ICMP_ERR_NONE;
+		return NULL;
 	if (in->protocol != IPPROTO_TCP && in->protocol != IPPROTO_UDP)
-		return ICMP_ERR_NONE;
+		return NULL;
 	iihl = in->ihl * 4;
 	l4 = (void *)in + iihl;
-	if (l4 + 8 > end)
-		return ICMP_ERR_NONE;
+	if ((void *)(l4 + 8) > end)
+		return NULL;
 	/* the quoted packet went is → id; its flow's entry for the other way is id → is */
 	ct_key_of(&k, in->daddr, in->saddr, ((__be16 *)l4)[1], ((__be16 *)l4)[0], in->protocol);
 	ct = ct_lookup(&k);
 	if (!ct)
-		return ICMP_ERR_NONE;
+		return NULL;
 	/* REPLY entry: the quote is client → backend, from the backend's side: its
 	 * destination becomes the VIP. FORWARD entry: the quote is VIP → client, from
-	 * the client's side: its source becomes the backend. A hairpin flow's other
-	 * address changes too: the hairpin address in the backend's quote is the client,
-	 * and the client in its own quote of a reply was the hairpin address. */
+	 * the client's side: its source becomes the backend. Under hairpin or SNAT the
+	 * other address changes too: in the backend's quote the hairpin address (or this
+	 * node) is the client, and the client in its own quote of a reply was the hairpin
+	 * address (or this node); SNAT changes that side's port as well. */
 	reply = ct->dir == BPFLET_CT_REPLY;
-	hairpin = ct->flags & BPFLET_CT_F_HAIRPIN;
+	snat = ct->flags & BPFLET_CT_F_SNAT;
+	second = snat || (ct->flags & BPFLET_CT_F_HAIRPIN);
 	q.icmp = icmp;
 	q.in = in;
 	q.l4_check = NULL;
 	if (in->protocol == IPPROTO_UDP)
 		q.l4_check = (__u16 *)(l4 + 6);
-	else if (l4 + 18 <= end)
+	else if ((void *)(l4 + 18) <= end)
 		q.l4_check = (__u16 *)(l4 + 16); /* quoted only when the error carries it */
 	addr = reply ? &in->daddr : &in->saddr;
 	port = reply ? (__be16 *)l4 + 1 : (__be16 *)l4;
 	other = reply ? &in->saddr : &in->daddr;
+	oport = reply ? (__be16 *)l4 : (__be16 *)l4 + 1;
 	old_a = *addr;
 	old_b = *other;
 	quote_rewrite(&q, addr, ct->nat_addr.addr[0], port, ct->nat_port);
-	if (hairpin) /* the other side's port stays: hairpin SNAT keeps it */
-		quote_rewrite(&q, other, ct->hairpin_addr.addr[0],
-			      reply ? (__be16 *)l4 : (__be16 *)l4 + 1,
-			      reply ? ((__be16 *)l4)[0] : ((__be16 *)l4)[1]);
+	if (second)
+		quote_rewrite(&q, other, ct->hairpin_addr.addr[0], oport,
+			      snat ? ct->hairpin_port : *oport);
 	/* the outer header: from the backend it now comes from the VIP; a client's error
 	 * goes on to the backend. Routers on the way keep their own address. */
 	outer_rewrite(ip, reply ? &ip->saddr : &ip->daddr, old_a, ct->nat_addr.addr[0]);
-	if (hairpin)
+	if (second)
 		outer_rewrite(ip, reply ? &ip->daddr : &ip->saddr, old_b, ct->hairpin_addr.addr[0]);
+	return ct;
+}
+
+static __always_inline int icmp_error_nat(struct __sk_buff *skb, const struct pkt *p)
+{
+	__u32 pull = skb->len < ICMP_ERR_PULL_LEN ? skb->len : ICMP_ERR_PULL_LEN;
+	struct bpflet_ct_val *ct;
+
+	if (p->proto != IPPROTO_ICMP)
+		return ICMP_ERR_NONE;
+	if ((__u32)(skb->data_end - skb->data) < pull)
+		bpf_skb_pull_data(skb, pull);
+	ct = icmp_error_rewrite((void *)(long)skb->data, (void *)(long)skb->data_end, p);
+	if (!ct)
+		return ICMP_ERR_NONE;
 	ct_touch(ct, p);
 	return ICMP_ERR_DONE;
 }

@@ -84,8 +84,8 @@ size_t pkt_build(uint8_t *b, const struct pkt_spec *s)
 		l4[13] = s->tcp_flags;
 		put16(l4 + 14, s->window ? s->window : 64240);
 		for (size_t i = 20; i < l4hdr; i++)
-			l4[i] = 1;   /* NOPs */
-		if (s->mss) { /* kind 2, length 4 */
+			l4[i] = 1; /* NOPs */
+		if (s->mss) {	   /* kind 2, length 4 */
 			l4[20] = 2;
 			l4[21] = 4;
 			put16(l4 + 22, s->mss);
@@ -187,4 +187,39 @@ bool pkt_csums_ok(const uint8_t *p, size_t len, char *why, size_t n)
 		return false;
 	}
 	return true;
+}
+
+size_t pkt_icmp_error(uint8_t *b, const char *src, const char *dst, uint8_t type, uint8_t code,
+		      const struct pkt_spec *q, size_t qlen)
+{
+	uint8_t inner[PKT_MAX];
+	size_t ilen = pkt_build(inner, q) - OFF_IP, n;
+	struct pkt_spec o = {.src = src, .dst = dst, .proto = IPPROTO_ICMP};
+	uint8_t *icmp;
+	uint16_t c;
+
+	if (qlen && qlen < ilen)
+		ilen = qlen;
+	o.payload = (uint16_t)ilen;
+	n = pkt_build(b, &o);
+	icmp = b + OFF_L4;
+	memset(icmp, 0, 8);
+	icmp[0] = type;
+	icmp[1] = code;
+	if (type == 3 && code == 4)
+		put16(icmp + 6, 1400); /* next-hop MTU */
+	memcpy(icmp + 8, inner + OFF_IP, ilen);
+	c = fold(sum16(icmp, 8 + ilen, 0));
+	put16(icmp + 2, c);
+	return n;
+}
+
+bool pkt_quote_csums_ok(const uint8_t *frame, char *why, size_t n)
+{
+	uint8_t q[PKT_MAX];
+	size_t qlen = (size_t)(frame[OFF_L4 + 8 + 2] << 8 | frame[OFF_L4 + 9 + 2]);
+
+	memcpy(q, frame, OFF_IP);
+	memcpy(q + OFF_IP, frame + OFF_L4 + 8, qlen);
+	return pkt_csums_ok(q, OFF_IP + qlen, why, n);
 }

@@ -54,4 +54,12 @@ bool pkt_csums_ok(const uint8_t *p, size_t len, char *why, size_t whylen);
 
 uint32_t ip4(const char *dotted); /* network order */
 
+/* An ICMP error src → dst of type/code quoting the IPv4 packet built from q (whole, or
+ * its first qlen bytes when qlen is non-zero); frag-needed says MTU 1400. Returns the
+ * frame length. */
+size_t pkt_icmp_error(uint8_t *b, const char *src, const char *dst, uint8_t type, uint8_t code,
+		      const struct pkt_spec *q, size_t qlen);
+/* The checksums of the packet quoted inside an ICMP error frame. */
+bool pkt_quote_csums_ok(const uint8_t *frame, char *why, size_t n);
+
 #endif

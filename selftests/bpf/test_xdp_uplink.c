@@ -462,6 +462,75 @@ static void test_fragments_follow(void)
 	       xdp_counter(BPFLET_CNT_FRAGMENT));
 }
 
+/* The remote backend refuses an SNATed datagram: its port unreachable (to this node,
+ * about this node's port) reaches the client as the NodePort's, byte for byte; the
+ * client's own error about a reply goes to the backend about its reply to this node. */
+static void test_icmp_errors_snat(void)
+{
+	struct pkt_spec d = {.src = CLIENT,
+			     .dst = NODE,
+			     .sport = 40200,
+			     .dport = NP,
+			     .proto = IPPROTO_UDP,
+			     .payload = 8};
+	struct pkt_spec as_sent = {.src = NODE,
+				   .dst = REMOTE,
+				   .sport = 40200,
+				   .dport = 8080,
+				   .proto = IPPROTO_UDP,
+				   .payload = 8};
+	struct pkt_spec reply = {.src = NODE,
+				 .dst = CLIENT,
+				 .sport = NP,
+				 .dport = 40200,
+				 .proto = IPPROTO_UDP,
+				 .payload = 8};
+	struct pkt_spec be_reply = {.src = REMOTE,
+				    .dst = NODE,
+				    .sport = 8080,
+				    .dport = 40200,
+				    .proto = IPPROTO_UDP,
+				    .payload = 8};
+	uint8_t in[PKT_MAX], out[PKT_MAX], want[PKT_MAX];
+	size_t len;
+	char why[128];
+
+	REQUIRE(xdp_fresh(), "loading xdp_uplink");
+	xdp_frontend_proto(NODE, NP, IPPROTO_UDP, REMOTE, false, 0);
+	REQUIRE(xdp_forwarded(xdp_run(&d, out, in, NULL)) && pkt_ip_dst(out) == ip4(REMOTE) &&
+			pkt_sport(out) == 40200,
+		"datagram not SNATed to the node's port 40200");
+	for (int dir = 0; dir < 2; dir++) {
+		unsigned long long no_route = xdp_counter(BPFLET_CNT_DROP_NO_ROUTE);
+
+		if (dir == 0) { /* the backend's error, and what the client must get */
+			len = pkt_icmp_error(in, REMOTE, NODE, 3, 3, &as_sent, 0);
+			pkt_icmp_error(want, NODE, CLIENT, 3, 3, &d, 0);
+		} else { /* the client's error about a reply, and what the backend must get */
+			len = pkt_icmp_error(in, CLIENT, NODE, 3, 3, &reply, 0);
+			pkt_icmp_error(want, NODE, REMOTE, 3, 3, &be_reply, 0);
+		}
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = (__u32)len,
+			    .data_out = out, .data_size_out = PKT_MAX, .repeat = 1);
+		REQUIRE(!bpf_prog_test_run_opts(bpf_program__fd(xdp_skel->progs.xdp_uplink), &o),
+			"run");
+		EXPECT(o.retval == XDP_TX || o.retval == XDP_REDIRECT ||
+			       (o.retval == XDP_DROP &&
+				xdp_counter(BPFLET_CNT_DROP_NO_ROUTE) > no_route),
+		       "%s: verdict %u", dir ? "client's error" : "backend's error", o.retval);
+		REQUIRE(o.data_size_out == len, "length %u", o.data_size_out);
+		EXPECT(pkt_quote_csums_ok(out, why, sizeof(why)), "quote: %s", why);
+		/* the FIB's part (MACs, TTL and with it the header checksum) aside */
+		memcpy(out, want, 12);
+		out[OFF_IP + 8] = want[OFF_IP + 8];
+		memcpy(out + OFF_IP + 10, want + OFF_IP + 10, 2);
+		EXPECT(!memcmp(out, want, len), "%s: not the error the other side must get",
+		       dir ? "client's error" : "backend's error");
+	}
+	EXPECT(xdp_counter(BPFLET_CNT_ICMP_ERROR_NAT) == 2, "icmp_error_translated %llu",
+	       xdp_counter(BPFLET_CNT_ICMP_ERROR_NAT));
+}
+
 /* the skeleton lives across cases; freed when the test binary exits */
 __attribute__((destructor)) static void xdp_unload(void)
 {
@@ -481,5 +550,7 @@ const struct test_case xdp_cases[] = {
 	{"xdp: loadBalancerSourceRanges admit inside, drop outside (counted)", test_source_ranges},
 	{"xdp: a later fragment follows its first's translation; a stray one is counted",
 	 test_fragments_follow},
+	{"xdp: ICMP errors of an SNATed flow reach the other side translated, both ways",
+	 test_icmp_errors_snat},
 };
 const int xdp_n_cases = sizeof(xdp_cases) / sizeof(xdp_cases[0]);

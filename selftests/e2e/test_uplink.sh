@@ -3,7 +3,7 @@
 # local backend (client IP kept) and to a remote one (SNAT to the node, sent straight
 # back out), LoadBalancer ingress IP, externalIP, externalTrafficPolicy Local (kept
 # client IP; dropped on a node without endpoint), no endpoints (refused), UDP (also
-# fragmented), a pod reaching a ClusterIP whose backend is on the other node (its reply
+# fragmented, and the backend's port unreachable translated back), a pod reaching a ClusterIP whose backend is on the other node (its reply
 # reverse-NATed on the uplink), an agent restart under an open connection, and
 # --cleanup detaching.
 set -u
@@ -128,6 +128,43 @@ n=$(mn_counter 1 fragment_translated)
 [ "$out" = "b $N1" ] && [ "${n:-0}" -ge 2 ] &&
 	pass "a fragmented UDP datagram → remote backend answered (fragment_translated $n)" ||
 	fail "fragmented UDP NodePort: '$out', fragment_translated ${n:-?}"
+
+# b has no UDP listener on 9999: its port unreachable (to node1, about node1's port)
+# must reach the client as the NodePort's own, which makes its socket ECONNREFUSED
+for i in 1 2; do
+	cat >"/tmp/bpflet-${MN_TAG}n$i/manifests/closed.yaml" <<YAML
+apiVersion: v1
+kind: Service
+metadata: {name: closed, namespace: default}
+spec:
+  type: NodePort
+  clusterIP: 10.96.5.89
+  ports: [{port: 80, protocol: UDP, targetPort: 9999, nodePort: 30089}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: closed-x, namespace: default, labels: {kubernetes.io/service-name: closed}}
+addressType: IPv4
+ports: [{port: 9999, protocol: UDP}]
+endpoints: [{addresses: ["$B"], nodeName: node2}]
+YAML
+done
+out=timeout
+for _ in $(seq 10); do
+	out=$(mn_ext python3 -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.5)
+s.connect(('$N1', 30089))
+s.send(b'x')
+try: s.recv(100); print('answered')
+except ConnectionRefusedError: print('refused')
+except socket.timeout: print('timeout')" 2>&1)
+	[ "$out" = refused ] && break
+done
+[ "$out" = refused ] && [ "$(mn_counter 1 icmp_error_translated)" -gt 0 ] &&
+	pass "the remote backend's port unreachable reached the client translated (refused)" ||
+	fail "ICMP error of an SNATed flow: '$out', icmp_error_translated $(mn_counter 1 icmp_error_translated)"
 
 svc both NodePort 30083 "" "$A/node1" "$B/node2"
 wait_ext "$N2" 30083 "b $EXT" >/dev/null 2>&1 || wait_ext "$N2" 30083 "a $N2" >/dev/null

@@ -86,6 +86,52 @@ mn_fabric_napi() {
 	done
 }
 
+# mn_up_uplink N MODE [agent args]: mn_up N with every node's agent on uplink0 in XDP
+# MODE (native: the fabric gets its NAPI programs first) and the Node objects.
+mn_up_uplink() {
+	local n=$1 mode=$2 i
+	shift 2
+	mn_up "$n" || return 1
+	if [ "$mode" = native ]; then mn_fabric_napi || return 1; fi
+	mn_node_objects
+	for i in $(seq "$n"); do
+		mn_agent_start "$i" --uplink uplink0 --xdp-mode "$mode" "$@" || return 1
+	done
+}
+
+# mn_nodeport NAME CLUSTERIP ADDRESS NODE PORT...: a NodePort Service with one endpoint
+# (ADDRESS on node NODE) and its EndpointSlice, in every node's manifests. Each PORT is
+# NAME/PROTOCOL/PORT/TARGETPORT/NODEPORT.
+mn_nodeport() {
+	local name=$1 cip=$2 addr=$3 node=$4 i p n proto port target np f ports="" eports=""
+	shift 4
+	for p in "$@"; do
+		IFS=/ read -r n proto port target np <<<"$p"
+		ports+="  - {name: $n, port: $port, protocol: $proto, targetPort: $target, nodePort: $np}"$'\n'
+		eports+="{name: $n, port: $target, protocol: $proto}, "
+	done
+	for i in $(seq "$MN_N"); do
+		f=/tmp/bpflet-${MN_TAG}n$i/manifests/$name.yaml
+		cat >"$f.tmp" <<YAML
+apiVersion: v1
+kind: Service
+metadata: {name: $name, namespace: default}
+spec:
+  type: NodePort
+  clusterIP: $cip
+  ports:
+${ports}---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: $name-x, namespace: default, labels: {kubernetes.io/service-name: $name}}
+addressType: IPv4
+ports: [${eports%, }]
+endpoints: [{addresses: ["$addr"], nodeName: $node, conditions: {ready: true}}]
+YAML
+		mv "$f.tmp" "$f"
+	done
+}
+
 # mn_node_objects [I...]: Node objects (podCIDR, InternalIP) for nodes I (default all)
 # in every node's manifest directory, the way the API would show them.
 mn_node_objects() {

@@ -20,6 +20,24 @@ static __always_inline __u16 ip_hdr_csum(const __u16 *w)
 	return csum_fold32(sum);
 }
 
+/* A fresh 20-byte IPv4 header with its checksum; tot_len and id in network order. */
+static __always_inline void ip_hdr_init(struct iphdr *ip, __u8 tos, __be16 tot_len, __be16 id,
+					__u8 proto, __be32 saddr, __be32 daddr)
+{
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->tos = tos;
+	ip->tot_len = tot_len;
+	ip->id = id;
+	ip->frag_off = 0;
+	ip->ttl = 64;
+	ip->protocol = proto;
+	ip->check = 0;
+	ip->saddr = saddr;
+	ip->daddr = daddr;
+	ip->check = ip_hdr_csum((const __u16 *)ip);
+}
+
 /* The uplink's MTU (set by the agent before load); 0: unknown, packets not checked. */
 const volatile __u32 uplink_mtu = 0;
 
@@ -78,18 +96,7 @@ static __noinline int dsr_frag_needed(struct xdp_md *ctx)
 	icmp = (void *)(ip + 1);
 	if ((void *)(icmp + 8) > end)
 		return XDP_DROP;
-	ip->version = 4;
-	ip->ihl = 5;
-	ip->tos = 0;
-	ip->tot_len = bpf_htons(ICMP_FRAG_HDR + qlen);
-	ip->id = 0;
-	ip->frag_off = 0;
-	ip->ttl = 64;
-	ip->protocol = IPPROTO_ICMP;
-	ip->check = 0;
-	ip->saddr = fe;
-	ip->daddr = client;
-	ip->check = ip_hdr_csum((const __u16 *)ip);
+	ip_hdr_init(ip, 0, bpf_htons(ICMP_FRAG_HDR + qlen), 0, IPPROTO_ICMP, fe, client);
 	icmp[0] = 3; /* destination unreachable */
 	icmp[1] = 4; /* fragmentation needed and DF set */
 	*(__u16 *)(icmp + 2) = 0;
@@ -124,18 +131,8 @@ static __noinline int dsr_send(struct xdp_md *ctx, __be32 fe_addr, __be16 fe_por
 		return XDP_DROP;
 	/* the Ethernet header moves to the new front (20 bytes apart: no overlap) */
 	__builtin_memcpy(data, data + sizeof(struct iphdr), ETH_HLEN);
-	outer->version = 4;
-	outer->ihl = 5;
-	outer->tos = inner->tos;
-	outer->tot_len = bpf_htons(bpf_ntohs(inner->tot_len) + sizeof(struct iphdr));
-	outer->id = fe_port;
-	outer->frag_off = 0;
-	outer->ttl = 64;
-	outer->protocol = IPPROTO_IPIP;
-	outer->check = 0;
-	outer->saddr = fe_addr;
-	outer->daddr = to;
-	outer->check = ip_hdr_csum((const __u16 *)outer);
+	ip_hdr_init(outer, inner->tos, bpf_htons(bpf_ntohs(inner->tot_len) + sizeof(struct iphdr)),
+		    fe_port, IPPROTO_IPIP, fe_addr, to);
 	return xdp_forward_to(ctx, fe_addr, to, IPPROTO_IPIP, 0);
 }
 

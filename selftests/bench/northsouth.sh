@@ -36,35 +36,13 @@ if ! command -v trafgen >/dev/null; then
 	echo "northsouth: trafgen (Debian netsniff-ng) is missing: make deps" >&2
 	exit 1
 fi
-mn_up 2 || exit 1
-[ "$MODE" = native ] && { mn_fabric_napi || exit 1; }
-mn_node_objects
-for i in 1 2; do mn_agent_start "$i" --uplink uplink0 --xdp-mode "$MODE" || exit 1; done
+mn_up_uplink 2 "$MODE" || exit 1
 mn_use 2
 B=$(bl_pod_add b) || exit 1
 bl_bg b "$BL_BIN/tcp_rr" -s 7000
 bl_wait_port b 7000
 ip netns exec "$POD" iptables -t raw -A PREROUTING -p udp --dport 5201 -j DROP
-for i in 1 2; do
-	cat >"/tmp/bpflet-${MN_TAG}n$i/manifests/ns.yaml" <<YAML
-apiVersion: v1
-kind: Service
-metadata: {name: ns, namespace: default}
-spec:
-  type: NodePort
-  clusterIP: 10.96.6.1
-  ports:
-  - {name: rr, port: 7000, protocol: TCP, targetPort: 7000, nodePort: 30090}
-  - {name: pu, port: 5201, protocol: UDP, targetPort: 5201, nodePort: 30091}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: ns-x, namespace: default, labels: {kubernetes.io/service-name: ns}}
-addressType: IPv4
-ports: [{name: rr, port: 7000, protocol: TCP}, {name: pu, port: 5201, protocol: UDP}]
-endpoints: [{addresses: ["$B"], nodeName: node2, conditions: {ready: true}}]
-YAML
-done
+mn_nodeport ns 10.96.6.1 "$B" node2 rr/TCP/7000/7000/30090 pu/UDP/5201/5201/30091
 for i in 1 2; do ip netns exec "${MN_TAG}n$i-node" ping -c1 -W1 "$MN_EXT_IP" >/dev/null 2>&1; done
 ip netns exec "$NODE1" ping -c1 -W1 "$N2" >/dev/null 2>&1
 for _ in $(seq 50); do

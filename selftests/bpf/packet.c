@@ -223,3 +223,17 @@ bool pkt_quote_csums_ok(const uint8_t *frame, char *why, size_t n)
 	memcpy(q + OFF_IP, frame + OFF_L4 + 8, qlen);
 	return pkt_csums_ok(q, OFF_IP + qlen, why, n);
 }
+
+void pkt_set_frag(uint8_t *f, uint16_t off8, bool mf)
+{
+	uint8_t *ip = f + OFF_IP;
+
+	put16(ip + 6, (uint16_t)((mf ? 0x2000 : 0) | off8));
+	put16(ip + 10, 0);
+	put16(ip + 10, fold(sum16(ip, 20, 0)));
+}
+
+bool pkt_ip_csum_ok(const uint8_t *f)
+{
+	return fold(sum16(f + OFF_IP, (size_t)(f[OFF_IP] & 0xf) * 4, 0)) == 0;
+}

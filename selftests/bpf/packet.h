@@ -59,6 +59,11 @@ uint32_t ip4(const char *dotted); /* network order */
  * frame length. */
 size_t pkt_icmp_error(uint8_t *b, const char *src, const char *dst, uint8_t type, uint8_t code,
 		      const struct pkt_spec *q, size_t qlen);
+/* Makes a frame built by pkt_build a fragment: offset in 8-byte units, MF; IP checksum
+ * fixed. */
+void pkt_set_frag(uint8_t *frame, uint16_t off8, bool mf);
+/* Whether the frame's IPv4 header checksum verifies. */
+bool pkt_ip_csum_ok(const uint8_t *frame);
 /* The checksums of the packet quoted inside an ICMP error frame. */
 bool pkt_quote_csums_ok(const uint8_t *frame, char *why, size_t n);
 

@@ -76,15 +76,14 @@ static int syn_through_ingress(uint8_t *out, size_t *out_len, size_t *in_len)
 			       .mss = 1460};
 	uint8_t in[PKT_MAX];
 	size_t n = pkt_build(in, &syn);
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = (__u32)n, .data_out = out,
-		    .data_size_out = PKT_MAX, .repeat = 1);
+	uint32_t got = 0;
+	int v;
 
 	xdp_frontend(NODE, NP, REMOTE, false, 0);
-	if (bpf_prog_test_run_opts(bpf_program__fd(xdp_skel->progs.xdp_uplink), &o))
-		return -errno;
-	*out_len = o.data_size_out;
+	v = xdp_run_frame(in, n, out, &got);
+	*out_len = got;
 	*in_len = n;
-	return (int)o.retval;
+	return v;
 }
 
 static void test_ingress_encap(void)
@@ -125,18 +124,17 @@ static void test_backend_decap(void)
 	uint8_t wrapped[PKT_MAX], out[PKT_MAX], want[PKT_MAX];
 	struct bpflet_ct_val rev;
 	size_t len, in_len;
+	uint32_t out_len;
 	int v;
 
 	REQUIRE(dsr_enter(), "loading xdp_uplink with lb_dsr");
 	v = syn_through_ingress(wrapped, &len, &in_len);
 	REQUIRE(xdp_forwarded(v) && len == in_len + 20, "ingress did not wrap");
 	REQUIRE(xdp_fresh(), "clearing maps"); /* now the backend's node */
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = wrapped, .data_size_in = (__u32)len,
-		    .data_out = out, .data_size_out = PKT_MAX, .repeat = 1);
-	REQUIRE(!bpf_prog_test_run_opts(bpf_program__fd(xdp_skel->progs.xdp_uplink), &o), "run");
-	EXPECT(o.retval == XDP_PASS, "verdict %u", o.retval);
-	EXPECT(o.data_size_out == len - 20 && !memcmp(out, want, strip_outer(wrapped, len, want)),
-	       "the output is not exactly the inner packet (%u bytes)", o.data_size_out);
+	v = xdp_run_frame(wrapped, len, out, &out_len);
+	EXPECT(v == XDP_PASS, "verdict %d", v);
+	EXPECT(out_len == len - 20 && !memcmp(out, want, strip_outer(wrapped, len, want)),
+	       "the output is not exactly the inner packet (%u bytes)", out_len);
 	REQUIRE(xdp_ct_get(REMOTE, 8080, CLIENT, 40000, &rev), "no reply entry");
 	EXPECT(rev.dir == BPFLET_CT_REPLY && rev.nat_addr.addr[0] == ip4(NODE) &&
 		       rev.nat_port == htons(NP),
@@ -164,7 +162,9 @@ static void test_ingress_frag_needed(void)
 			       .ack = 1,
 			       .payload = 1460};
 	uint8_t syn_out[PKT_MAX], in[PKT_MAX], out[PKT_MAX];
+	unsigned long long no_route;
 	size_t len, in_len, n;
+	uint32_t out_len;
 	char why[128];
 	int v;
 
@@ -172,12 +172,10 @@ static void test_ingress_frag_needed(void)
 	v = syn_through_ingress(syn_out, &len, &in_len);
 	REQUIRE(xdp_forwarded(v), "SYN verdict %d", v);
 	n = pkt_build(in, &big);
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = (__u32)n, .data_out = out,
-		    .data_size_out = PKT_MAX, .repeat = 1);
-	REQUIRE(!bpf_prog_test_run_opts(bpf_program__fd(xdp_skel->progs.xdp_uplink), &o), "run");
-	EXPECT(o.retval == XDP_TX || o.retval == XDP_REDIRECT || o.retval == XDP_DROP, "verdict %u",
-	       o.retval);
-	REQUIRE(o.data_size_out == 14 + 20 + 8 + 20 + 8, "reply of %u bytes", o.data_size_out);
+	no_route = xdp_counter(BPFLET_CNT_DROP_NO_ROUTE);
+	v = xdp_run_frame(in, n, out, &out_len);
+	EXPECT(xdp_sent(v, no_route), "verdict %d", v);
+	REQUIRE(out_len == 14 + 20 + 8 + 20 + 8, "reply of %u bytes", out_len);
 	EXPECT(out[OFF_IP_PROTO] == IPPROTO_ICMP && out[OFF_L4] == 3 && out[OFF_L4 + 1] == 4,
 	       "not ICMP frag-needed");
 	EXPECT((out[OFF_L4 + 6] << 8 | out[OFF_L4 + 7]) == 1480, "next-hop MTU %u",
@@ -187,16 +185,14 @@ static void test_ingress_frag_needed(void)
 	EXPECT(!memcmp(out, in + 6, 6) && !memcmp(out + 6, in, 6), "MACs not turned around");
 	EXPECT(!memcmp(out + OFF_L4 + 8, in + OFF_IP, 28),
 	       "the quote is not the packet as the client sent it");
-	EXPECT(pkt_csums_ok(out, o.data_size_out, why, sizeof(why)), "%s", why);
+	EXPECT(pkt_csums_ok(out, out_len, why, sizeof(why)), "%s", why);
 	EXPECT(xdp_counter(BPFLET_CNT_DSR_FRAG_NEEDED) == 1, "dsr_icmp_frag_needed %llu",
 	       xdp_counter(BPFLET_CNT_DSR_FRAG_NEEDED));
 	big.payload = 1440; /* 1480 bytes: fits with the tunnel's 20 */
 	n = pkt_build(in, &big);
-	o.data_size_in = (__u32)n;
-	o.data_size_out = PKT_MAX;
-	REQUIRE(!bpf_prog_test_run_opts(bpf_program__fd(xdp_skel->progs.xdp_uplink), &o), "run");
-	EXPECT(o.data_size_out == n + 20 && out[OFF_IP_PROTO] == IPPROTO_IPIP,
-	       "a 1480-byte packet was not wrapped (%u bytes)", o.data_size_out);
+	xdp_run_frame(in, n, out, &out_len);
+	EXPECT(out_len == n + 20 && out[OFF_IP_PROTO] == IPPROTO_IPIP,
+	       "a 1480-byte packet was not wrapped (%u bytes)", out_len);
 	dsr_leave();
 }
 

@@ -34,31 +34,6 @@ static int run(uint8_t *in, size_t len, uint8_t *out)
 	return err ? -errno : (int)o.retval;
 }
 
-static uint16_t ipsum(const uint8_t *ip)
-{
-	uint32_t s = 0;
-
-	for (int i = 0; i < 20; i += 2)
-		s += (uint32_t)(ip[i] << 8 | ip[i + 1]);
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
-
-/* Sets fragment offset/MF and fixes the IP checksum of a frame built by pkt_build. */
-static void set_frag(uint8_t *f, uint16_t off8, bool mf)
-{
-	uint8_t *ip = f + OFF_IP;
-	uint16_t v = (uint16_t)((mf ? 0x2000 : 0) | off8), c;
-
-	ip[6] = (uint8_t)(v >> 8);
-	ip[7] = (uint8_t)v;
-	ip[10] = ip[11] = 0;
-	c = ipsum(ip);
-	ip[10] = (uint8_t)(c >> 8);
-	ip[11] = (uint8_t)c;
-}
-
 static void clear_frag(void)
 {
 	struct bpflet_frag_key k, next;
@@ -121,21 +96,21 @@ static void test_fragments_to_vip_translated(void)
 	t.dport = 8053;
 	pkt_build(want, &t);
 	/* the datagram as the backend must see it, cut the same way */
-	set_frag(first, 0, true);
-	set_frag(want, 0, true);
+	pkt_set_frag(first, 0, true);
+	pkt_set_frag(want, 0, true);
 	EXPECT(run(first, len, out) == TC_ACT_OK, "first verdict");
 	EXPECT(memcmp(out, want, len) == 0,
 	       "first fragment equals the datagram sent to the backend (UDP csum %#x vs %#x)",
 	       pkt_udp_csum(out), pkt_udp_csum(want));
 	/* the later fragment: IP header + raw payload, no UDP header */
 	memcpy(second, first, len);
-	set_frag(second, 185, false);
+	pkt_set_frag(second, 185, false);
 	memcpy(want, second, len);
 	memcpy(want + OFF_IP_DST, &(uint32_t){ip4(BE)}, 4);
-	set_frag(want, 185, false);
+	pkt_set_frag(want, 185, false);
 	EXPECT(run(second, len, out) == TC_ACT_OK, "second verdict");
 	EXPECT(memcmp(out, want, len) == 0, "second fragment: destination and IP checksum only");
-	EXPECT(ipsum(out + OFF_IP) == 0, "IP header checksum verifies");
+	EXPECT(pkt_ip_csum_ok(out), "IP header checksum verifies");
 	EXPECT(counter(BPFLET_CNT_DNAT_NEW) == 1 && counter(BPFLET_CNT_FRAGMENT_NAT) == 1,
 	       "dnat_new 1, fragment_translated 1");
 }
@@ -162,20 +137,20 @@ static void test_reply_fragments_reverse_translated(void)
 	len = pkt_build(in, &q);
 	REQUIRE(run(in, len, out) == TC_ACT_OK && pkt_ip_dst(out) == ip4(BE), "query translated");
 	len = pkt_build(in, &r);
-	set_frag(in, 0, true);
+	pkt_set_frag(in, 0, true);
 	r.src = VIP;
 	r.sport = 53;
 	pkt_build(want, &r);
-	set_frag(want, 0, true);
+	pkt_set_frag(want, 0, true);
 	EXPECT(run(in, len, out) == TC_ACT_OK && memcmp(out, want, len) == 0,
 	       "first reply fragment from VIP:53");
 	r.src = BE;
 	r.sport = 8053;
 	pkt_build(in, &r);
-	set_frag(in, 185, false);
+	pkt_set_frag(in, 185, false);
 	memcpy(want, in, len);
 	memcpy(want + OFF_IP_SRC, &(uint32_t){ip4(VIP)}, 4);
-	set_frag(want, 185, false);
+	pkt_set_frag(want, 185, false);
 	EXPECT(run(in, len, out) == TC_ACT_OK && memcmp(out, want, len) == 0,
 	       "later reply fragment from the VIP");
 }
@@ -193,10 +168,10 @@ static void test_unknown_id_not_followed(void)
 	size_t len = pkt_build(in, &s);
 
 	add_svc();
-	set_frag(in, 0, true);
+	pkt_set_frag(in, 0, true);
 	REQUIRE(run(in, len, out) == TC_ACT_OK, "first fragment");
 	in[OFF_IP + 4] ^= 0xff; /* another IP id */
-	set_frag(in, 185, false);
+	pkt_set_frag(in, 185, false);
 	EXPECT(run(in, len, out) == TC_ACT_OK && memcmp(in, out, len) == 0, "passes untouched");
 	EXPECT(counter(BPFLET_CNT_FRAGMENT) == 1 && counter(BPFLET_CNT_FRAGMENT_NAT) == 0,
 	       "counted as an untracked fragment");

@@ -114,17 +114,37 @@ bool xdp_ct_get(const char *s, uint16_t sp, const char *d, uint16_t dp, struct b
 	return bpf_map_lookup_elem(mfd(xdp_skel->maps.bl_ct_tcp_v2), &k, out) == 0;
 }
 
+int xdp_run_frame(const uint8_t *in, size_t len, uint8_t *out, uint32_t *out_len)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = (__u32)len,
+		    .data_out = out, .data_size_out = PKT_MAX, .repeat = 1);
+	int err = bpf_prog_test_run_opts(bpf_program__fd(xdp_skel->progs.xdp_uplink), &o);
+
+	if (out_len)
+		*out_len = o.data_size_out;
+	return err ? -errno : (int)o.retval;
+}
+
 int xdp_run(const struct pkt_spec *s, uint8_t *out, uint8_t *in, size_t *len)
 {
 	size_t n = pkt_build(in, s);
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = (__u32)n, .data_out = out,
-		    .data_size_out = PKT_MAX, .repeat = 1);
 
 	if (len)
 		*len = n;
-	return bpf_prog_test_run_opts(bpf_program__fd(xdp_skel->progs.xdp_uplink), &o)
-		       ? -errno
-		       : (int)o.retval;
+	return xdp_run_frame(in, n, out, NULL);
+}
+
+bool xdp_sent(int verdict, unsigned long long no_route_before)
+{
+	return verdict == XDP_TX || verdict == XDP_REDIRECT ||
+	       (verdict == XDP_DROP && xdp_counter(BPFLET_CNT_DROP_NO_ROUTE) > no_route_before);
+}
+
+void xdp_fib_part_aside(uint8_t *out, const uint8_t *want)
+{
+	memcpy(out, want, 12);				  /* MACs */
+	out[OFF_IP + 8] = want[OFF_IP + 8];		  /* TTL */
+	memcpy(out + OFF_IP + 10, want + OFF_IP + 10, 2); /* and so the header checksum */
 }
 
 bool xdp_forwarded(int verdict)
@@ -374,35 +394,6 @@ static void test_east_west_reply(void)
 	EXPECT(xdp_counter(BPFLET_CNT_RNAT) == 1, "reverse_nat");
 }
 
-/* Sets fragment offset (8-byte units) and MF and fixes the IP checksum. */
-static void set_frag(uint8_t *f, uint16_t off8, bool mf)
-{
-	uint8_t *ip = f + OFF_IP;
-	uint16_t v = (uint16_t)((mf ? 0x2000 : 0) | off8);
-	uint32_t c = 0;
-
-	ip[6] = (uint8_t)(v >> 8);
-	ip[7] = (uint8_t)v;
-	ip[10] = ip[11] = 0;
-	for (int i = 0; i < 20; i += 2)
-		c += (uint32_t)(ip[i] << 8 | ip[i + 1]);
-	while (c >> 16)
-		c = (c & 0xffff) + (c >> 16);
-	ip[10] = (uint8_t)(~c >> 8);
-	ip[11] = (uint8_t)~c;
-}
-
-static bool ip_hdr_ok(const uint8_t *f)
-{
-	uint32_t c = 0;
-
-	for (int i = 0; i < 20; i += 2)
-		c += (uint32_t)(f[OFF_IP + i] << 8 | f[OFF_IP + i + 1]);
-	while (c >> 16)
-		c = (c & 0xffff) + (c >> 16);
-	return c == 0xffff;
-}
-
 /* A fragmented UDP datagram to a NodePort whose backend is on another node: the first
  * fragment is translated as any packet, the later one follows it (addresses and IP
  * checksum only) instead of being left to the kernel; a stray one passes, counted. */
@@ -417,16 +408,15 @@ static void test_fragments_follow(void)
 	uint8_t first[PKT_MAX], later[PKT_MAX], in[PKT_MAX], out[PKT_MAX], want[PKT_MAX];
 	size_t len = pkt_build(first, &s);
 	unsigned long long no_route;
+	int v;
 
 	REQUIRE(xdp_fresh(), "loading xdp_uplink");
 	xdp_frontend_proto(NODE, NP, IPPROTO_UDP, REMOTE, false, 0);
 	memcpy(later, first, len);
-	set_frag(first, 0, true);
-	set_frag(later, 185, false);
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = first, .data_size_in = (__u32)len,
-		    .data_out = out, .data_size_out = PKT_MAX, .repeat = 1);
-	REQUIRE(!bpf_prog_test_run_opts(bpf_program__fd(xdp_skel->progs.xdp_uplink), &o), "run");
-	EXPECT(xdp_forwarded((int)o.retval), "first fragment verdict %u", o.retval);
+	pkt_set_frag(first, 0, true);
+	pkt_set_frag(later, 185, false);
+	v = xdp_run_frame(first, len, out, NULL);
+	EXPECT(xdp_forwarded(v), "first fragment verdict %d", v);
 	EXPECT(pkt_ip_dst(out) == ip4(REMOTE) && pkt_dport(out) == 8080 &&
 		       pkt_ip_src(out) == ip4(NODE),
 	       "first fragment not DNATed+SNATed");
@@ -434,30 +424,21 @@ static void test_fragments_follow(void)
 	memcpy(want, later, len);
 	memcpy(want + OFF_IP_DST, &(uint32_t){ip4(REMOTE)}, 4);
 	memcpy(want + OFF_IP_SRC, &(uint32_t){ip4(NODE)}, 4);
-	set_frag(want, 185, false);
-	o.data_in = later;
-	o.data_size_out = PKT_MAX;
+	pkt_set_frag(want, 185, false);
 	no_route = xdp_counter(BPFLET_CNT_DROP_NO_ROUTE);
-	REQUIRE(!bpf_prog_test_run_opts(bpf_program__fd(xdp_skel->progs.xdp_uplink), &o), "run");
-	EXPECT(o.retval == XDP_TX || o.retval == XDP_REDIRECT ||
-		       (o.retval == XDP_DROP && xdp_counter(BPFLET_CNT_DROP_NO_ROUTE) > no_route),
-	       "later fragment verdict %u", o.retval);
-	EXPECT(ip_hdr_ok(out), "later fragment: bad IP header checksum");
-	/* TTL: one less where the FIB answered (this namespace may have no route) */
-	out[OFF_IP + 8] = want[OFF_IP + 8];
-	memcpy(out + OFF_IP + 10, want + OFF_IP + 10, 2);
-	memcpy(out, want, 12); /* MACs: the FIB's */
+	v = xdp_run_frame(later, len, out, NULL);
+	EXPECT(xdp_sent(v, no_route), "later fragment verdict %d", v);
+	EXPECT(pkt_ip_csum_ok(out), "later fragment: bad IP header checksum");
+	xdp_fib_part_aside(out, want);
 	EXPECT(!memcmp(out, want, len), "later fragment: not exactly the addresses rewritten");
 	EXPECT(xdp_counter(BPFLET_CNT_FRAGMENT_NAT) == 1, "fragment_translated %llu",
 	       xdp_counter(BPFLET_CNT_FRAGMENT_NAT));
 	/* a later fragment of another datagram: the kernel's, counted */
-	o.data_in = in;
-	o.data_size_out = PKT_MAX;
 	memcpy(in, later, len);
 	in[OFF_IP + 4] ^= 0xff;
-	set_frag(in, 185, false);
-	REQUIRE(!bpf_prog_test_run_opts(bpf_program__fd(xdp_skel->progs.xdp_uplink), &o), "run");
-	EXPECT(o.retval == XDP_PASS && !memcmp(out, in, len), "stray fragment not passed as it is");
+	pkt_set_frag(in, 185, false);
+	v = xdp_run_frame(in, len, out, NULL);
+	EXPECT(v == XDP_PASS && !memcmp(out, in, len), "stray fragment not passed as it is");
 	EXPECT(xdp_counter(BPFLET_CNT_FRAGMENT) == 1, "fragment %llu",
 	       xdp_counter(BPFLET_CNT_FRAGMENT));
 }
@@ -492,8 +473,10 @@ static void test_icmp_errors_snat(void)
 				    .proto = IPPROTO_UDP,
 				    .payload = 8};
 	uint8_t in[PKT_MAX], out[PKT_MAX], want[PKT_MAX];
+	uint32_t out_len;
 	size_t len;
 	char why[128];
+	int v;
 
 	REQUIRE(xdp_fresh(), "loading xdp_uplink");
 	xdp_frontend_proto(NODE, NP, IPPROTO_UDP, REMOTE, false, 0);
@@ -510,20 +493,12 @@ static void test_icmp_errors_snat(void)
 			len = pkt_icmp_error(in, CLIENT, NODE, 3, 3, &reply, 0);
 			pkt_icmp_error(want, NODE, REMOTE, 3, 3, &be_reply, 0);
 		}
-		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = (__u32)len,
-			    .data_out = out, .data_size_out = PKT_MAX, .repeat = 1);
-		REQUIRE(!bpf_prog_test_run_opts(bpf_program__fd(xdp_skel->progs.xdp_uplink), &o),
-			"run");
-		EXPECT(o.retval == XDP_TX || o.retval == XDP_REDIRECT ||
-			       (o.retval == XDP_DROP &&
-				xdp_counter(BPFLET_CNT_DROP_NO_ROUTE) > no_route),
-		       "%s: verdict %u", dir ? "client's error" : "backend's error", o.retval);
-		REQUIRE(o.data_size_out == len, "length %u", o.data_size_out);
+		v = xdp_run_frame(in, len, out, &out_len);
+		EXPECT(xdp_sent(v, no_route), "%s: verdict %d",
+		       dir ? "client's error" : "backend's error", v);
+		REQUIRE(out_len == len, "length %u", out_len);
 		EXPECT(pkt_quote_csums_ok(out, why, sizeof(why)), "quote: %s", why);
-		/* the FIB's part (MACs, TTL and with it the header checksum) aside */
-		memcpy(out, want, 12);
-		out[OFF_IP + 8] = want[OFF_IP + 8];
-		memcpy(out + OFF_IP + 10, want + OFF_IP + 10, 2);
+		xdp_fib_part_aside(out, want);
 		EXPECT(!memcmp(out, want, len), "%s: not the error the other side must get",
 		       dir ? "client's error" : "backend's error");
 	}

@@ -27,9 +27,16 @@ void xdp_frontend(const char *addr, uint16_t port, const char *be_ip, bool local
 void xdp_frontend_proto(const char *addr, uint16_t port, uint8_t proto, const char *be_ip,
 			bool local, uint16_t flags);
 bool xdp_ct_get(const char *s, uint16_t sp, const char *d, uint16_t dp, struct bpflet_ct_val *out);
+/* Runs a frame; returns the verdict or -errno (and the output's length). */
+int xdp_run_frame(const uint8_t *in, size_t len, uint8_t *out, uint32_t *out_len);
 /* Builds the packet into in, runs it; returns the verdict or -errno. */
 int xdp_run(const struct pkt_spec *s, uint8_t *out, uint8_t *in, size_t *len);
 /* TX, REDIRECT, or the counted drop when test_run's namespace has no route */
 bool xdp_forwarded(int verdict);
+/* The same, the no-route counter having been no_route_before when it ran. */
+bool xdp_sent(int verdict, unsigned long long no_route_before);
+/* What the FIB decides in a sent frame (MACs, TTL, so the IP checksum) copied from want,
+ * so the rest compares byte for byte. */
+void xdp_fib_part_aside(uint8_t *out, const uint8_t *want);
 
 #endif

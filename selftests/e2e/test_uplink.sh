@@ -76,13 +76,7 @@ wait_ext() {
 }
 
 
-mn_up 2 || { fail "two nodes and an external client"; exit 1; }
-[ "$XDP_MODE" = native ] && { mn_fabric_napi || { fail "XDP on the fabric's ports"; exit 1; }; }
-mn_node_objects
-for i in 1 2; do
-	mn_agent_start "$i" --uplink uplink0 --xdp-mode "$XDP_MODE" ||
-		{ fail "agent of node $i starts with --uplink"; exit 1; }
-done
+mn_up_uplink 2 "$XDP_MODE" || { fail "two nodes with xdp_uplink and an external client"; exit 1; }
 ip -n "${MN_TAG}n1-node" link show uplink0 | grep -q "xdp" &&
 	pass "xdp_uplink attached to node1's uplink0 ($XDP_MODE)" || fail "no XDP program on uplink0"
 mn_use 1
@@ -131,24 +125,7 @@ n=$(mn_counter 1 fragment_translated)
 
 # b has no UDP listener on 9999: its port unreachable (to node1, about node1's port)
 # must reach the client as the NodePort's own, which makes its socket ECONNREFUSED
-for i in 1 2; do
-	cat >"/tmp/bpflet-${MN_TAG}n$i/manifests/closed.yaml" <<YAML
-apiVersion: v1
-kind: Service
-metadata: {name: closed, namespace: default}
-spec:
-  type: NodePort
-  clusterIP: 10.96.5.89
-  ports: [{port: 80, protocol: UDP, targetPort: 9999, nodePort: 30089}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: closed-x, namespace: default, labels: {kubernetes.io/service-name: closed}}
-addressType: IPv4
-ports: [{port: 9999, protocol: UDP}]
-endpoints: [{addresses: ["$B"], nodeName: node2}]
-YAML
-done
+mn_nodeport closed 10.96.5.89 "$B" node2 u/UDP/80/9999/30089
 out=timeout
 for _ in $(seq 10); do
 	out=$(mn_ext python3 -c "
@@ -235,24 +212,7 @@ esac
 check "our program is still the one on uplink0" wait_ext "$N1" 30081 "a $EXT"
 
 # an open north-south connection (remote backend, SNAT) across an agent restart
-for i in 1 2; do
-	cat >"/tmp/bpflet-${MN_TAG}n$i/manifests/hold.yaml" <<YAML
-apiVersion: v1
-kind: Service
-metadata: {name: hold, namespace: default}
-spec:
-  type: NodePort
-  clusterIP: 10.96.5.87
-  ports: [{port: 80, protocol: TCP, targetPort: 9000, nodePort: 30087}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: hold-x, namespace: default, labels: {kubernetes.io/service-name: hold}}
-addressType: IPv4
-ports: [{port: 9000, protocol: TCP}]
-endpoints: [{addresses: ["$B"], nodeName: node2}]
-YAML
-done
+mn_nodeport hold 10.96.5.87 "$B" node2 h/TCP/80/9000/30087
 hold_out=/tmp/bpflet-${MN_TAG}n1/hold.out
 for _ in $(seq 50); do
 	mn_ext timeout 2 socat -T1 - "TCP:$N1:30087,connect-timeout=1" <<<"x" 2>/dev/null | grep -q x && break

@@ -25,39 +25,14 @@ if ! command -v hping3 >/dev/null || ! command -v tcpdump >/dev/null; then
 	exit 1
 fi
 
-mn_up 2 || { fail "two nodes and an external client"; exit 1; }
-[ "$XDP_MODE" = native ] && { mn_fabric_napi || { fail "XDP on the fabric's ports"; exit 1; }; }
-mn_node_objects
-for i in 1 2; do
-	mn_agent_start "$i" --uplink uplink0 --xdp-mode "$XDP_MODE" ||
-		{ fail "agent of node $i starts"; exit 1; }
-done
+mn_up_uplink 2 "$XDP_MODE" || { fail "two nodes with xdp_uplink and an external client"; exit 1; }
 mn_use 2
 B=$(bl_pod_add b) || { fail "pod b on node2"; exit 1; }
 bl_bg b socat TCP-LISTEN:9000,fork,reuseaddr EXEC:cat
 bl_bg b iperf3 -s -p 5201
 bl_wait_port b 9000
 bl_wait_port b 5201
-for i in 1 2; do
-	cat >"/tmp/bpflet-${MN_TAG}n$i/manifests/ct.yaml" <<YAML
-apiVersion: v1
-kind: Service
-metadata: {name: ct, namespace: default}
-spec:
-  type: NodePort
-  clusterIP: 10.96.8.1
-  ports:
-  - {name: echo, port: 80, protocol: TCP, targetPort: 9000, nodePort: 30090}
-  - {name: bulk, port: 5201, protocol: TCP, targetPort: 5201, nodePort: 30091}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: ct-x, namespace: default, labels: {kubernetes.io/service-name: ct}}
-addressType: IPv4
-ports: [{name: echo, port: 9000, protocol: TCP}, {name: bulk, port: 5201, protocol: TCP}]
-endpoints: [{addresses: ["$B"], nodeName: node2, conditions: {ready: true}}]
-YAML
-done
+mn_nodeport ct 10.96.8.1 "$B" node2 echo/TCP/80/9000/30090 bulk/TCP/5201/5201/30091
 for i in 1 2; do ip netns exec "${MN_TAG}n$i-node" ping -c1 -W1 "$EXT" >/dev/null 2>&1; done
 ip netns exec "${MN_TAG}n1-node" ping -c1 -W1 "$(mn_ip 2)" >/dev/null 2>&1
 for _ in $(seq 50); do

@@ -19,13 +19,8 @@ EXT=$MN_EXT_IP
 XDP_MODE=${BL_XDP_MODE:-native}
 
 
-mn_up 2 || { fail "two nodes and an external client"; exit 1; }
-[ "$XDP_MODE" = native ] && { mn_fabric_napi || { fail "XDP on the fabric's ports"; exit 1; }; }
-mn_node_objects
-for i in 1 2; do
-	mn_agent_start "$i" --uplink uplink0 --xdp-mode "$XDP_MODE" --lb-mode dsr ||
-		{ fail "agent of node $i starts with --lb-mode dsr"; exit 1; }
-done
+mn_up_uplink 2 "$XDP_MODE" --lb-mode dsr ||
+	{ fail "two nodes with xdp_uplink --lb-mode dsr and an external client"; exit 1; }
 grep -q "xdp_uplink attached to uplink0 (.* mode, DSR)" "/tmp/bpflet-${MN_TAG}n1/agent.log" &&
 	pass "xdp_uplink attached in DSR mode" || fail "attach log"
 mn_use 2
@@ -34,27 +29,7 @@ bl_serve_echo b 8080
 bl_bg b socat TCP-LISTEN:9001,fork,reuseaddr SYSTEM:"sha256sum"
 bl_wait_port b 8080
 bl_wait_port b 9001
-for i in 1 2; do
-	cat >"/tmp/bpflet-${MN_TAG}n$i/manifests/d.yaml" <<YAML
-apiVersion: v1
-kind: Service
-metadata: {name: d, namespace: default}
-spec:
-  type: NodePort
-  clusterIP: 10.96.7.1
-  ports:
-  - {name: t, port: 80, protocol: TCP, targetPort: 8080, nodePort: 30100}
-  - {name: u, port: 80, protocol: UDP, targetPort: 8080, nodePort: 30100}
-  - {name: big, port: 81, protocol: TCP, targetPort: 9001, nodePort: 30101}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: d-x, namespace: default, labels: {kubernetes.io/service-name: d}}
-addressType: IPv4
-ports: [{name: t, port: 8080, protocol: TCP}, {name: u, port: 8080, protocol: UDP}, {name: big, port: 9001, protocol: TCP}]
-endpoints: [{addresses: ["$B"], nodeName: node2, conditions: {ready: true}}]
-YAML
-done
+mn_nodeport d 10.96.7.1 "$B" node2 t/TCP/80/8080/30100 u/UDP/80/8080/30100 big/TCP/81/9001/30101
 for i in 1 2; do ip netns exec "${MN_TAG}n$i-node" ping -c1 -W1 "$EXT" >/dev/null 2>&1; done
 ip netns exec "${MN_TAG}n1-node" ping -c1 -W1 "$(mn_ip 2)" >/dev/null 2>&1
 

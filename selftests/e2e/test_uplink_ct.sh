@@ -5,7 +5,8 @@
 # segments injected into an open connection with hping3 (data far out of the window,
 # SYN+FIN) are dropped at XDP and counted, and the backend never sees them (a capture
 # in its namespace), while an injected in-window duplicate ACK does reach it; the
-# connection still works afterwards.
+# connection still works afterwards. Last, an open connection survives an agent that
+# finds conntrack maps of the previous layout (bl_ct_*_v1) and takes them over.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 MN_TAG=uc$$
@@ -131,5 +132,57 @@ touch "$go"
 wait "$holder"
 [ "$(tail -1 "$hold")" = "one two" ] && pass "the connection carries on after the injections" ||
 	fail "held connection: '$(cat "$hold")'"
+
+# 3. an agent of the previous conntrack layout replaced under an open connection: its
+# maps are played by layout-1 copies (64-byte values) of node1's entries while the agent
+# is down, the v2 pins gone, as an older agent would have left them
+mn_use 2
+hold2=$BL_WORK/hold2.out
+go2=$BL_WORK/hold2.go
+rm -f "$go2"
+mn_ext python3 - "$N1" 45001 "$go2" >"$hold2" 2>&1 <<'PY' &
+import os, socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", int(sys.argv[2])))
+s.settimeout(5)
+s.connect((sys.argv[1], 30090))
+s.sendall(b"one\n"); first = s.recv(64)
+print("open", flush=True)
+for _ in range(600):
+    if os.path.exists(sys.argv[3]): break
+    time.sleep(0.05)
+s.sendall(b"two" * 30000 + b"\n"); got = b""
+while len(got) < 90001: got += s.recv(65536)
+print(first.decode().strip(), len(got), flush=True)
+PY
+holder=$!
+for _ in $(seq 50); do grep -q open "$hold2" 2>/dev/null && break; sleep 0.1; done
+mn_agent_stop 1
+pins=/sys/fs/bpf/bpflet/${MN_TAG}n1
+python3 - "$pins" <<'PY'
+import json, subprocess, sys
+pins = sys.argv[1]
+for m in ("tcp", "any"):
+    old, new = f"{pins}/bl_ct_{m}_v1", f"{pins}/bl_ct_{m}_v2"
+    dump = json.loads(subprocess.check_output(["bpftool", "-j", "map", "dump", "pinned", new]))
+    subprocess.check_call(["bpftool", "map", "create", old, "type", "lru_hash", "key", "40",
+                           "value", "64", "entries", "4096", "name", f"bl_ct_{m}_v1"])
+    for e in dump:
+        subprocess.check_call(["bpftool", "map", "update", "pinned", old, "key", "hex"] +
+                              [b[2:] for b in e["key"]] + ["value", "hex"] +
+                              [b[2:] for b in e["value"][:64]])
+    subprocess.check_call(["rm", new])
+PY
+mn_agent_start 1 --uplink uplink0 --xdp-mode "$XDP_MODE" || fail "node1's agent restarts"
+touch "$go2"
+wait "$holder"
+grep -q "took over [1-9][0-9]* conntrack entries of layout 1" "/tmp/bpflet-${MN_TAG}n1/agent.log" &&
+	[ ! -e "$pins/bl_ct_tcp_v1" ] && [ -e "$pins/bl_ct_tcp_v2" ] &&
+	pass "the new agent took the layout-1 entries over and removed the old maps" ||
+	fail "layout migration: $(grep -i "layout" "/tmp/bpflet-${MN_TAG}n1/agent.log" | tail -2)"
+[ "$(tail -1 "$hold2")" = "one 90001" ] &&
+	pass "an open connection survived the switch from layout 1 (90 kB after it)" ||
+	fail "connection across the layout switch: '$(cat "$hold2")'"
 
 bl_summary

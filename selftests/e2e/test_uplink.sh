@@ -123,25 +123,36 @@ n=$(mn_counter 1 fragment_translated)
 	pass "a fragmented UDP datagram → remote backend answered (fragment_translated $n)" ||
 	fail "fragmented UDP NodePort: '$out', fragment_translated ${n:-?}"
 
-# b has no UDP listener on 9999: its port unreachable (to node1, about node1's port)
-# must reach the client as the NodePort's own, which makes its socket ECONNREFUSED
-mn_nodeport closed 10.96.5.89 "$B" node2 u/UDP/80/9999/30089
-out=timeout
-for _ in $(seq 10); do
-	out=$(mn_ext python3 -c "
+# ext_refused HOST PORT: the external client's connected UDP socket after sending to
+# HOST:PORT: "refused" (ECONNREFUSED: a port unreachable it could match), "timeout", ...
+ext_refused() {
+	local out=timeout
+	for _ in $(seq 10); do
+		out=$(mn_ext python3 -c "
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(0.5)
-s.connect(('$N1', 30089))
+s.connect(('$1', $2))
 s.send(b'x')
 try: s.recv(100); print('answered')
 except ConnectionRefusedError: print('refused')
 except socket.timeout: print('timeout')" 2>&1)
-	[ "$out" = refused ] && break
-done
+		[ "$out" = refused ] && break
+	done
+	echo "$out"
+}
+# no UDP listener on 9999: the backend's port unreachable must reach the client as the
+# NodePort's own. From b (node2) it comes to node1 about node1's port (SNAT) and is
+# translated at XDP; from a (node1) tc_pod translates it and sends it out.
+mn_nodeport closed 10.96.5.89 "$B" node2 u/UDP/80/9999/30089
+mn_nodeport closedl 10.96.5.80 "$A" node1 u/UDP/80/9999/30080
+out=$(ext_refused "$N1" 30089)
 [ "$out" = refused ] && [ "$(mn_counter 1 icmp_error_translated)" -gt 0 ] &&
 	pass "the remote backend's port unreachable reached the client translated (refused)" ||
 	fail "ICMP error of an SNATed flow: '$out', icmp_error_translated $(mn_counter 1 icmp_error_translated)"
+out=$(ext_refused "$N1" 30080)
+[ "$out" = refused ] && pass "the local backend's port unreachable reached the client translated" ||
+	fail "ICMP error of a local north-south flow: '$out'"
 
 svc both NodePort 30083 "" "$A/node1" "$B/node2"
 wait_ext "$N2" 30083 "b $EXT" >/dev/null 2>&1 || wait_ext "$N2" 30083 "a $N2" >/dev/null

@@ -16,6 +16,7 @@
 #include "lib/counters.h"
 #include "lib/ct_tcp.h"
 #include "lib/frag.h"
+#include "lib/frag_hold.h"
 #include "lib/icmp_err.h"
 #include "lib/maps.h"
 #include "lib/mss.h"
@@ -205,9 +206,21 @@ int tc_pod(struct __sk_buff *skb)
 			count(skb, done ? BPFLET_CNT_FRAGMENT_NAT : BPFLET_CNT_FRAGMENT);
 			return TC_ACT_OK;
 		}
+		if (fr == FRAG_EARLY && frag_hold(skb, &p) == 0) {
+			count(skb, BPFLET_CNT_FRAGMENT_HELD);
+			return TC_ACT_SHOT; /* its copy goes on behind the first fragment */
+		}
 		if (fr != FRAG_FIRST) {
 			count(skb, BPFLET_CNT_FRAGMENT);
 			return TC_ACT_OK;
+		}
+		switch (frag_replay(skb, &p)) {
+		case 1:
+			count(skb, BPFLET_CNT_FRAGMENT_REPLAYED);
+			break;
+		case -1:
+			count(skb, BPFLET_CNT_DROP_REWRITE);
+			return TC_ACT_SHOT;
 		}
 		break; /* the first fragment takes the normal path */
 	}

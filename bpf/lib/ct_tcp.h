@@ -71,7 +71,7 @@ struct tcp_seg {
 
 /* The window scale option of a SYN whose options start at opt. Options that cannot be
  * read count as "offered, 14": tolerant rather than strict with a wrong factor. */
-static __always_inline __u8 tcp_opt_wscale(__u8 *opt, void *data_end, __u32 optlen)
+static __noinline __u8 tcp_opt_wscale(__u8 *opt, void *data_end, __u32 optlen)
 {
 	__u32 i = 0;
 

@@ -15,6 +15,7 @@ enum frag_result {
 	FRAG_PASS,   /* not for us: count and pass */
 	FRAG_FIRST,  /* first fragment: p has ports now, take the normal path */
 	FRAG_FOLLOW, /* later fragment of a known datagram: p has its ports */
+	FRAG_EARLY,  /* later fragment whose first has not been seen (yet) */
 };
 
 /* The frame's fragment (parse_frame said PARSE_FRAGMENT): a first one's ports go into
@@ -36,7 +37,7 @@ static __always_inline int frag_note(void *data, void *end, struct pkt *p)
 	if (ip->frag_off & bpf_htons(IP_OFFSET)) {
 		known = bpf_map_lookup_elem(&bl_frag_v1, &fk);
 		if (!known)
-			return FRAG_PASS;
+			return FRAG_EARLY;
 		p->sport = known->sport;
 		p->dport = known->dport;
 		p->tcp_flags = 0;

@@ -215,6 +215,8 @@ enum bpflet_counter {
 	BPFLET_CNT_DROP_CT_WINDOW,     /* TCP segment outside the flow's window (conntrack) */
 	BPFLET_CNT_DSR_FRAG_NEEDED,    /* uplink: too big for the DSR tunnel, ICMP frag-needed sent */
 	BPFLET_CNT_DROP_DSR_TOO_BIG,   /* uplink: too big for the DSR tunnel and no DF: dropped */
+	BPFLET_CNT_FRAGMENT_HELD,      /* later fragment ahead of its first: held for it */
+	BPFLET_CNT_FRAGMENT_REPLAYED,  /* a held fragment sent on behind its first */
 	BPFLET_CNT_MAX,
 };
 

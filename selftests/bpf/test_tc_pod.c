@@ -747,14 +747,14 @@ static void test_fragment_passes(void)
 	struct run r;
 
 	add_service(VIP, 53, IPPROTO_UDP, 2, one_be, 1, 1053);
-	/* a later fragment (offset 1480) whose first fragment was never seen: nothing
-	 * to follow (translated fragments: test_frag.c) */
+	/* a later fragment (offset 1480) whose first fragment was never seen: held for
+	 * it (translated, held and replayed fragments: test_frag.c) */
 	in[OFF_IP + 6] = 0x20;
 	in[OFF_IP + 7] = 185;
 	in[OFF_IP + 10] = in[OFF_IP + 11] = 0;
 	r = run_pkt(in, len);
-	EXPECT(r.retval == TC_ACT_OK && memcmp(r.out, in, len) == 0, "fragment passes untouched");
-	EXPECT(counter(BPFLET_CNT_FRAGMENT) == 1, "fragment counted");
+	EXPECT(r.retval == TC_ACT_SHOT, "fragment not held for its first (verdict %d)", r.retval);
+	EXPECT(counter(BPFLET_CNT_FRAGMENT_HELD) == 1, "fragment_held counted");
 }
 
 static void test_missing_backend_dropped(void)
@@ -885,7 +885,7 @@ int main(void)
 		{"malformed and truncated packets dropped and counted", test_malformed_dropped},
 		{"runt frames are refused by the kernel before the program",
 		 test_runt_refused_by_kernel},
-		{"an IPv4 fragment of no known datagram passes untouched, counted",
+		{"an IPv4 fragment of no known datagram is held for its first, counted",
 		 test_fragment_passes},
 		{"a slot without backend drops and counts", test_missing_backend_dropped},
 		{"a RST forgets the flow; a direct SYN clears a stale reply entry",

@@ -44,6 +44,33 @@ done
 
 drops() { echo "$(mn_counter 1 drop_ct_out_of_window) $(mn_counter 1 drop_ct_invalid)"; }
 
+# ext_hold CPORT N OUT GO: a connection from the external client's port CPORT to the
+# echo NodePort that exchanges "one" at once and "two" x N once GO exists; OUT gets
+# "open", then "one <bytes echoed>". HOLDER is its pid; returns once it is open.
+ext_hold() {
+	rm -f "$4"
+	mn_ext python3 - "$N1" "$1" "$4" "$2" >"$3" 2>&1 <<'PY' &
+import os, socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", int(sys.argv[2])))
+s.settimeout(5)
+s.connect((sys.argv[1], 30090))
+s.sendall(b"one\n"); first = s.recv(64)
+print("open", flush=True)
+for _ in range(600):
+    if os.path.exists(sys.argv[3]): break
+    time.sleep(0.05)
+n = int(sys.argv[4])
+s.sendall(b"two" * n + b"\n"); got = b""
+while len(got) < 3 * n + 1: got += s.recv(65536)
+print(first.decode().strip(), len(got), flush=True)
+PY
+	HOLDER=$!
+	for _ in $(seq 50); do grep -q open "$3" 2>/dev/null && return 0; sleep 0.1; done
+	return 1
+}
+
 # 1. bulk both ways: window scaling, autotuned windows, GRO-sized segments
 before=$(drops)
 for dir in "" -R; do
@@ -65,25 +92,7 @@ bl_bg b tcpdump -i eth0 -n -U -w "$cap" "tcp port 9000"
 for _ in $(seq 50); do [ -s "$cap" ] && break; sleep 0.1; done
 hold=$BL_WORK/hold.out
 go=$BL_WORK/hold.go
-rm -f "$go"
-mn_ext python3 - "$N1" "$CPORT" "$go" >"$hold" 2>&1 <<'PY' &
-import os, socket, sys, time
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", int(sys.argv[2])))
-s.settimeout(5)
-s.connect((sys.argv[1], 30090))
-s.sendall(b"one\n"); first = s.recv(64)
-print("open", flush=True)
-for _ in range(600):
-    if os.path.exists(sys.argv[3]): break
-    time.sleep(0.05)
-s.sendall(b"two\n"); second = s.recv(64)
-print(first.decode().strip(), second.decode().strip(), flush=True)
-PY
-holder=$!
-for _ in $(seq 50); do grep -q open "$hold" 2>/dev/null && break; sleep 0.1; done
-grep -q open "$hold" || fail "the held connection did not open: $(cat "$hold")"
+ext_hold "$CPORT" 1 "$hold" "$go" || fail "the held connection did not open: $(cat "$hold")"
 
 # the flow's own numbers as node1's conntrack recorded them
 mn_use 1
@@ -129,8 +138,8 @@ i1=$(mn_counter 1 drop_ct_invalid)
 [ "$(seen 1234)" -ge 1 ] && pass "the in-window duplicate ACK reached the backend (capture works)" ||
 	fail "the in-window injected ACK never reached the backend"
 touch "$go"
-wait "$holder"
-[ "$(tail -1 "$hold")" = "one two" ] && pass "the connection carries on after the injections" ||
+wait "$HOLDER"
+[ "$(tail -1 "$hold")" = "one 4" ] && pass "the connection carries on after the injections" ||
 	fail "held connection: '$(cat "$hold")'"
 
 # 3. an agent of the previous conntrack layout replaced under an open connection: its
@@ -139,25 +148,7 @@ wait "$holder"
 mn_use 2
 hold2=$BL_WORK/hold2.out
 go2=$BL_WORK/hold2.go
-rm -f "$go2"
-mn_ext python3 - "$N1" 45001 "$go2" >"$hold2" 2>&1 <<'PY' &
-import os, socket, sys, time
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", int(sys.argv[2])))
-s.settimeout(5)
-s.connect((sys.argv[1], 30090))
-s.sendall(b"one\n"); first = s.recv(64)
-print("open", flush=True)
-for _ in range(600):
-    if os.path.exists(sys.argv[3]): break
-    time.sleep(0.05)
-s.sendall(b"two" * 30000 + b"\n"); got = b""
-while len(got) < 90001: got += s.recv(65536)
-print(first.decode().strip(), len(got), flush=True)
-PY
-holder=$!
-for _ in $(seq 50); do grep -q open "$hold2" 2>/dev/null && break; sleep 0.1; done
+ext_hold 45001 30000 "$hold2" "$go2" || fail "the second held connection did not open"
 mn_agent_stop 1
 pins=/sys/fs/bpf/bpflet/${MN_TAG}n1
 python3 - "$pins" <<'PY'
@@ -176,7 +167,7 @@ for m in ("tcp", "any"):
 PY
 mn_agent_start 1 --uplink uplink0 --xdp-mode "$XDP_MODE" || fail "node1's agent restarts"
 touch "$go2"
-wait "$holder"
+wait "$HOLDER"
 grep -q "took over [1-9][0-9]* conntrack entries of layout 1" "/tmp/bpflet-${MN_TAG}n1/agent.log" &&
 	[ ! -e "$pins/bl_ct_tcp_v1" ] && [ -e "$pins/bl_ct_tcp_v2" ] &&
 	pass "the new agent took the layout-1 entries over and removed the old maps" ||

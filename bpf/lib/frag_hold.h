@@ -25,20 +25,28 @@ static __always_inline int frag_key_of(struct __sk_buff *skb, const struct pkt *
 	return 0;
 }
 
-/* The frame's two size bounds are checked apart, the value pinned between them:
- * merged into one unsigned compare on a copy, the verifier would not see them on the
- * register the helper gets. */
+/* len when a frame of that size fits a held one, else 0. The two bounds are checked
+ * apart, the value pinned between them: merged into one unsigned compare on a copy,
+ * the verifier would not see them on the register the helper gets. 64 bits: no
+ * zero-extending copy between check and use either. */
+static __always_inline __u64 frame_fits(__u64 len)
+{
+	if (len > BPFLET_FRAG_HELD_BYTES)
+		return 0;
+	asm volatile("" : "+r"(len));
+	if (len < ETH_HLEN + sizeof(struct iphdr))
+		return 0;
+	asm volatile("" : "+r"(len));
+	return len;
+}
+
 /* Copies the skb's frame into h; -1 when it does not fit. */
 static __always_inline int frag_save(struct __sk_buff *skb, struct bpflet_frag_held *h)
 {
-	__u64 len = skb->len; /* 64 bits: no zero-extending copy between check and use */
+	__u64 len = frame_fits(skb->len);
 
-	if (len > BPFLET_FRAG_HELD_BYTES)
+	if (!len)
 		return -1;
-	asm volatile("" : "+r"(len));
-	if (len < ETH_HLEN + sizeof(struct iphdr))
-		return -1;
-	asm volatile("" : "+r"(len));
 	h->len = len;
 	return bpf_skb_load_bytes(skb, 0, h->frame, len) ? -1 : 0;
 }
@@ -46,15 +54,9 @@ static __always_inline int frag_save(struct __sk_buff *skb, struct bpflet_frag_h
 /* Makes the skb the frame in h (resized, every byte written). */
 static __always_inline int frag_load(struct __sk_buff *skb, const struct bpflet_frag_held *h)
 {
-	__u64 len = h->len;
+	__u64 len = frame_fits(h->len);
 
-	if (len > BPFLET_FRAG_HELD_BYTES)
-		return -1;
-	asm volatile("" : "+r"(len));
-	if (len < ETH_HLEN + sizeof(struct iphdr))
-		return -1;
-	asm volatile("" : "+r"(len));
-	if (bpf_skb_change_tail(skb, len, 0))
+	if (!len || bpf_skb_change_tail(skb, len, 0))
 		return -1;
 	return bpf_skb_store_bytes(skb, 0, h->frame, len, 0) ? -1 : 0;
 }

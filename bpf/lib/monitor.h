@@ -115,6 +115,9 @@ static __always_inline bool mon_is_drop(__u32 r)
 	case BPFLET_CNT_DROP_NO_ROUTE:
 	case BPFLET_CNT_DROP_SRC_RANGE:
 	case BPFLET_CNT_DROP_POLICY:
+	case BPFLET_CNT_DROP_CT_WINDOW:
+	case BPFLET_CNT_DSR_FRAG_NEEDED:
+	case BPFLET_CNT_DROP_DSR_TOO_BIG:
 		return true;
 	default:
 		return false;

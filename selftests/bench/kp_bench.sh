@@ -88,6 +88,7 @@ timed_ms() {
 # ---------------------------------------------------------------- topology
 echo "== kube-proxy side by side: ${NS_LIST[*]} Services x $EPS endpoints, $REPS x ${SECS}s per figure"
 t_setup=$EPOCHREALTIME
+started=$(date -u '+%Y-%m-%d %H:%M UTC')
 mn_up 5 || exit 1
 for i in 1 2 3 4; do
 	mn_agent_start "$i" || exit 1
@@ -342,5 +343,5 @@ done
 mkdir -p "$(dirname "$OUT")" && cp "$RES" "${OUT%.json}.txt"
 python3 "$HERE/kp_report.py" summarize "$RES" "$OUT" \
 	--endpoints "$EPS" --reps "$REPS" --secs "$SECS" --slice-ms "$SLICE" --changes $((PAIRS * 2)) \
-	--sync-reps "$SYNC_REPS" --sync-reps-big "$SYNC_REPS_BIG" \
+	--sync-reps "$SYNC_REPS" --sync-reps-big "$SYNC_REPS_BIG" --date "$started" \
 	--seconds "$(awk -v a="$t_setup" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.0f", b - a}')"

@@ -119,7 +119,7 @@ def checks_for(n, data, verify, iso, extra, eps):
 def summarize(a):
     data, verify, iso, extra = load(a.results)
     ns = sorted(data)
-    res = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    res = {"date": a.date or time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
            "machine": machine(), "settings": {
                "services": ns, "endpoints": a.endpoints, "reps": a.reps, "secs": a.secs,
                "slice_ms": a.slice_ms,
@@ -134,12 +134,14 @@ def summarize(a):
                                  "isolation": iso.get(n, {}), **extra.get(n, {})}
         for fig, _, _, _ in TRAFFIC:
             d = figs.get(fig, {}).get("direct") or [0]
-            base = statistics.median(d)
             r["traffic"][fig] = {}
             for p in PATHS:
                 v = figs.get(fig, {}).get(p) or [0]
                 s = stats(v)
-                s["ratio"] = s["median"] / base if base else 0
+                # the paths of one round ran in the same seconds: their ratio is paired
+                q = [x / y if y else 0 for x, y in zip(v, d)] or [0]
+                s.update(ratio=statistics.median(q), ratio_min=min(q), ratio_max=max(q),
+                         ratio_samples=q)
                 r["traffic"][fig][p] = s
         for fig, _, rows in CONTROL:
             r["control"][fig] = {p: stats(figs[fig][p]) for p in rows if figs.get(fig, {}).get(p)}
@@ -165,16 +167,26 @@ def machine():
                 break
     except OSError:
         pass
+    try:  # the 15-minute figure spans most of a run
+        load = open("/proc/loadavg").read().split()[:3]
+    except OSError:
+        load = []
     return {"cpus": os.cpu_count(), "cpu": model, "kernel": platform.release(),
+            "loadavg_1_5_15_at_end": load,
             "note": "VM shared with other jobs running at the same time"}
 
 
 def print_table(res, ns):
     s = res["settings"]
     w = 30
-    print(f"\nkube-proxy side by side, {s['endpoints']} endpoints per Service. Traffic cells: "
-          f"median [min..max] of {s['reps']} rounds of {s['secs']} s per path (a round's rate:\n"
-          f"the median of its {s['slice_ms']} ms slices), then the ratio to direct's median")
+    print(f"\nkube-proxy side by side, {s['endpoints']} endpoints per Service, {s['reps']} rounds "
+          f"of {s['secs']} s per path and figure (a round's rate: the\nmedian of its "
+          f"{s['slice_ms']} ms slices). Cells: the median over the rounds, and the ratio to "
+          f"direct [min..max] over the rounds\n(direct's cell: [min..max] of its own values)")
+    m = res["machine"]
+    print(f"{res['date']}: {m['cpus']} CPUs ({m['cpu']}), kernel {m['kernel']}, shared with "
+          f"other jobs (load average 1/5/15 min at the end: "
+          f"{' '.join(m['loadavg_1_5_15_at_end'])}); {s['run_seconds']} s")
     print(f"{'figure / path':<34}" + "".join(f"{'N=' + str(n):>{w}}" for n in ns))
     for fig, label, unit, _ in TRAFFIC:
         print(f"{label} ({unit})")
@@ -182,8 +194,11 @@ def print_table(res, ns):
             cells = []
             for n in ns:
                 c = res["n"][str(n)]["traffic"][fig][p]
-                cells.append(f"{si(c['median'])} [{si(c['min'])}..{si(c['max'])}] "
-                             f"{c['ratio']:.2f}")
+                if p == "direct":
+                    cells.append(f"{si(c['median'])} [{si(c['min'])}..{si(c['max'])}]")
+                else:
+                    cells.append(f"{si(c['median'])} {c['ratio']:.2f} "
+                                 f"[{c['ratio_min']:.2f}..{c['ratio_max']:.2f}]")
             print(f"  {p:<32}" + "".join(f"{x:>{w}}" for x in cells))
     print(f"control plane (ms; median [min..max] over {s['changes']} changes, "
           f"{s['sync_reps']} full syncs below 10k, {s['sync_reps_10k']} at 10k)")
@@ -219,7 +234,9 @@ def plotdata(a):
                                            for p in rows) + "\n")
     with open(os.path.join(a.dir, "title.txt"), "w") as f:
         m = res["machine"]
-        f.write(f"{res['date']}, {m['cpus']} vCPU VM (shared), kernel {m['kernel']}, "
+        load = m.get("loadavg_1_5_15_at_end") or ["?"] * 3
+        f.write(f"{res['date']}, {m['cpus']} vCPU VM shared with other jobs (load {load[2]}), "
+                f"kernel {m['kernel']}, "
                 f"{res['settings']['endpoints']} endpoints per Service\n")
     return 0
 
@@ -234,6 +251,7 @@ def main():
                 "slice-ms"):
         s.add_argument("--" + opt, type=int, default=0)
     s.add_argument("--secs", type=float, default=0)
+    s.add_argument("--date", default="", help="when the run started")
     p = sub.add_parser("plotdata")
     p.add_argument("json")
     p.add_argument("dir")

@@ -79,10 +79,11 @@ note() { echo "   $*"; }
 # timed_ms NODE FILE CMD...: milliseconds CMD takes reading FILE, timed inside NODE
 # (so `ip netns exec` is not counted); nothing printed and status 1 if CMD fails.
 timed_ms() {
-	local i=$1 f=$2
+	local i=$1 f=$2 t
 	shift 2
-	in_node "$i" bash -c 't0=$EPOCHREALTIME; "${@:1}" <"$0" >/dev/null || exit 1
-		t1=$EPOCHREALTIME; echo "$t0 $t1"' "$f" "$@" | awk '{printf "%.3f\n", ($2 - $1) * 1000}'
+	t=$(in_node "$i" bash -c 't0=$EPOCHREALTIME; "$@" <"$0" >/dev/null || exit 1
+		t1=$EPOCHREALTIME; echo "$t0 $t1"' "$f" "$@") || return 1
+	awk '{printf "%.3f\n", ($2 - $1) * 1000}' <<<"$t"
 }
 
 # ---------------------------------------------------------------- topology
@@ -284,7 +285,11 @@ traffic() {
 				echo "kp_bench: N=$n $mode round $r: $(tail -1 <<<"$out")" >&2
 			for path in "${PATHS[@]}"; do
 				spec="${MN_TAG}n${NODE_OF[$path]}-c@"
-				val() { awk -v s="$spec" -v k="$1" 'index($1, s) == 1 && $2 == k {print $3}' <<<"$out"; }
+				# a path that did not answer counts 0, which the report's checks catch
+				val() {
+					awk -v s="$spec" -v k="$1" 'index($1, s) == 1 && $2 == k {v = $3}
+						END {print v == "" ? 0 : v}' <<<"$out"
+				}
 				record "$n $mode $path $(val slice_median_per_second)"
 				record "$n ${mode}_mean $path $(val transactions_per_second)"
 				record "$n ${mode}_total $path $(val transactions)"

@@ -29,6 +29,7 @@ plot dir."/crr_ratio.dat" u 1:2 t "direct", "" u 1:3 t "bpflet", \
 
 set logscale y
 set yrange [*:*]
+set format y "%g"
 set key top left
 set title "one endpoint change applied"
 set ylabel "milliseconds"
@@ -37,6 +38,7 @@ plot dir."/change_ms.dat" u 1:2 t "bpflet: manifest edit -> map (50 ms debounce)
      "" u 1:5 t "nft -f"
 
 set title "full sync"
+set format y "%.0f"
 plot dir."/full_sync_ms.dat" u 1:2 t "bpflet: agent start -> all frontends", \
      "" u 1:3 t "bpflet: the agent's sync", "" u 1:4 t "iptables-legacy-restore", \
      "" u 1:5 t "nft -f", "" u 1:6 t "iptables-nft-restore"

@@ -115,11 +115,14 @@ if [ -x "$BL_BIN/bench_cp" ]; then
 	echo
 	echo "== the agent on the API: 10k Services x 10 endpoints from bpflet-controlplane"
 	bash "$HERE/kube_agent.sh"
+	echo
+	echo "== the scheduler: 1000 pods onto 50 nodes, created pending vs created bound"
+	BL_BIN="$BL_BIN" bash "$HERE/scheduler.sh"
 fi
 
 echo
 echo "== north-south: NodePort to a backend on another node, xdp_uplink vs iptables DNAT+MASQUERADE"
-bash "$HERE/northsouth.sh"
+NS_PERF=1 bash "$HERE/northsouth.sh" # the CPU split only where perf is installed
 rc=$?
 
 echo

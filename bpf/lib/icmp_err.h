@@ -65,7 +65,7 @@ static __always_inline int icmp_error_nat(struct __sk_buff *skb, const struct pk
 	/* the quoted packet went is → id; its flow's entry for the other way is id → is */
 	ct_key_of(&k, in->daddr, in->saddr, ((__be16 *)l4)[1], ((__be16 *)l4)[0], in->protocol);
 	ct = ct_lookup(&k);
-	if (!ct || (ct->flags & BPFLET_CT_F_HAIRPIN))
+	if (!ct || (ct->flags & BPFLET_CT_F_HAIRPIN) || ct_is_pass(ct))
 		return ICMP_ERR_NONE;
 	/* REPLY entry: the quote is client → backend, from the backend's side: its
 	 * destination becomes the VIP. FORWARD entry: the quote is VIP → client, from

@@ -131,6 +131,11 @@ enum bpflet_ct_dir {
  * the outer header carrying hairpin_addr:hairpin_port (the frontend) */
 #define BPFLET_CT_F_DSR (1u << 7)
 
+/* A NetworkPolicy pass entry: FORWARD with svc_id 0 and nat_addr/nat_port equal to the
+ * key's destination (nothing to translate), backend_id = the policy rule that allowed
+ * the flow (0: the pod is not isolated that way). It holds the verdict of a direct
+ * flow a pod sends (headers/bpflet/policy_abi.h), so its later packets need no other
+ * lookup. */
 struct bpflet_ct_val {
 	/* FORWARD: the backend's address/port to write as destination.
 	 * REPLY: the VIP address/port to write as source. */

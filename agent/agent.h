@@ -8,6 +8,7 @@
 #include "agent/endpoints.h"
 #include "agent/policy_events.h"
 #include "controlplane/compile/netpol.h"
+#include "controlplane/compile/netpol_keep.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -86,6 +87,7 @@ struct bl_agent {
 	unsigned long ct_gc_runs;
 	int inotify_fd;
 	struct bl_pol_table pol_applied; /* what the policy maps hold */
+	struct bl_netpol_keep pol_keep;	 /* last good policy objects, for bad edits */
 	bool pol_dirty;			 /* rewrite the policy maps at the next sync */
 	struct bl_pol_events *pol_ev;	 /* policy_events.c */
 	struct bl_kube_source *kube;	 /* NULL without the API */

@@ -102,6 +102,10 @@ int bl_policy_resync(struct bl_agent *a, json_t **objs, size_t n)
 	for (size_t i = 0; i < cnt; i++)
 		arr[i] = json_array_get(list, i);
 	bl_errlist_init(&errs);
+	/* a bad object is reported by name; its last good version stands in for it */
+	if (!a->pol_keep.good)
+		bl_netpol_keep_init(&a->pol_keep);
+	cnt = bl_netpol_keep_apply(&a->pol_keep, arr, cnt, &errs);
 	rc = bl_netpol_compile(arr, cnt, &next, &errs);
 	for (size_t i = 0; i < errs.n; i++)
 		log_warn("%s", errs.msgs[i]);

@@ -134,12 +134,41 @@ void bl_pol_table_free(struct bl_pol_table *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* Pass 1: Namespaces, Pods and policies, every object checked. */
+static bool policy_kind(const char *kind)
+{
+	return kind && (!strcmp(kind, "Pod") || !strcmp(kind, "Namespace") ||
+			!strcmp(kind, "NetworkPolicy"));
+}
+
+static int check_obj(const json_t *obj, const char *kind, struct bl_k8s_meta *m,
+		     const json_t **labels, char *err, size_t errlen)
+{
+	/* Namespace names are DNS labels, the others DNS subdomains */
+	int e = bl_k8s_meta_parse(obj, !strcmp(kind, "Namespace"), m, labels, err, errlen);
+
+	if (!e && !strcmp(kind, "Pod"))
+		e = bl_pod_validate(obj, err, errlen);
+	if (!e && !strcmp(kind, "NetworkPolicy"))
+		e = bl_netpol_validate(obj, err, errlen);
+	return e;
+}
+
+int bl_netpol_check(const json_t *obj, char *err, size_t errlen)
+{
+	const char *kind = json_string_value(json_object_get(obj, "kind"));
+	struct bl_k8s_meta m;
+	const json_t *labels;
+
+	return policy_kind(kind) ? check_obj(obj, kind, &m, &labels, err, errlen) : 0;
+}
+
+/* Pass 1: Namespaces, Pods and policies, every object checked; a bad one is reported
+ * and left out. */
 static int collect(struct ctx *c, json_t *const *objs, size_t n, struct bl_errlist *errs)
 {
 	json_t **pols = calloc(n + 1, sizeof(*pols));
 	char err[256], what[200];
-	int bad = 0, e;
+	int e;
 
 	c->pods = calloc(n + 1, sizeof(*c->pods));
 	if (!pols || !c->pods) {
@@ -153,20 +182,12 @@ static int collect(struct ctx *c, json_t *const *objs, size_t n, struct bl_errli
 		const json_t *labels;
 		bool ns_kind;
 
-		if (!kind || (strcmp(kind, "Pod") && strcmp(kind, "Namespace") &&
-			      strcmp(kind, "NetworkPolicy")))
+		if (!policy_kind(kind))
 			continue;
 		ns_kind = !strcmp(kind, "Namespace");
-		/* Namespace names are DNS labels, the others DNS subdomains */
-		e = bl_k8s_meta_parse(objs[i], ns_kind, &m, &labels, err, sizeof(err));
-		if (!e && !strcmp(kind, "Pod"))
-			e = bl_pod_validate(objs[i], err, sizeof(err));
-		if (!e && !strcmp(kind, "NetworkPolicy"))
-			e = bl_netpol_validate(objs[i], err, sizeof(err));
-		if (e) {
+		if (check_obj(objs[i], kind, &m, &labels, err, sizeof(err))) {
 			bl_errlist_add(errs, "%s: %s", bl_k8s_describe(objs[i], what, sizeof(what)),
 				       err);
-			bad = 1;
 			continue;
 		}
 		if (ns_kind) {
@@ -196,7 +217,7 @@ static int collect(struct ctx *c, json_t *const *objs, size_t n, struct bl_errli
 				return e;
 		}
 	}
-	return bad ? -EINVAL : 0;
+	return 0;
 }
 
 #define FOR_PEERS(c, fn)                                                                           \

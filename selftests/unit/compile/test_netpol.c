@@ -1,6 +1,7 @@
 /* NetworkPolicy compiler: records checked through an LPM model of the BPF lookup
  * (ipcache longest match, then the policy trie for the real peer, then ANY). */
 #include "controlplane/compile/netpol.h"
+#include "controlplane/compile/netpol_keep.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -348,17 +349,23 @@ Test(netpol, identities_are_stable)
 	cr_assert_neq(ipcache_id(ip("10.0.2.9")), id);
 }
 
+/* The bad policy is reported by name and left out; a/good (deny all ingress to a's
+ * two pods) compiles as if it were alone. */
 static void bad(const char *np, const char *needle)
 {
-	cr_assert_eq(COMPILE(WORLD, NP("a", "good", "{\"podSelector\":{}}"), np), -EINVAL, "%s",
-		     needle);
+	cr_assert_eq(COMPILE(WORLD, NP("a", "good", "{\"podSelector\":{}}"), np), 0, "%s", needle);
 	cr_assert(bl_errlist_contains(&E, needle), "want '%s', got '%s'", needle,
 		  E.n ? E.msgs[0] : "(none)");
 	cr_assert(bl_errlist_contains(&E, "NetworkPolicy a/bad"));
-	cr_assert_eq(T.n_rules + T.n_endpoints + T.n_ipcache, 0); /* nothing half-applied */
+	cr_assert_eq(E.n, 1, "%zu messages", E.n);
+	cr_assert_eq(T.n_endpoints, 2);
+	cr_assert_eq(T.n_rules, 0);
+	cr_assert_eq(T.n_rule_names, 0);
+	cr_assert_not(allowed("10.0.1.1", "10.0.0.1", TCP, 80));
+	cr_assert(allowed("10.0.0.1", "10.0.1.1", TCP, 80));
 }
 
-Test(netpol, bad_input_is_rejected_whole)
+Test(netpol, bad_policy_is_left_out_alone)
 {
 	bad(NP("a", "bad", "{}"), "spec.podSelector: required");
 	bad(NP("a", "bad", "{\"podSelector\":{},\"policyTypes\":[\"Both\"]}"),
@@ -397,11 +404,13 @@ Test(netpol, bad_input_is_rejected_whole)
 	    "operator: \"Near\" is not In");
 }
 
-Test(netpol, bad_pod_is_rejected)
+Test(netpol, bad_pod_is_left_out_alone)
 {
-	cr_assert_eq(COMPILE(WORLD, POD("a", "bad", "10.0.0.300", "{}", "[]")), -EINVAL);
+	cr_assert_eq(COMPILE(WORLD, POD("a", "bad", "10.0.0.300", "{}", "[]")), 0);
 	cr_assert(bl_errlist_contains(&E, "Pod a/bad: status.podIP"), "%s", E.n ? E.msgs[0] : "");
-	cr_assert_eq(T.n_ipcache, 0);
+	cr_assert_eq(E.n, 1);
+	cr_assert_neq(ipcache_id(ip("10.0.0.1")), ipcache_id(ip("0.0.0.0")));
+	cr_assert_neq(ipcache_id(ip("10.0.2.1")), ipcache_id(ip("0.0.0.0")));
 }
 
 Test(netpol, egress_ipblock_and_types_override_rules)
@@ -442,4 +451,92 @@ Test(netpol, too_many_excepts_is_an_error_not_a_silent_cut)
 		    "\"cidr\":\"10.0.0.0/8\",\"except\":[%s]}}]}]}"),
 		 list);
 	bad(np, "spec.ingress[0].from[0].ipBlock.except: at most 64 entries");
+}
+
+/* ---- last good versions (netpol_keep.h) ---- */
+
+static struct bl_netpol_keep K;
+
+/* docs through the keeper, then the compiler, as the agent does */
+static int compile_kept(const char **docs, size_t n)
+{
+	json_t *objs[32], *mine[32];
+	size_t m;
+	int rc;
+
+	cr_assert(n <= 32);
+	for (size_t i = 0; i < n; i++) {
+		mine[i] = objs[i] = json_loads(docs[i], 0, NULL);
+		cr_assert_not_null(objs[i]);
+	}
+	bl_pol_table_free(&T);
+	bl_errlist_clear(&E);
+	m = bl_netpol_keep_apply(&K, objs, n, &E);
+	rc = bl_netpol_compile(objs, m, &T, &E);
+	for (size_t i = 0; i < n; i++)
+		json_decref(mine[i]);
+	return rc;
+}
+#define KEPT(...)                                                                                  \
+	({                                                                                         \
+		const char *d_[] = {__VA_ARGS__};                                                  \
+		compile_kept(d_, sizeof(d_) / sizeof(d_[0]));                                      \
+	})
+
+#define FROM_B                                                                                     \
+	NP("a", "p",                                                                               \
+	   "{\"podSelector\":{},\"ingress\":[{\"from\":[{\"namespaceSelector\":{\"matchLabels\":{" \
+	   "\"kubernetes.io/metadata.name\":\"b\"}}}]}]}")
+#define BAD_P NP("a", "p", "{\"podSelector\":{},\"ingress\":[{\"ports\":[{\"port\":0}]}]}")
+#define OTHER_C                                                                                    \
+	NP("a", "q",                                                                               \
+	   "{\"podSelector\":{\"matchLabels\":{\"app\":\"db\"}},\"ingress\":[{\"from\":[{"         \
+	   "\"namespaceSelector\":{\"matchLabels\":{\"team\":\"y\"}}}]}]}")
+
+Test(netpol, bad_edit_keeps_the_last_good_version, .init = init, .fini = fini)
+{
+	bl_netpol_keep_init(&K);
+	cr_assert_eq(KEPT(WORLD, FROM_B, OTHER_C), 0);
+	cr_assert_eq(E.n, 0);
+	cr_assert(allowed("10.0.1.1", "10.0.0.1", TCP, 80));
+	cr_assert_not(allowed("10.0.2.1", "10.0.0.1", TCP, 80));
+	cr_assert(allowed("10.0.2.1", "10.0.0.2", TCP, 80));
+	/* a/p edited into something bad: reported by name, its last good form stays in
+	 * force, a/q is untouched */
+	cr_assert_eq(KEPT(WORLD, BAD_P, OTHER_C), 0);
+	cr_assert_eq(E.n, 1);
+	cr_assert(bl_errlist_contains(&E, "NetworkPolicy a/p: spec.ingress[0].ports[0].port"), "%s",
+		  E.msgs[0]);
+	cr_assert(bl_errlist_contains(&E, "last good version stays in force"), "%s", E.msgs[0]);
+	cr_assert(allowed("10.0.1.1", "10.0.0.1", TCP, 80));
+	cr_assert_not(allowed("10.0.2.1", "10.0.0.1", TCP, 80));
+	cr_assert(allowed("10.0.2.1", "10.0.0.2", TCP, 80));
+	/* still bad on the next pass: the same version still stands */
+	cr_assert_eq(KEPT(WORLD, BAD_P, OTHER_C), 0);
+	cr_assert(allowed("10.0.1.1", "10.0.0.1", TCP, 80));
+	cr_assert_not(allowed("10.0.2.1", "10.0.0.1", TCP, 80));
+	/* deleted, then created bad: no earlier good version any more, left out */
+	cr_assert_eq(KEPT(WORLD, OTHER_C), 0);
+	cr_assert_eq(KEPT(WORLD, BAD_P, OTHER_C), 0);
+	cr_assert(bl_errlist_contains(&E, "left out (no earlier good version)"), "%s", E.msgs[0]);
+	cr_assert(allowed("10.0.2.1", "10.0.0.1", TCP, 80));
+	bl_netpol_keep_free(&K);
+}
+
+Test(netpol, bad_pod_edit_keeps_its_labels, .init = init, .fini = fini)
+{
+	bl_netpol_keep_init(&K);
+	cr_assert_eq(KEPT(WORLD, OTHER_C), 0);
+	cr_assert_eq(T.n_endpoints, 1); /* a/db */
+	/* a/db with a broken container port: its last good labels keep it isolated */
+	cr_assert_eq(KEPT(NS("a", "{\"team\":\"x\"}"), NS("b", "{\"team\":\"x\"}"),
+			  NS("c", "{\"team\":\"y\"}"),
+			  POD("a", "db", "10.0.0.2", "{\"app\":\"db\"}",
+			      "[{\"name\":\"http\",\"containerPort\":0}]"),
+			  POD("b", "client", "10.0.1.1", "{\"app\":\"client\"}", "[]"), OTHER_C),
+		     0);
+	cr_assert(bl_errlist_contains(&E, "Pod a/db"), "%s", E.n ? E.msgs[0] : "");
+	cr_assert_eq(T.n_endpoints, 1);
+	cr_assert_not(allowed("10.0.1.1", "10.0.0.2", TCP, 80));
+	bl_netpol_keep_free(&K);
 }

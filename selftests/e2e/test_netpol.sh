@@ -10,52 +10,17 @@ BL_TAG=np$$
 trap 'bl_teardown' EXIT
 trap 'exit 130' INT TERM HUP PIPE
 
-# count_lines: turn the driver's "ok   - " / "FAIL - " lines into our tallies
-count_lines() {
-	local l
-	while IFS= read -r l; do
-		case "$l" in
-		"ok   - "*) pass "${l#ok   - }" ;;
-		"FAIL - "*) fail "${l#FAIL - }" ;;
-		"driver exit 0") ;;
-		"driver exit "*) fail "truth-table driver: $l" ;;
-		*) echo "$l" ;;
-		esac
-	done
-}
+NP_HERE=$HERE/netpol
+. "$NP_HERE/lib.sh"
 
 bl_node_up
 # the node's own address, the source of its probes (kubelet's, in a cluster)
 ip -n "$BL_NODE" addr add 192.168.254.1/32 dev lo
 bl_agent_start || { fail "agent starts"; exit 1; }
-declare -A IPS=()
-for ns in x y z; do
-	for p in a b c; do
-		ip=$(BL_POD_NS=$ns BL_POD_NAME=$p bl_pod_add "$ns$p") || { fail "pod $ns/$p wired"; exit 1; }
-		IPS[$ns$p]=$ip
-	done
-done
+np_pods || { fail "nine pods wired by bpflet-cni, servers listening"; exit 1; }
 pass "nine pods in namespaces x, y, z wired by bpflet-cni"
-for k in "${!IPS[@]}"; do
-	bl_bg "$k" python3 "$HERE/netpol/serve.py" "${k:1}"
-done
-for k in "${!IPS[@]}"; do
-	bl_wait_port "$k" 81 || fail "servers of $k listening"
-done
-
-cfg=$BL_WORK/netpol.json
-{
-	printf '{"node_ns": "%s", "manifests": "%s", "ctl": "%s", "instance": "%s",' \
-		"$BL_NODE" "$BL_MANIFESTS" "$BL_BIN/bpfletctl" "$BL_INSTANCE"
-	printf ' "pod_ns_prefix": "%s-", "pods": {' "$BL_TAG"
-	sep=
-	for k in "${!IPS[@]}"; do
-		printf '%s"%s": {"ns": "%s", "name": "%s", "ip": "%s"}' "$sep" "$k" "${k:0:1}" "${k:1}" "${IPS[$k]}"
-		sep=", "
-	done
-	printf '}}\n'
-} >"$cfg"
-count_lines < <(timeout 900 python3 "$HERE/netpol/truth.py" "$cfg" 2>&1; echo "driver exit $?")
+np_cfg "$BL_WORK/netpol.json"
+np_truth "$BL_WORK/netpol.json"
 
 # every deny of the truth tables was reported on the ring buffer and logged
 grep -q "policy deny: .* -> ${IPS[xa]}:80 TCP, ingress of ${IPS[xa]}, default deny" "$BL_AGENT_LOG" &&

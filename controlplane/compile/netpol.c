@@ -5,6 +5,7 @@
 #include "controlplane/compile/k8s_json.h"
 #include "controlplane/compile/k8s_object.h"
 #include "controlplane/compile/label_selector.h"
+#include "controlplane/compile/netpol_rules.h"
 #include "controlplane/compile/netpol_validate.h"
 
 #include <arpa/inet.h>
@@ -238,24 +239,16 @@ static int collect(struct ctx *c, json_t *const *objs, size_t n, struct bl_errli
 	}
 
 /* The IPv4 ipBlocks of all policies, numbered in policy order (peer_ is in scope). */
-static const json_t *v4_block(const json_t *peer)
-{
-	const json_t *b = json_object_get(peer, "ipBlock");
-	const char *cidr = json_string_value(json_object_get(b, "cidr"));
-
-	return cidr && !strchr(cidr, ':') ? b : NULL;
-}
-
 static int collect_blocks(struct ctx *c)
 {
 	size_t n = 0;
 
-	FOR_PEERS(c, n += v4_block(peer_) != NULL);
+	FOR_PEERS(c, n += bl_np_v4_block(peer_) != NULL);
 	c->blocks = calloc(n + 1, sizeof(*c->blocks));
 	if (!c->blocks)
 		return -ENOMEM;
 	FOR_PEERS(c, {
-		const json_t *b = v4_block(peer_);
+		const json_t *b = bl_np_v4_block(peer_);
 		struct block *k = &c->blocks[c->n_blocks];
 		size_t xi;
 		json_t *x;
@@ -312,7 +305,7 @@ static char *pod_sig(const struct ctx *c, const struct pod_ent *p)
 
 	json_array_foreach(p->containers, i, ct)
 		json_array_extend(all, json_object_get(ct, "ports"));
-	labels = json_dumps(p->labels ? p->labels : json_object(), JSON_COMPACT | JSON_SORT_KEYS);
+	labels = p->labels ? json_dumps(p->labels, JSON_COMPACT | JSON_SORT_KEYS) : strdup("{}");
 	ports = json_dumps(all, JSON_COMPACT | JSON_SORT_KEYS);
 	if (bits && labels && ports) {
 		if (p->has_ip)
@@ -520,9 +513,10 @@ nomem:
 	return -ENOMEM;
 }
 
-static int push_rule(struct ctx *c, uint32_t ep, uint32_t peer, uint8_t dir, uint8_t proto,
+static int push_rule(void *arg, uint32_t ep, uint32_t peer, uint8_t dir, uint8_t proto,
 		     uint16_t port, uint32_t plen, uint32_t rule_id)
 {
+	struct ctx *c = arg;
 	struct bl_pol_table *t = c->t;
 	struct bl_pol_rule *r;
 
@@ -549,115 +543,26 @@ static int push_rule(struct ctx *c, uint32_t ep, uint32_t peer, uint8_t dir, uin
 	return 0;
 }
 
-/* A container port of pod p by name and protocol; 0 when it has none. */
-static uint16_t named_port(const struct pod_ent *p, const char *name, uint8_t proto)
-{
-	size_t i, j;
-	json_t *ct, *pt;
-
-	json_array_foreach(p->containers, i, ct)
-	{
-		json_array_foreach(json_object_get(ct, "ports"), j, pt)
-		{
-			const char *n = json_string_value(json_object_get(pt, "name"));
-			const char *pr = json_string_value(json_object_get(pt, "protocol"));
-			uint8_t have = !pr || !strcmp(pr, "TCP") ? IPPROTO_TCP
-				       : !strcmp(pr, "UDP")	 ? IPPROTO_UDP
-								 : IPPROTO_SCTP;
-
-			if (n && !strcmp(n, name) && have == proto)
-				return (uint16_t)json_integer_value(
-					json_object_get(pt, "containerPort"));
-		}
-	}
-	return 0;
-}
-
-static uint8_t proto_of(const json_t *pt)
-{
-	const char *pr = json_string_value(json_object_get(pt, "protocol"));
-
-	return !pr || !strcmp(pr, "TCP") ? IPPROTO_TCP
-	       : !strcmp(pr, "UDP")	 ? IPPROTO_UDP
-					 : IPPROTO_SCTP;
-}
-
-/* Entries for one endpoint, one peer identity (rep = its pod, NULL for ranges or ANY)
- * and the rule's ports. */
-static int emit_ports(struct ctx *c, const struct pod_ent *ep, uint32_t peer,
-		      const struct pod_ent *peer_pod, uint8_t dir, const json_t *ports,
-		      uint32_t rule_id)
-{
-	size_t i;
-	json_t *pt;
-	int e;
-
-	if (json_array_size(ports) == 0)
-		return push_rule(c, ep->ip, peer, dir, 0, 0, BPFLET_POL_PLEN_DIR, rule_id);
-	json_array_foreach(ports, i, pt)
-	{
-		const json_t *port = json_object_get(pt, "port");
-		uint8_t proto = proto_of(pt);
-		uint16_t lo, hi, bases[32];
-		uint8_t plens[32];
-		size_t n;
-
-		if (!port || json_is_null(port)) {
-			if ((e = push_rule(c, ep->ip, peer, dir, proto, 0, BPFLET_POL_PLEN_PROTO,
-					   rule_id)))
-				return e;
-			continue;
-		}
-		if (json_is_string(port)) {
-			/* named: resolved on the destination pod */
-			const struct pod_ent *dst = dir == BPFLET_POL_INGRESS ? ep : peer_pod;
-
-			lo = dst ? named_port(dst, json_string_value(port), proto) : 0;
-			if (!lo)
-				continue;
-			hi = lo;
-		} else {
-			const json_t *end = json_object_get(pt, "endPort");
-
-			lo = (uint16_t)json_integer_value(port);
-			hi = json_is_integer(end) ? (uint16_t)json_integer_value(end) : lo;
-		}
-		n = bl_port_range_prefixes(lo, hi, bases, plens);
-		for (size_t k = 0; k < n; k++)
-			if ((e = push_rule(c, ep->ip, peer, dir, proto, bases[k],
-					   BPFLET_POL_PLEN_PROTO + plens[k], rule_id)))
-				return e;
-	}
-	return 0;
-}
-
-static bool has_named_port(const json_t *ports)
-{
-	size_t i;
-	json_t *pt;
-
-	json_array_foreach(ports, i, pt)
-	{
-		if (json_is_string(json_object_get(pt, "port")))
-			return true;
-	}
-	return false;
-}
-
 /* Does identity k match this peer of a policy in namespace pol_ns? */
 static bool peer_matches(const struct ctx *c, const struct ident *k, const json_t *peer,
 			 const char *pol_ns, size_t block_idx)
 {
-	const json_t *ps = json_object_get(peer, "podSelector");
-	const json_t *nss = json_object_get(peer, "namespaceSelector");
+	struct bl_np_ident id = {.ns = k->rep ? k->rep->meta.ns : NULL,
+				 .ns_labels = k->ns_labels,
+				 .labels = k->rep ? k->rep->labels : NULL,
+				 .block_bits = k->sig + 1};
 
-	if (json_object_get(peer, "ipBlock"))
-		return block_idx < c->n_blocks && k->sig[1 + block_idx] == '1';
-	if (!k->rep)
-		return false;
-	if (nss ? !bl_selector_matches(nss, k->ns_labels) : strcmp(k->rep->meta.ns, pol_ns))
-		return false;
-	return !ps || bl_selector_matches(ps, k->rep->labels);
+	return bl_np_peer_matches(&id, peer, pol_ns, block_idx, c->n_blocks);
+}
+
+/* The entries of a rule's ports for endpoint ep and one identity. */
+static int emit_ports(struct ctx *c, const struct pod_ent *ep, uint32_t peer,
+		      const struct pod_ent *peer_pod, uint8_t dir, const json_t *ports,
+		      uint32_t rule_id)
+{
+	return bl_np_emit_ports(ep->ip, ep->containers, peer,
+				peer_pod ? peer_pod->containers : NULL, dir, ports, rule_id,
+				push_rule, c);
 }
 
 /* match[q * n_ids + k]: does peer q of a rule take identity k. Depends on the rule and
@@ -674,7 +579,7 @@ static uint8_t *rule_matches(const struct ctx *c, const json_t *peers, const cha
 	json_array_foreach(peers, qi, peer)
 	{
 		bool is_block = json_object_get(peer, "ipBlock") != NULL;
-		bool v4 = v4_block(peer) != NULL;
+		bool v4 = bl_np_v4_block(peer) != NULL;
 		size_t bi = block_idx;
 
 		if (v4)
@@ -697,7 +602,7 @@ static int emit_rule(struct ctx *c, const struct pod_ent *ep, uint8_t dir, const
 
 	if (json_array_size(peers) == 0) {
 		/* all peers; an egress named port still needs each destination pod */
-		if (dir == BPFLET_POL_EGRESS && has_named_port(ports)) {
+		if (dir == BPFLET_POL_EGRESS && bl_np_has_named_port(ports)) {
 			for (size_t k = 0; k < c->n_ids; k++)
 				if (c->ids[k].rep &&
 				    (e = emit_ports(c, ep, c->ids[k].id, c->ids[k].rep, dir, ports,
@@ -750,23 +655,6 @@ static int add_rule_name(struct bl_pol_table *t, const struct bl_k8s_meta *m, co
 	return 0;
 }
 
-static bool lists_type(const json_t *spec, const char *type)
-{
-	const json_t *types = json_object_get(spec, "policyTypes");
-	size_t i;
-	json_t *v;
-
-	if (json_array_size(types) == 0) /* default: Ingress, Egress when egress is set */
-		return !strcmp(type, "Ingress") || (json_object_get(spec, "egress") &&
-						    !json_is_null(json_object_get(spec, "egress")));
-	json_array_foreach(types, i, v)
-	{
-		if (!strcmp(json_string_value(v), type))
-			return true;
-	}
-	return false;
-}
-
 /* Pass 3: every policy's selected pods become isolated endpoints with allow entries. */
 static int build_rules(struct ctx *c)
 {
@@ -805,7 +693,7 @@ static int build_rules(struct ctx *c)
 		}
 		for (int d = 0; d < 2 && !e; d++) {
 			const json_t *rules = json_object_get(spec, dirs[d]);
-			bool on = lists_type(spec, types[d]);
+			bool on = bl_np_lists_type(spec, types[d]);
 			size_t ri;
 			json_t *rule;
 
@@ -833,7 +721,7 @@ static int build_rules(struct ctx *c)
 					break;
 				/* blocks are numbered whether or not a pod was selected */
 				json_array_foreach(peers, qi, peer) next_block +=
-					v4_block(peer) != NULL;
+					bl_np_v4_block(peer) != NULL;
 			}
 			for (size_t x = 0; on && x < n_sel && !e; x++) {
 				const struct pod_ent *p = &c->pods[sel_pods[x]];

@@ -1,9 +1,12 @@
 /* Policy maps: a sorted-array diff per map (see pol_sync.h). */
 #include "agent/dataplane/pol_sync.h"
 
+#include "agent/common/maps_util.h"
+
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,5 +136,117 @@ int bl_pol_sync(const struct bl_pol_fds *fds, const struct bl_pol_table *prev,
 	    (err = remove_old(fds->rules, &pr, &nr, st)) ||
 	    (err = remove_old(fds->ipcache, &pi, &ni, st)))
 		return err;
+	return 0;
+}
+
+static int upd(int fd, const void *k, const void *v, struct bl_pol_sync_stats *st)
+{
+	if (bpf_map_update_elem(fd, k, v, BPF_ANY)) {
+		st->errors++;
+		return -errno;
+	}
+	st->writes++;
+	return 0;
+}
+
+static int rm(int fd, const void *k, struct bl_pol_sync_stats *st)
+{
+	if (bpf_map_delete_elem(fd, k) && errno != ENOENT) {
+		st->errors++;
+		return -errno;
+	}
+	st->removes++;
+	return 0;
+}
+
+int bl_pol_sync_delta(const struct bl_pol_fds *fds, const struct bl_netpol_incr *c,
+		      const struct bl_pol_delta *d, struct bl_pol_sync_stats *st)
+{
+	int err = 0;
+
+	memset(st, 0, sizeof(*st));
+	for (size_t i = 0; i < d->n_name_up && !err; i++) {
+		struct bpflet_pol_name v = {0};
+		const char *n = bl_netpol_incr_rule_name(c, d->name_up[i]);
+
+		snprintf(v.name, sizeof(v.name), "%s", n ? n : "");
+		err = upd(fds->names, &d->name_up[i], &v, st);
+	}
+	for (size_t i = 0; i < d->n_rule_up && !err; i++)
+		err = upd(fds->rules, &d->rule_up[i].key, &d->rule_up[i].val, st);
+	for (size_t i = 0; i < d->n_ipc_up && !err; i++)
+		err = upd(fds->ipcache, &d->ipc_up[i].key, &d->ipc_up[i].val, st);
+	for (size_t i = 0; i < d->n_ep_up && !err; i++)
+		err = upd(fds->endpoints, &d->ep_up[i].addr, &d->ep_up[i].val, st);
+	for (size_t i = 0; i < d->n_ep_del && !err; i++)
+		err = rm(fds->endpoints, &d->ep_del[i], st);
+	for (size_t i = 0; i < d->n_rule_del && !err; i++)
+		err = rm(fds->rules, &d->rule_del[i], st);
+	for (size_t i = 0; i < d->n_ipc_del && !err; i++)
+		err = rm(fds->ipcache, &d->ipc_del[i], st);
+	for (size_t i = 0; i < d->n_name_del && !err; i++)
+		if (!bpf_map_delete_elem(fds->names, &d->name_del[i]))
+			st->removes++;
+	return err;
+}
+
+struct reader {
+	void *arr;
+	size_t *n, elem, ksz, voff, vsz;
+};
+
+static int read_one(void *arg, const void *k, const void *v)
+{
+	struct reader *r = arg;
+	char *a = realloc(*(char **)r->arr, (*r->n + 1) * r->elem);
+
+	if (!a)
+		return -ENOMEM;
+	memset(a + *r->n * r->elem, 0, r->elem);
+	memcpy(a + *r->n * r->elem, k, r->ksz);
+	memcpy(a + *r->n * r->elem + r->voff, v, r->vsz);
+	*(char **)r->arr = a;
+	(*r->n)++;
+	return 0;
+}
+
+int bl_pol_read_maps(const struct bl_pol_fds *fds, struct bl_pol_table *t)
+{
+	struct reader rules = {&t->rules,
+			       &t->n_rules,
+			       sizeof(struct bl_pol_rule),
+			       sizeof(struct bpflet_pol_key),
+			       offsetof(struct bl_pol_rule, val),
+			       sizeof(struct bpflet_pol_val)};
+	struct reader ipc = {&t->ipcache,
+			     &t->n_ipcache,
+			     sizeof(struct bl_pol_ipcache),
+			     sizeof(struct bpflet_ipcache_key),
+			     offsetof(struct bl_pol_ipcache, val),
+			     sizeof(struct bpflet_ipcache_val)};
+	struct reader eps = {&t->endpoints,
+			     &t->n_endpoints,
+			     sizeof(struct bl_pol_endpoint),
+			     sizeof(uint32_t),
+			     offsetof(struct bl_pol_endpoint, val),
+			     sizeof(struct bpflet_pol_ep)};
+	int err;
+
+	memset(t, 0, sizeof(*t));
+	err = bl_map_walk(fds->rules, rules.ksz, rules.vsz, read_one, &rules);
+	if (!err)
+		err = bl_map_walk(fds->ipcache, ipc.ksz, ipc.vsz, read_one, &ipc);
+	if (!err)
+		err = bl_map_walk(fds->endpoints, eps.ksz, eps.vsz, read_one, &eps);
+	if (err) {
+		bl_pol_table_free(t);
+		return err;
+	}
+	if (t->n_rules)
+		qsort(t->rules, t->n_rules, sizeof(*t->rules), rule_key_cmp);
+	if (t->n_ipcache)
+		qsort(t->ipcache, t->n_ipcache, sizeof(*t->ipcache), ipc_key_cmp);
+	if (t->n_endpoints)
+		qsort(t->endpoints, t->n_endpoints, sizeof(*t->endpoints), ep_key_cmp);
 	return 0;
 }

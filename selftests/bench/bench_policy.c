@@ -12,6 +12,7 @@
 #include "agent/common/maps_util.h"
 #include "agent/dataplane/pol_sync.h"
 #include "controlplane/compile/netpol.h"
+#include "controlplane/compile/netpol_incr.h"
 #include "selftests/bpf/packet.h"
 #include "tc_pod.skel.h"
 
@@ -228,7 +229,7 @@ static int bench_established(struct tc_pod *s, struct figure *on, struct figure 
 
 static json_t *pod_obj(unsigned i, const char *app)
 {
-	char name[32], ns[16], ip[16];
+	char name[32], ns[16], ip[24];
 
 	snprintf(name, sizeof(name), "pod-%u", i);
 	snprintf(ns, sizeof(ns), "ns-%u", i % NS_N);
@@ -348,12 +349,218 @@ static int bench_scale(struct tc_pod *s, struct scale_fig *f)
 	return err;
 }
 
+/* ---- the same cluster through the incremental compiler: object change -> maps ---- */
+
+#define CHANGES 21
+
+struct change_fig {
+	const char *what;
+	double median_ms, max_ms;
+	unsigned written, removed; /* of the median change */
+};
+
+struct incr_fig {
+	double build_s;
+	unsigned build_writes;
+	unsigned long rebuilds;
+	struct change_fig ch[6];
+	size_t n_ch;
+};
+
+static int cmp_pair(const void *a, const void *b)
+{
+	return cmp_double(a, b);
+}
+
+/* Applies obj (or removes kind ns/name when obj is NULL), commits, writes: seconds. */
+static int incr_change(struct bl_netpol_incr *c, const struct bl_pol_fds *fds, json_t *obj,
+		       const char *kind, const char *ns, const char *name, double *secs,
+		       struct bl_pol_sync_stats *st)
+{
+	struct bl_errlist errs;
+	struct bl_pol_delta d;
+	double t0 = now_s();
+	int err;
+
+	bl_errlist_init(&errs);
+	err = obj ? bl_netpol_incr_set(c, obj, &errs) : bl_netpol_incr_remove(c, kind, ns, name);
+	if (!err)
+		err = bl_netpol_incr_commit(c, &d);
+	if (!err) {
+		err = bl_pol_sync_delta(fds, c, &d, st);
+		bl_pol_delta_free(&d);
+	}
+	*secs = now_s() - t0;
+	for (size_t i = 0; i < errs.n && i < 3; i++)
+		fprintf(stderr, "bench_policy: %s\n", errs.msgs[i]);
+	bl_errlist_free(&errs);
+	return err;
+}
+
+/* CHANGES changes of one kind (maker(i) builds the i-th), median and max time */
+static int incr_series(struct bl_netpol_incr *c, const struct bl_pol_fds *fds, const char *what,
+		       json_t *(*maker)(unsigned i), struct change_fig *f)
+{
+	double t[CHANGES][3];
+
+	f->what = what;
+	for (unsigned i = 0; i < CHANGES; i++) {
+		struct bl_pol_sync_stats st = {0};
+		json_t *o = maker(i);
+		int err = o ? incr_change(c, fds, o, NULL, NULL, NULL, &t[i][0], &st) : -ENOMEM;
+
+		json_decref(o);
+		if (err)
+			return err;
+		t[i][1] = st.writes;
+		t[i][2] = st.removes;
+	}
+	qsort(t, CHANGES, sizeof(t[0]), cmp_pair);
+	f->median_ms = t[CHANGES / 2][0] * 1e3;
+	f->max_ms = t[CHANGES - 1][0] * 1e3;
+	f->written = (unsigned)t[CHANGES / 2][1];
+	f->removed = (unsigned)t[CHANGES / 2][2];
+	return 0;
+}
+
+/* a client pod becomes an app-7 server (the whole compiler's change above); odd i put
+ * the previous one back */
+static json_t *relabel(unsigned i)
+{
+	unsigned pod = PODS_N / 2 + 1 + 21 * (i / 2); /* a multiple of 3: a client */
+	char app[16];
+	json_t *o;
+
+	snprintf(app, sizeof(app), "app-%u", (pod / NS_N) % 10);
+	o = pod_obj(pod, i % 2 ? app : "app-7");
+	if (i % 2 == 0)
+		json_object_set_new(json_object_get(json_object_get(o, "metadata"), "labels"),
+				    "role", json_string("server"));
+	return o;
+}
+
+/* a pod comes back with another address */
+static json_t *readdress(unsigned i)
+{
+	unsigned pod = 77 + 100 * i;
+	json_t *o = pod_obj(pod, "app-0");
+	char ip[24];
+
+	snprintf(ip, sizeof(ip), "10.200.%u.%u", i / 256, i % 256);
+	json_object_set_new(json_object_get(o, "status"), "podIP", json_string(ip));
+	return o;
+}
+
+/* a policy's second peer now asks for another team */
+static json_t *edit_policy(unsigned i)
+{
+	json_t *o = policy_obj(10 + 37 * i);
+	json_t *from = json_object_get(
+		json_array_get(json_object_get(json_object_get(o, "spec"), "ingress"), 0), "from");
+
+	json_object_set_new(
+		json_object_get(json_object_get(json_array_get(from, 1), "namespaceSelector"),
+				"matchLabels"),
+		"team", json_string("team-x"));
+	return o;
+}
+
+/* a new policy (another name in an existing namespace) */
+static json_t *new_policy(unsigned i)
+{
+	json_t *o = policy_obj(POLICY_N + i);
+
+	return o;
+}
+
+static json_t *ns_relabel(unsigned i)
+{
+	char ns[16];
+
+	snprintf(ns, sizeof(ns), "ns-%u", 3 + i);
+	return json_pack("{s:s, s:s, s:{s:s, s:{s:s}}}", "apiVersion", "v1", "kind", "Namespace",
+			 "metadata", "name", ns, "labels", "team", "team-y");
+}
+
+static int bench_incr(struct tc_pod *s, struct incr_fig *f)
+{
+	struct bl_pol_fds fds = {.ipcache = bpf_map__fd(s->maps.bl_ipc_v1),
+				 .rules = bpf_map__fd(s->maps.bl_pol_v1),
+				 .endpoints = bpf_map__fd(s->maps.bl_polep_v1),
+				 .names = bpf_map__fd(s->maps.bl_polname_v1)};
+	struct bl_netpol_incr *c = bl_netpol_incr_new();
+	struct bl_pol_sync_stats st = {0};
+	struct bl_errlist errs;
+	struct bl_pol_delta d;
+	double t0;
+	int err = 0;
+
+	if (!c)
+		return -ENOMEM;
+	setup_rules(s, 0, false);
+	bl_map_clear(fds.names);
+	bl_errlist_init(&errs);
+	t0 = now_s();
+	for (unsigned i = 0; i < NS_N && !err; i++) {
+		char ns[16], team[16];
+		json_t *o;
+
+		snprintf(ns, sizeof(ns), "ns-%u", i);
+		snprintf(team, sizeof(team), "team-%u", i % 7);
+		o = json_pack("{s:s, s:s, s:{s:s, s:{s:s}}}", "apiVersion", "v1", "kind",
+			      "Namespace", "metadata", "name", ns, "labels", "team", team);
+		err = bl_netpol_incr_set(c, o, &errs);
+		json_decref(o);
+	}
+	for (unsigned i = 0; i < PODS_N && !err; i++) {
+		char app[16];
+		json_t *o;
+
+		snprintf(app, sizeof(app), "app-%u", (i / NS_N) % 10);
+		o = pod_obj(i, app);
+		err = bl_netpol_incr_set(c, o, &errs);
+		json_decref(o);
+	}
+	for (unsigned i = 0; i < POLICY_N && !err; i++) {
+		json_t *o = policy_obj(i);
+
+		err = bl_netpol_incr_set(c, o, &errs);
+		json_decref(o);
+	}
+	if (!err)
+		err = bl_netpol_incr_commit(c, &d);
+	if (!err) {
+		err = bl_pol_sync_delta(&fds, c, &d, &st);
+		bl_pol_delta_free(&d);
+	}
+	f->build_s = now_s() - t0;
+	f->build_writes = st.writes;
+	if (!err)
+		err = incr_series(c, &fds, "a pod's labels (client -> app-7 server, back)", relabel,
+				  &f->ch[f->n_ch++]);
+	if (!err)
+		err = incr_series(c, &fds, "a pod's address", readdress, &f->ch[f->n_ch++]);
+	if (!err)
+		err = incr_series(c, &fds, "a policy's peer edited", edit_policy,
+				  &f->ch[f->n_ch++]);
+	if (!err)
+		err = incr_series(c, &fds, "a policy added", new_policy, &f->ch[f->n_ch++]);
+	if (!err)
+		err = incr_series(c, &fds, "a namespace's labels (whole rebuild)", ns_relabel,
+				  &f->ch[f->n_ch++]);
+	f->rebuilds = bl_netpol_incr_rebuilds(c);
+	bl_errlist_free(&errs);
+	bl_netpol_incr_free(c);
+	return err;
+}
+
 int main(int argc, char **argv)
 {
 	struct miss_fig miss[] = {{.rules = 1}, {.rules = 100}, {.rules = 10000}};
 	const char *json_out = argc > 2 && !strcmp(argv[1], "--json") ? argv[2] : NULL;
 	struct figure est_on, est_off, hooks[2][2];
 	struct scale_fig sc = {0};
+	struct incr_fig inc = {0};
 	struct tc_pod *s;
 	int err;
 
@@ -369,6 +576,8 @@ int main(int argc, char **argv)
 		err = bench_established(s, &est_on, &est_off, hooks);
 	if (!err)
 		err = bench_scale(s, &sc);
+	if (!err)
+		err = bench_incr(s, &inc);
 	tc_pod__destroy(s);
 	if (err) {
 		fprintf(stderr, "bench_policy: %s\n", strerror(-err));
@@ -405,6 +614,13 @@ int main(int argc, char **argv)
 	       sc.compile_s, sc.write_s, sc.writes, sc.rules, sc.ipcache, sc.endpoints);
 	printf("one pod label change: compile %.3f s, write %.4f s (%u written, %u removed)\n",
 	       sc.change_compile_s, sc.change_write_s, sc.change_writes, sc.change_removes);
+	printf("incremental compiler, same cluster: set all + commit + write %.3f s (%u entries)\n",
+	       inc.build_s, inc.build_writes);
+	printf("%-44s %12s %10s %8s %8s\n", "object change -> maps written (21 each)", "median ms",
+	       "max ms", "written", "removed");
+	for (size_t i = 0; i < inc.n_ch; i++)
+		printf("%-44s %12.2f %10.2f %8u %8u\n", inc.ch[i].what, inc.ch[i].median_ms,
+		       inc.ch[i].max_ms, inc.ch[i].written, inc.ch[i].removed);
 	if (json_out) {
 		FILE *f = fopen(json_out, "w");
 
@@ -420,10 +636,16 @@ int main(int argc, char **argv)
 			"\"scale\": {\"policies\": %d, \"pods\": %d, \"compile_s\": %.4f, "
 			"\"write_s\": %.4f, \"entries\": %u, \"change_compile_s\": %.4f, "
 			"\"change_write_s\": %.5f, \"change_written\": %u, \"change_removed\": "
-			"%u}}\n",
+			"%u}, ",
 			est_on.median, est_off.median, est_on.median / est_off.median, POLICY_N,
 			PODS_N, sc.compile_s, sc.write_s, sc.writes, sc.change_compile_s,
 			sc.change_write_s, sc.change_writes, sc.change_removes);
+		fprintf(f, "\"incremental\": {\"build_s\": %.4f, \"changes\": [", inc.build_s);
+		for (size_t i = 0; i < inc.n_ch; i++)
+			fprintf(f, "%s{\"what\": \"%s\", \"median_ms\": %.3f, \"max_ms\": %.3f}",
+				i ? ", " : "", inc.ch[i].what, inc.ch[i].median_ms,
+				inc.ch[i].max_ms);
+		fprintf(f, "]}}\n");
 		fclose(f);
 	}
 	return 0;

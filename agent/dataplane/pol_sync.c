@@ -190,21 +190,23 @@ int bl_pol_sync_delta(const struct bl_pol_fds *fds, const struct bl_netpol_incr 
 	return err;
 }
 
+/* Appends each entry of a map walk to one of the table's arrays (layout: f). */
 struct reader {
-	void *arr;
-	size_t *n, elem, ksz, voff, vsz;
+	void *arr; /* address of the array pointer */
+	size_t *n;
+	struct rec_set f;
 };
 
 static int read_one(void *arg, const void *k, const void *v)
 {
 	struct reader *r = arg;
-	char *a = realloc(*(char **)r->arr, (*r->n + 1) * r->elem);
+	char *a = realloc(*(char **)r->arr, (*r->n + 1) * r->f.elem);
 
 	if (!a)
 		return -ENOMEM;
-	memset(a + *r->n * r->elem, 0, r->elem);
-	memcpy(a + *r->n * r->elem, k, r->ksz);
-	memcpy(a + *r->n * r->elem + r->voff, v, r->vsz);
+	memset(a + *r->n * r->f.elem, 0, r->f.elem);
+	memcpy(a + *r->n * r->f.elem, k, r->f.ksz);
+	memcpy(a + *r->n * r->f.elem + r->f.voff, v, r->f.vsz);
 	*(char **)r->arr = a;
 	(*r->n)++;
 	return 0;
@@ -212,41 +214,22 @@ static int read_one(void *arg, const void *k, const void *v)
 
 int bl_pol_read_maps(const struct bl_pol_fds *fds, struct bl_pol_table *t)
 {
-	struct reader rules = {&t->rules,
-			       &t->n_rules,
-			       sizeof(struct bl_pol_rule),
-			       sizeof(struct bpflet_pol_key),
-			       offsetof(struct bl_pol_rule, val),
-			       sizeof(struct bpflet_pol_val)};
-	struct reader ipc = {&t->ipcache,
-			     &t->n_ipcache,
-			     sizeof(struct bl_pol_ipcache),
-			     sizeof(struct bpflet_ipcache_key),
-			     offsetof(struct bl_pol_ipcache, val),
-			     sizeof(struct bpflet_ipcache_val)};
-	struct reader eps = {&t->endpoints,
-			     &t->n_endpoints,
-			     sizeof(struct bl_pol_endpoint),
-			     sizeof(uint32_t),
-			     offsetof(struct bl_pol_endpoint, val),
-			     sizeof(struct bpflet_pol_ep)};
 	int err;
 
 	memset(t, 0, sizeof(*t));
-	err = bl_map_walk(fds->rules, rules.ksz, rules.vsz, read_one, &rules);
+	struct reader rules = {&t->rules, &t->n_rules, RULES(t)};
+	struct reader ipc = {&t->ipcache, &t->n_ipcache, IPC(t)};
+	struct reader eps = {&t->endpoints, &t->n_endpoints, EPS(t)};
+
+	err = bl_map_walk(fds->rules, rules.f.ksz, rules.f.vsz, read_one, &rules);
 	if (!err)
-		err = bl_map_walk(fds->ipcache, ipc.ksz, ipc.vsz, read_one, &ipc);
+		err = bl_map_walk(fds->ipcache, ipc.f.ksz, ipc.f.vsz, read_one, &ipc);
 	if (!err)
-		err = bl_map_walk(fds->endpoints, eps.ksz, eps.vsz, read_one, &eps);
+		err = bl_map_walk(fds->endpoints, eps.f.ksz, eps.f.vsz, read_one, &eps);
 	if (err) {
 		bl_pol_table_free(t);
 		return err;
 	}
-	if (t->n_rules)
-		qsort(t->rules, t->n_rules, sizeof(*t->rules), rule_key_cmp);
-	if (t->n_ipcache)
-		qsort(t->ipcache, t->n_ipcache, sizeof(*t->ipcache), ipc_key_cmp);
-	if (t->n_endpoints)
-		qsort(t->endpoints, t->n_endpoints, sizeof(*t->endpoints), ep_key_cmp);
+	bl_pol_table_sort(t);
 	return 0;
 }

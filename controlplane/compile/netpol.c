@@ -37,11 +37,6 @@ struct ident {
 	uint32_t hash, id;
 };
 
-struct block {
-	struct bl_cidr4 cidr, ex[64];
-	size_t n_ex;
-};
-
 struct ctx {
 	struct ns_ent *ns;
 	size_t n_ns;
@@ -49,7 +44,7 @@ struct ctx {
 	size_t n_pods;
 	json_t *const *pols;
 	size_t n_pols;
-	struct block *blocks;
+	struct bl_np_block *blocks;
 	size_t n_blocks;
 	struct ident *ids;
 	size_t n_ids;
@@ -249,7 +244,7 @@ static int collect_blocks(struct ctx *c)
 		return -ENOMEM;
 	FOR_PEERS(c, {
 		const json_t *b = bl_np_v4_block(peer_);
-		struct block *k = &c->blocks[c->n_blocks];
+		struct bl_np_block *k = &c->blocks[c->n_blocks];
 		size_t xi;
 		json_t *x;
 
@@ -266,59 +261,25 @@ static int collect_blocks(struct ctx *c)
 	return 0;
 }
 
-static bool cidr_inside(const struct bl_cidr4 *outer, const struct bl_cidr4 *inner)
-{
-	return inner->plen >= outer->plen && bl_cidr4_contains(outer, inner->net);
-}
-
 /* Membership of an address range (a /32 for a pod) in every block, as '0'/'1'. */
 static void block_bits(const struct ctx *c, const struct bl_cidr4 *r, char *bits)
 {
-	for (size_t j = 0; j < c->n_blocks; j++) {
-		const struct block *b = &c->blocks[j];
-		bool in = cidr_inside(&b->cidr, r);
-
-		for (size_t x = 0; in && x < b->n_ex; x++)
-			if (cidr_inside(&b->ex[x], r))
-				in = false;
-		bits[j] = in ? '1' : '0';
-	}
-	bits[c->n_blocks] = '\0';
-}
-
-static uint32_t fnv1a(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h;
+	bl_np_block_bits(c->blocks, c->n_blocks, r, bits);
 }
 
 static char *pod_sig(const struct ctx *c, const struct pod_ent *p)
 {
 	struct bl_cidr4 r = {.net = p->ip, .plen = 32};
-	char *bits = malloc(c->n_blocks + 1), *labels, *ports, *sig = NULL;
-	json_t *all = json_array();
-	size_t i;
-	json_t *ct;
+	char *bits = malloc(c->n_blocks + 1), *sig = NULL;
 
-	json_array_foreach(p->containers, i, ct)
-		json_array_extend(all, json_object_get(ct, "ports"));
-	labels = p->labels ? json_dumps(p->labels, JSON_COMPACT | JSON_SORT_KEYS) : strdup("{}");
-	ports = json_dumps(all, JSON_COMPACT | JSON_SORT_KEYS);
-	if (bits && labels && ports) {
-		if (p->has_ip)
-			block_bits(c, &r, bits);
-		else
-			memset(bits, '0', c->n_blocks), bits[c->n_blocks] = '\0';
-		if (asprintf(&sig, "P%s\n%s\n%s\n%s", bits, p->meta.ns, labels, ports) < 0)
-			sig = NULL;
-	}
+	if (!bits)
+		return NULL;
+	if (p->has_ip)
+		block_bits(c, &r, bits);
+	else
+		memset(bits, '0', c->n_blocks), bits[c->n_blocks] = '\0';
+	sig = bl_np_pod_sig(bits, p->meta.ns, p->labels, p->containers);
 	free(bits);
-	free(labels);
-	free(ports);
-	json_decref(all);
 	return sig;
 }
 
@@ -388,7 +349,7 @@ static void assign_ids(struct ctx *c)
 	uint32_t prev = 0;
 
 	for (size_t i = 0; i < c->n_ids; i++)
-		c->ids[i].hash = BPFLET_POL_PEER_MIN + fnv1a(c->ids[i].sig) % 0x70000000u;
+		c->ids[i].hash = BPFLET_POL_PEER_MIN + bl_np_fnv1a(c->ids[i].sig) % 0x70000000u;
 	qsort(c->ids, c->n_ids, sizeof(*c->ids), ident_by_hash);
 	for (size_t i = 0; i < c->n_ids; i++) {
 		c->ids[i].id = i && c->ids[i].hash <= prev ? prev + 1 : c->ids[i].hash;
@@ -529,17 +490,7 @@ static int push_rule(void *arg, uint32_t ep, uint32_t peer, uint8_t dir, uint8_t
 		t->rules = r;
 		c->cap_rules = nc;
 	}
-	r = &t->rules[t->n_rules++];
-	memset(r, 0, sizeof(*r));
-	r->key.prefixlen = plen;
-	r->key.ep_addr = htonl(ep);
-	r->key.peer_id = peer;
-	r->key.dir = dir;
-	if (plen > BPFLET_POL_PLEN_DIR)
-		r->key.proto = proto;
-	if (plen > BPFLET_POL_PLEN_PROTO)
-		r->key.port = htons(port);
-	r->val.rule_id = rule_id;
+	bl_np_rule_fill(&t->rules[t->n_rules++], ep, peer, dir, proto, port, plen, rule_id);
 	return 0;
 }
 
@@ -773,6 +724,16 @@ out:
 		t->n_rules = k;
 	}
 	return 0;
+}
+
+void bl_pol_table_sort(struct bl_pol_table *t)
+{
+	if (t->n_rules)
+		qsort(t->rules, t->n_rules, sizeof(*t->rules), rule_cmp);
+	if (t->n_ipcache)
+		qsort(t->ipcache, t->n_ipcache, sizeof(*t->ipcache), cidr_cmp);
+	if (t->n_endpoints)
+		qsort(t->endpoints, t->n_endpoints, sizeof(*t->endpoints), ep_cmp);
 }
 
 int bl_netpol_compile(json_t *const *objs, size_t n, struct bl_pol_table *t,

@@ -48,15 +48,18 @@ struct bl_pol_table {
 
 /* Compiles every Pod, Namespace and NetworkPolicy in objs (other kinds ignored). A bad
  * object is left out with one message in errs ("NetworkPolicy ns/name:
- * spec.ingress[0].ports[1].port: ..."); the others compile as if it were absent. A
- * caller that must not lose a policy's isolation to a bad edit puts the object's last
- * good version in its place first (netpol_keep.h). Returns 0 or -ENOMEM. */
+ * spec.ingress[0].ports[1].port: ..."); the others compile as if it were absent. The
+ * agent compiles by change instead (netpol_incr.h), which keeps a bad object's last
+ * good version in force. Returns 0 or -ENOMEM. */
 int bl_netpol_compile(json_t *const *objs, size_t n, struct bl_pol_table *t,
 		      struct bl_errlist *errs);
 /* The checks bl_netpol_compile makes of one object: 0, or -EINVAL with the field and
  * the reason in err. Kinds the compiler ignores pass. */
 int bl_netpol_check(const json_t *obj, char *err, size_t errlen);
 void bl_pol_table_free(struct bl_pol_table *t);
+/* Sorts rules (by key), ipcache (by prefix length, then address) and endpoints (by
+ * address) as the compiler leaves them. */
+void bl_pol_table_sort(struct bl_pol_table *t);
 
 /* Port range [lo, hi] (host order) → aligned blocks: ports[i] with plens[i] bits
  * fixed (16 = one port). Returns the count (at most 30). */

@@ -13,8 +13,7 @@
 #include <string.h>
 #include <uthash.h>
 
-#define KEY_LEN	   330
-#define MAX_EXCEPT 64
+#define KEY_LEN 330
 
 /* A growable array of pointers; order never matters to its users. */
 struct vec {
@@ -65,6 +64,7 @@ struct ident {
 	uint32_t id;
 	struct ns_e *ns;    /* NULL: an address range */
 	struct vec members; /* pods carrying it */
+	bool mark;	    /* scratch for ns_repeer */
 	UT_hash_handle hh, hh_id;
 };
 
@@ -125,11 +125,6 @@ struct ep_e {
 	UT_hash_handle hh;
 };
 
-struct block {
-	struct bl_cidr4 cidr, ex[MAX_EXCEPT];
-	size_t n_ex;
-};
-
 struct bl_netpol_incr {
 	struct ns_e *ns;
 	struct pod_e *pods;
@@ -139,22 +134,13 @@ struct bl_netpol_incr {
 	struct ipc_e *ipc;
 	struct ep_e *eps;
 	struct vec d_rows, d_ipc, d_eps, d_names; /* dirty; d_names holds ids */
-	struct block *blocks;
+	struct bl_np_block *blocks;
 	size_t n_blocks;
 	char **names, **names_written; /* by rule id - 1 */
 	size_t n_names, name_hint;
 	bool rebuild;
 	unsigned long rebuilds;
 };
-
-static uint32_t fnv1a(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h;
-}
 
 /* ---- namespaces ---- */
 
@@ -304,39 +290,19 @@ static void name_free(struct bl_netpol_incr *c, uint32_t id)
 
 static void block_bits(const struct bl_netpol_incr *c, const struct bl_cidr4 *r, char *bits)
 {
-	for (size_t j = 0; j < c->n_blocks; j++) {
-		const struct block *b = &c->blocks[j];
-		bool in = r->plen >= b->cidr.plen && bl_cidr4_contains(&b->cidr, r->net);
-
-		for (size_t x = 0; in && x < b->n_ex; x++)
-			if (r->plen >= b->ex[x].plen && bl_cidr4_contains(&b->ex[x], r->net))
-				in = false;
-		bits[j] = in ? '1' : '0';
-	}
-	bits[c->n_blocks] = '\0';
+	bl_np_block_bits(c->blocks, c->n_blocks, r, bits);
 }
 
 static char *pod_sig(const struct bl_netpol_incr *c, const struct pod_e *p)
 {
 	struct bl_cidr4 r = {.net = p->ip, .plen = 32};
-	char *bits = malloc(c->n_blocks + 1), *labels, *ports, *sig = NULL;
-	json_t *all = json_array();
-	size_t i;
-	json_t *ct;
+	char *bits = malloc(c->n_blocks + 1), *sig;
 
-	json_array_foreach(p->containers, i, ct)
-		json_array_extend(all, json_object_get(ct, "ports"));
-	labels = p->labels ? json_dumps(p->labels, JSON_COMPACT | JSON_SORT_KEYS) : strdup("{}");
-	ports = json_dumps(all, JSON_COMPACT | JSON_SORT_KEYS);
-	if (bits && labels && ports) {
-		block_bits(c, &r, bits);
-		if (asprintf(&sig, "P%s\n%s\n%s\n%s", bits, p->ns->name, labels, ports) < 0)
-			sig = NULL;
-	}
+	if (!bits)
+		return NULL;
+	block_bits(c, &r, bits);
+	sig = bl_np_pod_sig(bits, p->ns->name, p->labels, p->containers);
 	free(bits);
-	free(labels);
-	free(ports);
-	json_decref(all);
 	return sig;
 }
 
@@ -357,7 +323,7 @@ static struct ident *ident_get(struct bl_netpol_incr *c, char *sig, struct ns_e 
 		return NULL;
 	}
 	/* stable across changes: the signature's hash, the next free value on a clash */
-	id = BPFLET_POL_PEER_MIN + fnv1a(sig) % 0x70000000u;
+	id = BPFLET_POL_PEER_MIN + bl_np_fnv1a(sig) % 0x70000000u;
 	for (;; id = id + 1 < BPFLET_POL_PEER_MIN + 0x70000000u ? id + 1 : BPFLET_POL_PEER_MIN) {
 		HASH_FIND(hh_id, c->by_id, &id, sizeof(id), o);
 		if (!o)
@@ -421,16 +387,7 @@ static int push(void *arg, uint32_t ep, uint32_t peer, uint8_t dir, uint8_t prot
 		p->cap_rows = cap;
 	}
 	r = &p->rows[p->n_rows++];
-	memset(r, 0, sizeof(*r));
-	r->key.prefixlen = plen;
-	r->key.ep_addr = htonl(ep);
-	r->key.peer_id = peer;
-	r->key.dir = dir;
-	if (plen > BPFLET_POL_PLEN_DIR)
-		r->key.proto = proto;
-	if (plen > BPFLET_POL_PLEN_PROTO)
-		r->key.port = htons(port);
-	r->val.rule_id = rule_id;
+	bl_np_rule_fill(r, ep, peer, dir, proto, port, plen, rule_id);
 	return row_ref(x->c, &r->key, rule_id);
 }
 
@@ -845,6 +802,43 @@ static int set_pol(struct bl_netpol_incr *c, const char *key, const struct bl_k8
 	return c->rebuild ? 0 : pol_attach(c, p);
 }
 
+/* A namespace's labels changed: which peers take its identities may too. Their
+ * entries go and come back (the endpoints a policy selects do not depend on them). */
+static int ns_repeer(struct bl_netpol_incr *c, struct ns_e *n)
+{
+	struct pol_e *p, *tmp;
+	int e = 0;
+
+	for (size_t i = 0; i < n->idents.n; i++)
+		((struct ident *)n->idents.v[i])->mark = true;
+	HASH_ITER(hh, c->pols, p, tmp)
+	{
+		size_t k = 0;
+
+		for (size_t i = 0; i < p->n_rows; i++) {
+			struct bl_pol_rule *r = &p->rows[i];
+			struct ident *id = NULL;
+
+			if (r->key.peer_id != BPFLET_POL_PEER_ANY)
+				HASH_FIND(hh_id, c->by_id, &r->key.peer_id, sizeof(uint32_t), id);
+			if (id && id->mark)
+				row_unref(c, &r->key, r->val.rule_id);
+			else
+				p->rows[k++] = *r;
+		}
+		p->n_rows = k;
+	}
+	for (size_t i = 0; i < n->idents.n; i++)
+		((struct ident *)n->idents.v[i])->mark = false;
+	HASH_ITER(hh, c->pols, p, tmp)
+	{
+		for (size_t i = 0; i < n->idents.n && p->attached && !e; i++)
+			e = emit_all(c, p, (struct pod_e *const *)p->sel_pods.v, p->sel_pods.n,
+				     n->idents.v[i]);
+	}
+	return e;
+}
+
 static int set_ns(struct bl_netpol_incr *c, const char *name, const json_t *labels, bool present)
 {
 	struct ns_e *n = ns_get(c, name);
@@ -855,16 +849,14 @@ static int set_ns(struct bl_netpol_incr *c, const char *name, const json_t *labe
 		return -ENOMEM;
 	}
 	json_object_set_new(l, "kubernetes.io/metadata.name", json_string(name));
-	if (!json_equal(l, n->labels)) {
-		/* any identity of it may now match other peers: rebuilt whole */
-		json_decref(n->labels);
-		n->labels = l;
-		c->rebuild = true;
-	} else {
-		json_decref(l);
-	}
 	n->has_obj = present;
-	return 0;
+	if (json_equal(l, n->labels)) {
+		json_decref(l);
+		return 0;
+	}
+	json_decref(n->labels);
+	n->labels = l;
+	return c->rebuild ? 0 : ns_repeer(c, n);
 }
 
 static bool kind_is(const char *kind, const char *k)
@@ -1002,7 +994,7 @@ static int collect_blocks(struct bl_netpol_incr *c)
 				json_array_foreach(json_object_get(rule, peers[d]), qi, peer)
 			{
 				const json_t *b = bl_np_v4_block(peer);
-				struct block *k = &c->blocks[c->n_blocks];
+				struct bl_np_block *k = &c->blocks[c->n_blocks];
 
 				if (!b)
 					continue;
@@ -1010,7 +1002,7 @@ static int collect_blocks(struct bl_netpol_incr *c)
 					       &k->cidr);
 				json_array_foreach(json_object_get(b, "except"), xi, x)
 				{
-					if (k->n_ex < MAX_EXCEPT)
+					if (k->n_ex < BL_NP_MAX_EXCEPT)
 						bl_cidr4_parse(json_string_value(x),
 							       &k->ex[k->n_ex++]);
 				}
@@ -1218,29 +1210,6 @@ unsigned long bl_netpol_incr_rebuilds(const struct bl_netpol_incr *c)
 	return c->rebuilds;
 }
 
-static int rule_cmp(const void *a, const void *b)
-{
-	return memcmp(&((const struct bl_pol_rule *)a)->key, &((const struct bl_pol_rule *)b)->key,
-		      sizeof(struct bpflet_pol_key));
-}
-
-static int ipc_cmp(const void *a, const void *b)
-{
-	const struct bl_pol_ipcache *x = a, *y = b;
-
-	if (x->key.prefixlen != y->key.prefixlen)
-		return x->key.prefixlen < y->key.prefixlen ? -1 : 1;
-	return memcmp(&x->key.addr, &y->key.addr, 4);
-}
-
-static int ep_cmp(const void *a, const void *b)
-{
-	uint32_t x = ntohl(((const struct bl_pol_endpoint *)a)->addr);
-	uint32_t y = ntohl(((const struct bl_pol_endpoint *)b)->addr);
-
-	return x < y ? -1 : x > y;
-}
-
 int bl_netpol_incr_table(const struct bl_netpol_incr *c, struct bl_pol_table *t)
 {
 	struct row_e *r, *rt;
@@ -1274,9 +1243,7 @@ int bl_netpol_incr_table(const struct bl_netpol_incr *c, struct bl_pol_table *t)
 			goto nomem;
 		t->n_rule_names++;
 	}
-	qsort(t->rules, t->n_rules, sizeof(*t->rules), rule_cmp);
-	qsort(t->ipcache, t->n_ipcache, sizeof(*t->ipcache), ipc_cmp);
-	qsort(t->endpoints, t->n_endpoints, sizeof(*t->endpoints), ep_cmp);
+	bl_pol_table_sort(t);
 	return 0;
 nomem:
 	bl_pol_table_free(t);

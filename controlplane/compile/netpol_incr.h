@@ -9,9 +9,9 @@
  * test in selftests/unit/compile checks both give the same verdicts. A pod's identity
  * is the hash of its signature (namespace, labels, named ports, ipBlock membership),
  * rule ids are allocated per policy rule and kept while the policy lives, so one
- * change never renumbers the rest. What costs a rebuild of the whole state: a
- * Namespace's labels (every identity in it may change peers) and a change to the set
- * of ipBlocks (every signature carries the membership); the delta is still only what
+ * change never renumbers the rest. A Namespace's new labels re-match its identities
+ * against every peer. What costs a rebuild of the whole state: a change to the set of
+ * ipBlocks (every signature carries the membership); the delta is still only what
  * differs.
  *
  * A bad object is reported by name and not taken: its last good version, if any,

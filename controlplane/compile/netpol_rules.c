@@ -4,8 +4,74 @@
 #include "controlplane/compile/label_selector.h"
 #include "controlplane/compile/netpol.h"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+static bool cidr_inside(const struct bl_cidr4 *outer, const struct bl_cidr4 *inner)
+{
+	return inner->plen >= outer->plen && bl_cidr4_contains(outer, inner->net);
+}
+
+void bl_np_block_bits(const struct bl_np_block *blocks, size_t n, const struct bl_cidr4 *r,
+		      char *bits)
+{
+	for (size_t j = 0; j < n; j++) {
+		const struct bl_np_block *b = &blocks[j];
+		bool in = cidr_inside(&b->cidr, r);
+
+		for (size_t x = 0; in && x < b->n_ex; x++)
+			if (cidr_inside(&b->ex[x], r))
+				in = false;
+		bits[j] = in ? '1' : '0';
+	}
+	bits[n] = '\0';
+}
+
+char *bl_np_pod_sig(const char *bits, const char *ns, const json_t *labels,
+		    const json_t *containers)
+{
+	char *l, *ports, *sig = NULL;
+	json_t *all = json_array();
+	size_t i;
+	json_t *ct;
+
+	json_array_foreach(containers, i, ct) json_array_extend(all, json_object_get(ct, "ports"));
+	l = labels ? json_dumps(labels, JSON_COMPACT | JSON_SORT_KEYS) : strdup("{}");
+	ports = json_dumps(all, JSON_COMPACT | JSON_SORT_KEYS);
+	if (l && ports && asprintf(&sig, "P%s\n%s\n%s\n%s", bits, ns, l, ports) < 0)
+		sig = NULL;
+	free(l);
+	free(ports);
+	json_decref(all);
+	return sig;
+}
+
+uint32_t bl_np_fnv1a(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+void bl_np_rule_fill(struct bl_pol_rule *r, uint32_t ep, uint32_t peer, uint8_t dir, uint8_t proto,
+		     uint16_t port, uint32_t plen, uint32_t rule_id)
+{
+	memset(r, 0, sizeof(*r));
+	r->key.prefixlen = plen;
+	r->key.ep_addr = htonl(ep);
+	r->key.peer_id = peer;
+	r->key.dir = dir;
+	if (plen > BPFLET_POL_PLEN_DIR)
+		r->key.proto = proto;
+	if (plen > BPFLET_POL_PLEN_PROTO)
+		r->key.port = htons(port);
+	r->val.rule_id = rule_id;
+}
 
 bool bl_np_lists_type(const json_t *spec, const char *type)
 {

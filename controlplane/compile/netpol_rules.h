@@ -7,9 +7,33 @@
 #ifndef BPFLET_NETPOL_RULES_H
 #define BPFLET_NETPOL_RULES_H
 
+#include "agent/common/netaddr.h"
+#include "controlplane/compile/netpol.h"
+
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+/* An IPv4 ipBlock: cidr minus its excepts. */
+#define BL_NP_MAX_EXCEPT 64
+struct bl_np_block {
+	struct bl_cidr4 cidr, ex[BL_NP_MAX_EXCEPT];
+	size_t n_ex;
+};
+
+/* Membership of an address range (a /32 for a pod) in each of blocks[0..n), as '0'/'1'
+ * in bits[0..n) (NUL-terminated). */
+void bl_np_block_bits(const struct bl_np_block *blocks, size_t n, const struct bl_cidr4 *r,
+		      char *bits);
+/* A pod identity's signature: "P<bits>\n<ns>\n<labels>\n<ports>" (labels and all
+ * containers' ports as sorted JSON). NULL on ENOMEM; caller frees. */
+char *bl_np_pod_sig(const char *bits, const char *ns, const json_t *labels,
+		    const json_t *containers);
+/* FNV-1a: an identity is its signature's hash (clashes resolved by the callers). */
+uint32_t bl_np_fnv1a(const char *s);
+/* One LPM entry: key fields past the prefix left zero. */
+void bl_np_rule_fill(struct bl_pol_rule *r, uint32_t ep, uint32_t peer, uint8_t dir, uint8_t proto,
+		     uint16_t port, uint32_t plen, uint32_t rule_id);
 
 /* Does the policy (its spec) isolate for "Ingress" / "Egress"? Ingress by default,
  * Egress when spec.egress is set. */

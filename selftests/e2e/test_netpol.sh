@@ -88,31 +88,5 @@ policies() { # policies JSON...: policies.json holds exactly these
 	printf '{"apiVersion": "v1", "kind": "List", "items": [%s]}\n' "$*" >"$BL_MANIFESTS/policies.json.tmp"
 	mv "$BL_MANIFESTS/policies.json.tmp" "$BL_MANIFESTS/policies.json"
 }
-np_json() { # np_json NS NAME PORT
-	printf '{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "%s", "namespace": "%s"}, "spec": {"podSelector": {}, "ingress": [{"ports": [{"port": %s}]}]}}' "$2" "$1" "$3"
-}
-rules_of() { # the rule names bpfletctl lists, one line
-	"$BL_BIN/bpfletctl" --instance "$BL_INSTANCE" -o json policy list |
-		python3 -c 'import json,sys; d=json.load(sys.stdin); print(" ".join(sorted(r["rule"] for r in d["rules"])), len(d["endpoints"]))'
-}
-wait_rules() {
-	for _ in $(seq 60); do
-		[ "$(rules_of)" = "$1" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
-: >"$BL_AGENT_LOG"
-policies "$(np_json x web 81)" "$(np_json y bad 0)"
-check "a bad policy next to a good one: the good one applied (x/web, 3 pods isolated)" \
-	wait_rules "x/web ingress[0] 3" || rules_of
-check "the bad policy logged by name and field, left out" \
-	grep -q "NetworkPolicy y/bad: spec.ingress\[0\].ports\[0\].port: .*left out" "$BL_AGENT_LOG"
-policies "$(np_json x web 70000)" "$(np_json z ok 80)"
-check "x/web edited bad: z/ok applied beside x/web's last good version (6 pods isolated)" \
-	wait_rules "x/web ingress[0] z/ok ingress[0] 6" || rules_of
-check "the bad edit logged: its last good version stays in force" \
-	grep -q "NetworkPolicy x/web: spec.ingress\[0\].ports\[0\].port: .*last good version stays in force" "$BL_AGENT_LOG"
-out=$(bl_in yc timeout 3 socat -T2 - "TCP:${IPS[xb]}:81,connect-timeout=2" </dev/null 2>&1)
-[ "$out" = "b" ] && pass "x/web's last good rule still lets y/c reach x/b:81" || fail "y/c -> x/b:81 got '$out'"
+np_bad_policies policies
 bl_summary

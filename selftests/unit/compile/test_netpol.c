@@ -1,7 +1,7 @@
 /* NetworkPolicy compiler: records checked through an LPM model of the BPF lookup
  * (ipcache longest match, then the policy trie for the real peer, then ANY). */
 #include "controlplane/compile/netpol.h"
-#include "controlplane/compile/netpol_keep.h"
+#include "selftests/unit/compile/helpers.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -68,16 +68,6 @@ static uint32_t ip(const char *s)
 	return a.s_addr;
 }
 
-static bool prefix_eq(const void *a, const void *b, uint32_t bits)
-{
-	const uint8_t *x = a, *y = b;
-
-	for (uint32_t i = 0; i < bits; i++)
-		if (((x[i / 8] >> (7 - i % 8)) & 1) != ((y[i / 8] >> (7 - i % 8)) & 1))
-			return false;
-	return true;
-}
-
 static uint32_t ipcache_id(uint32_t addr)
 {
 	uint32_t best = 0;
@@ -87,7 +77,7 @@ static uint32_t ipcache_id(uint32_t addr)
 		const struct bl_pol_ipcache *c = &T.ipcache[i];
 
 		if ((int)c->key.prefixlen > plen &&
-		    prefix_eq(&c->key.addr, &addr, c->key.prefixlen)) {
+		    lpm_prefix_eq(&c->key.addr, &addr, c->key.prefixlen)) {
 			plen = (int)c->key.prefixlen;
 			best = c->val.id;
 		}
@@ -101,7 +91,7 @@ static bool trie_has(uint32_t ep, uint32_t peer, uint8_t dir, uint8_t proto, uin
 	struct bpflet_pol_key k = {BPFLET_POL_PLEN_FULL, ep, peer, dir, proto, htons(port)};
 
 	for (size_t i = 0; i < T.n_rules; i++)
-		if (prefix_eq(&T.rules[i].key.ep_addr, &k.ep_addr, T.rules[i].key.prefixlen))
+		if (lpm_prefix_eq(&T.rules[i].key.ep_addr, &k.ep_addr, T.rules[i].key.prefixlen))
 			return true;
 	return false;
 }
@@ -451,92 +441,4 @@ Test(netpol, too_many_excepts_is_an_error_not_a_silent_cut)
 		    "\"cidr\":\"10.0.0.0/8\",\"except\":[%s]}}]}]}"),
 		 list);
 	bad(np, "spec.ingress[0].from[0].ipBlock.except: at most 64 entries");
-}
-
-/* ---- last good versions (netpol_keep.h) ---- */
-
-static struct bl_netpol_keep K;
-
-/* docs through the keeper, then the compiler, as the agent does */
-static int compile_kept(const char **docs, size_t n)
-{
-	json_t *objs[32], *mine[32];
-	size_t m;
-	int rc;
-
-	cr_assert(n <= 32);
-	for (size_t i = 0; i < n; i++) {
-		mine[i] = objs[i] = json_loads(docs[i], 0, NULL);
-		cr_assert_not_null(objs[i]);
-	}
-	bl_pol_table_free(&T);
-	bl_errlist_clear(&E);
-	m = bl_netpol_keep_apply(&K, objs, n, &E);
-	rc = bl_netpol_compile(objs, m, &T, &E);
-	for (size_t i = 0; i < n; i++)
-		json_decref(mine[i]);
-	return rc;
-}
-#define KEPT(...)                                                                                  \
-	({                                                                                         \
-		const char *d_[] = {__VA_ARGS__};                                                  \
-		compile_kept(d_, sizeof(d_) / sizeof(d_[0]));                                      \
-	})
-
-#define FROM_B                                                                                     \
-	NP("a", "p",                                                                               \
-	   "{\"podSelector\":{},\"ingress\":[{\"from\":[{\"namespaceSelector\":{\"matchLabels\":{" \
-	   "\"kubernetes.io/metadata.name\":\"b\"}}}]}]}")
-#define BAD_P NP("a", "p", "{\"podSelector\":{},\"ingress\":[{\"ports\":[{\"port\":0}]}]}")
-#define OTHER_C                                                                                    \
-	NP("a", "q",                                                                               \
-	   "{\"podSelector\":{\"matchLabels\":{\"app\":\"db\"}},\"ingress\":[{\"from\":[{"         \
-	   "\"namespaceSelector\":{\"matchLabels\":{\"team\":\"y\"}}}]}]}")
-
-Test(netpol, bad_edit_keeps_the_last_good_version, .init = init, .fini = fini)
-{
-	bl_netpol_keep_init(&K);
-	cr_assert_eq(KEPT(WORLD, FROM_B, OTHER_C), 0);
-	cr_assert_eq(E.n, 0);
-	cr_assert(allowed("10.0.1.1", "10.0.0.1", TCP, 80));
-	cr_assert_not(allowed("10.0.2.1", "10.0.0.1", TCP, 80));
-	cr_assert(allowed("10.0.2.1", "10.0.0.2", TCP, 80));
-	/* a/p edited into something bad: reported by name, its last good form stays in
-	 * force, a/q is untouched */
-	cr_assert_eq(KEPT(WORLD, BAD_P, OTHER_C), 0);
-	cr_assert_eq(E.n, 1);
-	cr_assert(bl_errlist_contains(&E, "NetworkPolicy a/p: spec.ingress[0].ports[0].port"), "%s",
-		  E.msgs[0]);
-	cr_assert(bl_errlist_contains(&E, "last good version stays in force"), "%s", E.msgs[0]);
-	cr_assert(allowed("10.0.1.1", "10.0.0.1", TCP, 80));
-	cr_assert_not(allowed("10.0.2.1", "10.0.0.1", TCP, 80));
-	cr_assert(allowed("10.0.2.1", "10.0.0.2", TCP, 80));
-	/* still bad on the next pass: the same version still stands */
-	cr_assert_eq(KEPT(WORLD, BAD_P, OTHER_C), 0);
-	cr_assert(allowed("10.0.1.1", "10.0.0.1", TCP, 80));
-	cr_assert_not(allowed("10.0.2.1", "10.0.0.1", TCP, 80));
-	/* deleted, then created bad: no earlier good version any more, left out */
-	cr_assert_eq(KEPT(WORLD, OTHER_C), 0);
-	cr_assert_eq(KEPT(WORLD, BAD_P, OTHER_C), 0);
-	cr_assert(bl_errlist_contains(&E, "left out (no earlier good version)"), "%s", E.msgs[0]);
-	cr_assert(allowed("10.0.2.1", "10.0.0.1", TCP, 80));
-	bl_netpol_keep_free(&K);
-}
-
-Test(netpol, bad_pod_edit_keeps_its_labels, .init = init, .fini = fini)
-{
-	bl_netpol_keep_init(&K);
-	cr_assert_eq(KEPT(WORLD, OTHER_C), 0);
-	cr_assert_eq(T.n_endpoints, 1); /* a/db */
-	/* a/db with a broken container port: its last good labels keep it isolated */
-	cr_assert_eq(KEPT(NS("a", "{\"team\":\"x\"}"), NS("b", "{\"team\":\"x\"}"),
-			  NS("c", "{\"team\":\"y\"}"),
-			  POD("a", "db", "10.0.0.2", "{\"app\":\"db\"}",
-			      "[{\"name\":\"http\",\"containerPort\":0}]"),
-			  POD("b", "client", "10.0.1.1", "{\"app\":\"client\"}", "[]"), OTHER_C),
-		     0);
-	cr_assert(bl_errlist_contains(&E, "Pod a/db"), "%s", E.n ? E.msgs[0] : "");
-	cr_assert_eq(T.n_endpoints, 1);
-	cr_assert_not(allowed("10.0.1.1", "10.0.0.2", TCP, 80));
-	bl_netpol_keep_free(&K);
 }

@@ -7,6 +7,7 @@
  * must be the whole compiler's.
  */
 #include "controlplane/compile/netpol.h"
+#include "selftests/unit/compile/helpers.h"
 #include "controlplane/compile/netpol_incr.h"
 
 #include <arpa/inet.h>
@@ -234,16 +235,6 @@ static void apply(const struct bl_pol_delta *d)
 
 /* ---- verdicts, as the programs reach them ---- */
 
-static bool prefix_eq(const void *a, const void *b, uint32_t bits)
-{
-	const uint8_t *x = a, *y = b;
-
-	for (uint32_t i = 0; i < bits; i++)
-		if (((x[i / 8] >> (7 - i % 8)) & 1) != ((y[i / 8] >> (7 - i % 8)) & 1))
-			return false;
-	return true;
-}
-
 static uint32_t ipc_id(const struct bl_pol_table *t, uint32_t addr)
 {
 	uint32_t best = 0;
@@ -251,7 +242,7 @@ static uint32_t ipc_id(const struct bl_pol_table *t, uint32_t addr)
 
 	for (size_t i = 0; i < t->n_ipcache; i++)
 		if ((int)t->ipcache[i].key.prefixlen > plen &&
-		    prefix_eq(&t->ipcache[i].key.addr, &addr, t->ipcache[i].key.prefixlen)) {
+		    lpm_prefix_eq(&t->ipcache[i].key.addr, &addr, t->ipcache[i].key.prefixlen)) {
 			plen = (int)t->ipcache[i].key.prefixlen;
 			best = t->ipcache[i].val.id;
 		}
@@ -264,7 +255,7 @@ static bool lpm_has(const struct bl_pol_table *t, uint32_t ep, uint32_t peer, ui
 	struct bpflet_pol_key k = {BPFLET_POL_PLEN_FULL, ep, peer, dir, proto, htons(port)};
 
 	for (size_t i = 0; i < t->n_rules; i++)
-		if (prefix_eq(&t->rules[i].key.ep_addr, &k.ep_addr, t->rules[i].key.prefixlen))
+		if (lpm_prefix_eq(&t->rules[i].key.ep_addr, &k.ep_addr, t->rules[i].key.prefixlen))
 			return true;
 	return false;
 }
@@ -350,6 +341,16 @@ static void same_table(struct bl_netpol_incr *c, int round, int step)
 	bl_pol_table_free(&t);
 }
 
+static void remove_obj(struct bl_netpol_incr *c, const json_t *o)
+{
+	const json_t *md = json_object_get(o, "metadata");
+
+	cr_assert_eq(bl_netpol_incr_remove(c, json_string_value(json_object_get(o, "kind")),
+					   json_string_value(json_object_get(md, "namespace")),
+					   json_string_value(json_object_get(md, "name"))),
+		     0);
+}
+
 Test(netpol_incr, equals_the_whole_compiler_under_random_changes)
 {
 	unsigned long rebuilds = 0, steps = 0;
@@ -411,33 +412,13 @@ Test(netpol_incr, equals_the_whole_compiler_under_random_changes)
 						   json_object_get(world[i], "metadata"),
 						   "namespace"))
 						   ?: "")) {
-					const json_t *md = json_object_get(world[i], "metadata");
-
-					cr_assert_eq(bl_netpol_incr_remove(
-							     c,
-							     json_string_value(json_object_get(
-								     world[i], "kind")),
-							     json_string_value(json_object_get(
-								     md, "namespace")),
-							     json_string_value(
-								     json_object_get(md, "name"))),
-						     0);
+					remove_obj(c, world[i]);
 				}
 				if (o) {
 					cr_assert_eq(bl_netpol_incr_set(c, o, &errs), 0, "%s",
 						     errs.n ? errs.msgs[0] : "");
 				} else if (world[i]) {
-					const json_t *md = json_object_get(world[i], "metadata");
-
-					cr_assert_eq(bl_netpol_incr_remove(
-							     c,
-							     json_string_value(json_object_get(
-								     world[i], "kind")),
-							     json_string_value(json_object_get(
-								     md, "namespace")),
-							     json_string_value(
-								     json_object_get(md, "name"))),
-						     0);
+					remove_obj(c, world[i]);
 				}
 				json_decref(world[i]);
 				world[i] = o;

@@ -201,8 +201,13 @@ int bl_policy_resync(struct bl_agent *a, json_t **objs, size_t n)
 	json_t *seen;
 	int rc;
 
-	if (!a->pol_incr && !(a->pol_incr = bl_netpol_incr_new()))
-		return -ENOMEM;
+	if (!a->pol_incr) {
+		if (!(a->pol_incr = bl_netpol_incr_new()))
+			return -ENOMEM;
+		/* pinned maps re-adopted after a restart may hold entries nothing makes
+		 * any more: the first write compares with what they hold */
+		a->pol_rewrite = true;
+	}
 	bl_errlist_init(&errs);
 	seen = feed(a, objs, n, &errs);
 	/* a bad object is reported by name, once per version; its last good one stays */

@@ -31,10 +31,24 @@ denies=$(ip netns exec "$BL_NODE" curl -s http://127.0.0.1:10249/metrics |
 [ "${denies:-0}" -gt 100 ] && pass "/metrics counts $denies deny events" ||
 	fail "/metrics deny events: '${denies:-}'"
 
-# --policy-audit: a deny-all policy only counts and reports
+# a policy deleted while the agent is down leaves nothing behind in the pinned maps
+n_isolated() {
+	"$BL_BIN/bpfletctl" --instance "$BL_INSTANCE" -o json policy list |
+		python3 -c 'import json,sys; print(len(json.load(sys.stdin)["endpoints"]))'
+}
+printf '%s\n' '{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "stale", "namespace": "y"}, "spec": {"podSelector": {}, "ingress": []}}' >"$BL_MANIFESTS/stale.json"
+for _ in $(seq 60); do [ "$(n_isolated)" = 3 ] && break; sleep 0.05; done
 bl_agent_stop
+rm -f "$BL_MANIFESTS/stale.json"
+[ "$(n_isolated)" = 3 ] && pass "y/stale's isolation pinned while the agent is down" ||
+	fail "y/stale: $(n_isolated) isolated endpoints before the restart"
+
+# --policy-audit: a deny-all policy only counts and reports
 : >"$BL_AGENT_LOG"
 bl_agent_start --policy-audit --policy-allow-events || { fail "agent restarts with --policy-audit"; exit 1; }
+for _ in $(seq 60); do [ "$(n_isolated)" = 0 ] && break; sleep 0.05; done
+[ "$(n_isolated)" = 0 ] && pass "restarted agent removes y/stale's entries (deleted while it was down)" ||
+	fail "after the restart $(n_isolated) endpoints are still isolated"
 cat >"$BL_MANIFESTS/policies.json.tmp" <<JSON
 {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
  "metadata": {"name": "deny", "namespace": "x"}, "spec": {"podSelector": {}, "ingress": []}}

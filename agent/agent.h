@@ -87,7 +87,7 @@ struct bl_agent {
 	unsigned long ct_gc_runs;
 	int inotify_fd;
 	struct bl_netpol_incr *pol_incr; /* policy_source.c: compiled by change */
-	json_t *pol_seen;		 /* "Kind ns/name" → version handed to it */
+	struct bl_pol_seen *pol_seen;	 /* the versions handed to it */
 	bool pol_rewrite;		 /* a write failed: maps rewritten whole next */
 	bool pol_dirty;			 /* rewrite the policy maps at the next sync */
 	struct bl_pol_events *pol_ev;	 /* policy_events.c */

@@ -13,6 +13,7 @@
 #include "agent/dataplane/pol_sync.h"
 #include "controlplane/compile/netpol.h"
 #include "controlplane/compile/netpol_incr.h"
+#include "selftests/bench/np_objects.h"
 #include "selftests/bpf/packet.h"
 #include "tc_pod.skel.h"
 
@@ -223,43 +224,9 @@ static int bench_established(struct tc_pod *s, struct figure *on, struct figure 
 
 /* ---- compile + write at scale ---- */
 
-#define NS_N	 100
-#define PODS_N	 10000
-#define POLICY_N 1000
-
-static json_t *pod_obj(unsigned i, const char *app)
-{
-	char name[32], ns[16], ip[24];
-
-	snprintf(name, sizeof(name), "pod-%u", i);
-	snprintf(ns, sizeof(ns), "ns-%u", i % NS_N);
-	snprintf(ip, sizeof(ip), "10.%u.%u.%u", 100 + i / 65536, (i / 256) % 256, i % 256);
-	return json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s}}, s:{s:[{s:s, s:[{s:s, s:i}]}]}, "
-			 "s:{s:s}}",
-			 "apiVersion", "v1", "kind", "Pod", "metadata", "name", name, "namespace",
-			 ns, "labels", "app", app, "role", i % 3 ? "server" : "client", "spec",
-			 "containers", "name", "c", "ports", "name", "http", "containerPort", 8080,
-			 "status", "podIP", ip);
-}
-
-static json_t *policy_obj(unsigned i)
-{
-	char name[32], ns[16], app[16], team[16];
-
-	snprintf(name, sizeof(name), "pol-%u", i);
-	snprintf(ns, sizeof(ns), "ns-%u", i % NS_N);
-	snprintf(app, sizeof(app), "app-%u", (i / NS_N) % 10);
-	snprintf(team, sizeof(team), "team-%u", i % 7);
-	return json_pack(
-		"{s:s, s:s, s:{s:s, s:s}, s:{s:{s:{s:s}}, s:[{s:[{s:{s:{s:s, s:s}}}, {s:{s:{s:s}}, "
-		"s:{s:{s:s, s:s}}}], s:[{s:s}, {s:i, s:i}]}]}}",
-		"apiVersion", "networking.k8s.io/v1", "kind", "NetworkPolicy", "metadata", "name",
-		name, "namespace", ns, "spec", "podSelector", "matchLabels", "app", app, "ingress",
-		"from", "podSelector", "matchLabels", "role", "client", "app", "app-0",
-		"namespaceSelector", "matchLabels", "team", team, "podSelector", "matchLabels",
-		"role", "client", "app", "app-0", "ports", "port", "http", "port", 9000, "endPort",
-		9007);
-}
+#define NS_N	 NP_NS
+#define PODS_N	 NP_PODS
+#define POLICY_N NP_POLICIES
 
 struct scale_fig {
 	double compile_s, write_s, change_compile_s, change_write_s;
@@ -308,22 +275,16 @@ static int bench_scale(struct tc_pod *s, struct scale_fig *f)
 	if (!objs)
 		return -ENOMEM;
 	setup_rules(s, 0, false);
-	for (unsigned i = 0; i < NS_N; i++) {
-		char ns[16], team[16];
-
-		snprintf(ns, sizeof(ns), "ns-%u", i);
-		snprintf(team, sizeof(team), "team-%u", i % 7);
-		objs[k++] = json_pack("{s:s, s:s, s:{s:s, s:{s:s}}}", "apiVersion", "v1", "kind",
-				      "Namespace", "metadata", "name", ns, "labels", "team", team);
-	}
+	for (unsigned i = 0; i < NS_N; i++)
+		objs[k++] = np_namespace(i);
 	for (unsigned i = 0; i < PODS_N; i++) {
 		char app[16];
 
 		snprintf(app, sizeof(app), "app-%u", (i / NS_N) % 10);
-		objs[k++] = pod_obj(i, app);
+		objs[k++] = np_pod(i, app);
 	}
 	for (unsigned i = 0; i < POLICY_N; i++)
-		objs[k++] = policy_obj(i);
+		objs[k++] = np_policy(i);
 	err = compile_write(objs, n, &fds, &applied, &f->compile_s, &f->write_s, &st);
 	f->writes = st.writes;
 	f->rules = applied.n_rules;
@@ -331,7 +292,7 @@ static int bench_scale(struct tc_pod *s, struct scale_fig *f)
 	f->endpoints = applied.n_endpoints;
 	if (!err) {
 		/* one client pod becomes a server: its identity and the rules naming it move */
-		changed = pod_obj(PODS_N / 2 + 3, "app-7");
+		changed = np_pod(PODS_N / 2 + 3, "app-7");
 		json_object_set_new(json_object_get(json_object_get(changed, "metadata"), "labels"),
 				    "role", json_string("server"));
 		json_decref(objs[NS_N + PODS_N / 2 + 3]);
@@ -434,7 +395,7 @@ static json_t *relabel(unsigned i)
 	json_t *o;
 
 	snprintf(app, sizeof(app), "app-%u", (pod / NS_N) % 10);
-	o = pod_obj(pod, i % 2 ? app : "app-7");
+	o = np_pod(pod, i % 2 ? app : "app-7");
 	if (i % 2 == 0)
 		json_object_set_new(json_object_get(json_object_get(o, "metadata"), "labels"),
 				    "role", json_string("server"));
@@ -445,7 +406,7 @@ static json_t *relabel(unsigned i)
 static json_t *readdress(unsigned i)
 {
 	unsigned pod = 77 + 100 * i;
-	json_t *o = pod_obj(pod, "app-0");
+	json_t *o = np_pod(pod, "app-0");
 	char ip[24];
 
 	snprintf(ip, sizeof(ip), "10.200.%u.%u", i / 256, i % 256);
@@ -456,7 +417,7 @@ static json_t *readdress(unsigned i)
 /* a policy's second peer now asks for another team */
 static json_t *edit_policy(unsigned i)
 {
-	json_t *o = policy_obj(10 + 37 * i);
+	json_t *o = np_policy(10 + 37 * i);
 	json_t *from = json_object_get(
 		json_array_get(json_object_get(json_object_get(o, "spec"), "ingress"), 0), "from");
 
@@ -470,7 +431,7 @@ static json_t *edit_policy(unsigned i)
 /* a new policy (another name in an existing namespace) */
 static json_t *new_policy(unsigned i)
 {
-	json_t *o = policy_obj(POLICY_N + i);
+	json_t *o = np_policy(POLICY_N + i);
 
 	return o;
 }
@@ -517,13 +478,8 @@ static int bench_incr(struct tc_pod *s, struct incr_fig *f)
 	bl_errlist_init(&errs);
 	t0 = now_s();
 	for (unsigned i = 0; i < NS_N && !err; i++) {
-		char ns[16], team[16];
-		json_t *o;
+		json_t *o = np_namespace(i);
 
-		snprintf(ns, sizeof(ns), "ns-%u", i);
-		snprintf(team, sizeof(team), "team-%u", i % 7);
-		o = json_pack("{s:s, s:s, s:{s:s, s:{s:s}}}", "apiVersion", "v1", "kind",
-			      "Namespace", "metadata", "name", ns, "labels", "team", team);
 		err = bl_netpol_incr_set(c, o, &errs);
 		json_decref(o);
 	}
@@ -532,12 +488,12 @@ static int bench_incr(struct tc_pod *s, struct incr_fig *f)
 		json_t *o;
 
 		snprintf(app, sizeof(app), "app-%u", (i / NS_N) % 10);
-		o = pod_obj(i, app);
+		o = np_pod(i, app);
 		err = bl_netpol_incr_set(c, o, &errs);
 		json_decref(o);
 	}
 	for (unsigned i = 0; i < POLICY_N && !err; i++) {
-		json_t *o = policy_obj(i);
+		json_t *o = np_policy(i);
 
 		err = bl_netpol_incr_set(c, o, &errs);
 		json_decref(o);

@@ -337,8 +337,8 @@ int bl_policy_resync(struct bl_agent *a, json_t **objs, size_t n)
 	a->pol_rewrite = false;
 	a->pol_dirty = false;
 	if (st.writes || st.removes)
-		log_info("policy: %u entries written, %u removed in %.2f ms (objects %.2f, compile "
-			 "%.2f, write %.2f)",
+		log_info("policy: %u entries written, %u removed in %.2f ms (objects read and "
+			 "compiled %.2f, delta %.2f, write %.2f)",
 			 st.writes, st.removes, (bl_now() - t0) * 1e3, (t1 - t0) * 1e3,
 			 (t2 - t1) * 1e3, (bl_now() - t2) * 1e3);
 	return 0;

@@ -493,6 +493,13 @@ int main(int argc, char **argv)
 	bl_dp_set_maglev_blocks((uint32_t)a.o.maglev_tables);
 	bl_dp_set_policy_audit(a.o.policy_audit);
 	bl_dp_set_policy_allow_events(a.o.policy_allow_events);
+	if (a.o.lb_dsr && a.o.uplink) {
+		/* room for the ingress node's IPIP header in a client's segments */
+		int mtu = bl_uplink_mtu(a.o.uplink);
+
+		if (mtu > 576)
+			bl_dp_set_dsr_mss((uint16_t)(mtu - BL_DSR_HEADROOM));
+	}
 	err = bl_dp_open(&a.dp, a.o.instance, hairpin.addr[0]);
 	if (err)
 		return 1;
@@ -509,6 +516,7 @@ int main(int argc, char **argv)
 		log_err("endpoint registry: %s", strerror(-err));
 		return 1;
 	}
+	bl_dp_migrate_done(&a.dp); /* every program is switched to this agent's now */
 	if (bl_service_source_init(&a))
 		return 1;
 	a.debounce_ev = evtimer_new(a.base, on_resync, &a);

@@ -14,9 +14,12 @@
  */
 #include "lib/conntrack.h"
 #include "lib/counters.h"
+#include "lib/ct_tcp.h"
 #include "lib/frag.h"
+#include "lib/frag_hold.h"
 #include "lib/icmp_err.h"
 #include "lib/maps.h"
+#include "lib/mss.h"
 #include "lib/nat.h"
 #include "lib/parse.h"
 #include "lib/policy.h"
@@ -32,19 +35,34 @@ const volatile __be32 hairpin_ip = 0x012afea9;
 /* Benchmarks only: skip the conntrack lookup so every run takes the new-flow path. */
 const volatile bool bench_skip_ct_lookup = false;
 
-/* Established flow or reply: apply what conntrack recorded. */
-static __always_inline int follow_ct(struct __sk_buff *skb, struct pkt *p, struct bpflet_ct_val *ct)
+/* Established flow or reply (entry ct, found with key self): apply what conntrack
+ * recorded, once the segment is judged valid and inside the flow's window. */
+static __always_inline int follow_ct(struct __sk_buff *skb, struct pkt *p,
+				     const struct bpflet_ct_key *self, struct bpflet_ct_val *ct)
 {
 	bool hairpin = ct->flags & BPFLET_CT_F_HAIRPIN;
-	struct bpflet_ct_key self, peer;
+	struct bpflet_ct_key peer;
 	int err;
 
+	if (p->proto == IPPROTO_TCP) {
+		err = ct_tcp_track(ct, self, (void *)(long)skb->data, (void *)(long)skb->data_end,
+				   p);
+		if (err) {
+			count(skb, err == CT_TCP_INVALID ? BPFLET_CNT_DROP_CT_INVALID
+							 : BPFLET_CNT_DROP_CT_WINDOW);
+			return TC_ACT_SHOT;
+		}
+	}
+	/* a DSR backend's SYN-ACK: its MSS must leave room for the ingress node's tunnel */
+	if (dsr_mss && (ct->flags & BPFLET_CT_F_DSR) && (p->tcp_flags & TCPF_SYN) &&
+	    tcp_clamp_mss(skb, p->l4_off, dsr_mss) < 0) {
+		count(skb, BPFLET_CNT_DROP_REWRITE);
+		return TC_ACT_SHOT;
+	}
 	/* a RST ends the flow: forget both directions once this packet is through, so
 	 * a later flow reusing the tuple (even straight to the pod) is not rewritten */
-	if (p->tcp_flags & TCPF_RST) {
-		ct_key_of(&self, p->saddr, p->daddr, p->sport, p->dport, p->proto);
-		ct_peer_key(&peer, p, ct);
-	}
+	if (p->tcp_flags & TCPF_RST)
+		bpflet_ct_peer_key(&peer, self, ct);
 	ct_touch(ct, p);
 	if (ct->dir == BPFLET_CT_FORWARD) {
 		err = rewrite_dst(skb, p, ct->nat_addr.addr[0], ct->nat_port);
@@ -58,7 +76,7 @@ static __always_inline int follow_ct(struct __sk_buff *skb, struct pkt *p, struc
 		count(skb, err ? BPFLET_CNT_DROP_REWRITE : BPFLET_CNT_RNAT);
 	}
 	if (p->tcp_flags & TCPF_RST) {
-		ct_remove(&self);
+		ct_remove(self);
 		ct_remove(&peer);
 	}
 	if (err)
@@ -89,16 +107,18 @@ static __always_inline int reject(struct __sk_buff *skb, const struct pkt *p)
 	return rc;
 }
 
-/* A new flow to a Service: pick a backend, record both directions, translate. */
+/* A new flow to a Service: pick a backend, record both directions, translate. One
+ * value struct serves both entries (forward first, then turned into the reply): the
+ * stack must leave room for the window tracker's calls. */
 static __always_inline int new_flow(struct __sk_buff *skb, struct pkt *p,
 				    const struct bpflet_fe_val *fe)
 {
 	struct bpflet_ct_key fwd_key, rev_key;
-	struct bpflet_ct_val fwd = {}, rev = {};
+	struct bpflet_ct_val v = {};
 	struct bpflet_backend *be;
 	__u32 backend_id = 0;
-	__be32 client = p->saddr, vip = p->daddr;
-	__be16 cport = p->sport, vport = p->dport;
+	__be32 client = p->saddr, vip = p->daddr, be_ip;
+	__be16 cport = p->sport, vport = p->dport, be_port;
 	bool hairpin;
 
 	be = select_backend(fe, p, &backend_id);
@@ -108,44 +128,49 @@ static __always_inline int new_flow(struct __sk_buff *skb, struct pkt *p,
 	}
 	if (pol_from_pod_service(skb, p, be->addr.addr[0], be->port) == POL_DROP)
 		return TC_ACT_SHOT;
-	hairpin = be->addr.addr[0] == client;
+	be_ip = be->addr.addr[0];
+	be_port = be->port;
+	hairpin = be_ip == client;
 
-	fwd.nat_addr.addr[0] = be->addr.addr[0];
-	fwd.nat_port = be->port;
-	fwd.dir = BPFLET_CT_FORWARD;
-	fwd.svc_id = fe->svc_id;
-	fwd.backend_id = backend_id;
-	fwd.created_ns = fwd.last_seen_ns = coarse_now();
-	fwd.flags = ct_tcp_bits(p->tcp_flags);
-	rev = fwd;
-	rev.dir = BPFLET_CT_REPLY;
-	rev.nat_addr.addr[0] = vip;
-	rev.nat_port = vport;
-	if (hairpin) {
-		fwd.flags |= BPFLET_CT_F_HAIRPIN;
-		rev.flags = fwd.flags;
-		fwd.hairpin_addr.addr[0] = hairpin_ip;
-		rev.hairpin_addr.addr[0] = client;
+	v.nat_addr.addr[0] = be_ip;
+	v.nat_port = be_port;
+	v.dir = BPFLET_CT_FORWARD;
+	v.svc_id = fe->svc_id;
+	v.backend_id = backend_id;
+	v.created_ns = v.last_seen_ns = coarse_now();
+	v.flags = ct_tcp_bits(p->tcp_flags) | (hairpin ? BPFLET_CT_F_HAIRPIN : 0);
+	if (hairpin)
+		v.hairpin_addr.addr[0] = hairpin_ip;
+	if (p->proto == IPPROTO_TCP &&
+	    ct_tcp_open(&v.win, (void *)(long)skb->data, (void *)(long)skb->data_end, p)) {
+		count(skb, BPFLET_CNT_DROP_CT_INVALID);
+		return TC_ACT_SHOT;
 	}
 	ct_key_of(&fwd_key, client, vip, cport, vport, p->proto);
-	ct_key_of(&rev_key, be->addr.addr[0], hairpin ? hairpin_ip : client, be->port, cport,
-		  p->proto);
+	ct_key_of(&rev_key, be_ip, hairpin ? hairpin_ip : client, be_port, cport, p->proto);
 
 	/* NOEXIST: when two CPUs race on one new flow, the first choice wins */
-	if (ct_insert(&fwd_key, &fwd, bench_skip_ct_lookup ? BPF_ANY : BPF_NOEXIST)) {
+	if (ct_insert(&fwd_key, &v, bench_skip_ct_lookup ? BPF_ANY : BPF_NOEXIST)) {
 		struct bpflet_ct_val *won = ct_lookup(&fwd_key);
 
 		if (won)
-			return follow_ct(skb, p, won);
+			return follow_ct(skb, p, &fwd_key, won);
 		count(skb, BPFLET_CNT_DROP_CT_FULL);
 		return TC_ACT_SHOT;
 	}
-	if (ct_insert(&rev_key, &rev, BPF_ANY)) {
+	/* reply: backend → client (or → the hairpin address), source back to the VIP;
+	 * its window is learnt from the backend's SYN-ACK */
+	v.dir = BPFLET_CT_REPLY;
+	v.nat_addr.addr[0] = vip;
+	v.nat_port = vport;
+	v.hairpin_addr.addr[0] = hairpin ? client : 0;
+	__builtin_memset(&v.win, 0, sizeof(v.win));
+	if (ct_insert(&rev_key, &v, BPF_ANY)) {
 		ct_remove(&fwd_key);
 		count(skb, BPFLET_CNT_DROP_CT_FULL);
 		return TC_ACT_SHOT;
 	}
-	if (rewrite_dst(skb, p, fwd.nat_addr.addr[0], fwd.nat_port) ||
+	if (rewrite_dst(skb, p, be_ip, be_port) ||
 	    (hairpin && rewrite_src(skb, p, hairpin_ip, cport))) {
 		count(skb, BPFLET_CNT_DROP_REWRITE);
 		return TC_ACT_SHOT;
@@ -181,9 +206,21 @@ int tc_pod(struct __sk_buff *skb)
 			count(skb, done ? BPFLET_CNT_FRAGMENT_NAT : BPFLET_CNT_FRAGMENT);
 			return TC_ACT_OK;
 		}
+		if (fr == FRAG_EARLY && frag_hold(skb, &p) == 0) {
+			count(skb, BPFLET_CNT_FRAGMENT_HELD);
+			return TC_ACT_SHOT; /* its copy goes on behind the first fragment */
+		}
 		if (fr != FRAG_FIRST) {
 			count(skb, BPFLET_CNT_FRAGMENT);
 			return TC_ACT_OK;
+		}
+		switch (frag_replay(skb, &p)) {
+		case 1:
+			count(skb, BPFLET_CNT_FRAGMENT_REPLAYED);
+			break;
+		case -1:
+			count(skb, BPFLET_CNT_DROP_REWRITE);
+			return TC_ACT_SHOT;
 		}
 		break; /* the first fragment takes the normal path */
 	}
@@ -218,7 +255,7 @@ int tc_pod(struct __sk_buff *skb)
 				return TC_ACT_OK;
 			}
 		} else if (ct) {
-			return follow_ct(skb, &p, ct);
+			return follow_ct(skb, &p, &ct_key, ct);
 		}
 	}
 
@@ -257,8 +294,7 @@ int tc_pod(struct __sk_buff *skb)
 	}
 	/* only a SYN opens a TCP flow: anything else without conntrack (state lost,
 	 * out of window, a scan) would reach a backend that never saw the handshake */
-	if (p.proto == IPPROTO_TCP &&
-	    (p.tcp_flags & (TCPF_SYN | TCPF_ACK | TCPF_RST)) != TCPF_SYN) {
+	if (p.proto == IPPROTO_TCP && !tcp_opens_flow(p.tcp_flags)) {
 		count(skb, BPFLET_CNT_DROP_CT_INVALID);
 		return TC_ACT_SHOT;
 	}

@@ -6,17 +6,21 @@
  *   of this node opened to backends elsewhere) → external frontend lookup (NodePort on
  *   the node's address, LoadBalancer ingress IPs, externalIPs) → backend selection →
  *   conntrack entries for both directions → DNAT, and for a backend on another node
- *   SNAT to this node and straight back out (XDP_TX / redirect).
+ *   SNAT to this node and straight back out (XDP_TX / redirect). ICMP errors and
+ *   later IPv4 fragments of those flows follow them (lib/xdp_icmp.h, lib/xdp_frag.h).
  * A local backend gets plain DNAT and the kernel routes it to the pod, whose reply
  * tc_pod reverse-translates; the external client's address is kept. Everything else
  * passes untouched.
  */
 #include "lib/conntrack.h"
+#include "lib/ct_tcp.h"
 #include "lib/dsr.h"
 #include "lib/counters.h"
 #include "lib/maps.h"
 #include "lib/parse.h"
 #include "lib/select.h"
+#include "lib/xdp_frag.h"
+#include "lib/xdp_icmp.h"
 #include "lib/xdp_fwd.h"
 
 /* This node's address (network order), the source of SNATed flows; set before load. */
@@ -47,29 +51,35 @@ static __always_inline bool source_allowed(const struct bpflet_fe_key *fe, __be3
 	return bpf_map_lookup_elem(&bl_srcr_v1, &k) != NULL;
 }
 
-/* Established flow or reply: apply what conntrack recorded. */
-static __noinline int follow_ct(struct xdp_md *ctx, struct pkt *p, struct bpflet_ct_val *ct)
+/* Established flow or reply (entry ct, found with key self): apply what conntrack
+ * recorded, once the segment is judged valid and inside the flow's window. */
+static __noinline int follow_ct(struct xdp_md *ctx, struct pkt *p, const struct bpflet_ct_key *self,
+				struct bpflet_ct_val *ct)
 {
 	bool snat = ct->flags & BPFLET_CT_F_SNAT;
-	struct bpflet_ct_key self, peer;
+	struct bpflet_ct_key peer;
 	int err;
 
 	if (ct->flags & BPFLET_CT_F_HAIRPIN) {
 		count_len(BPFLET_CNT_PASS, frame_len(ctx)); /* a pod's own flow: tc_pod's */
 		return XDP_PASS;
 	}
-	if (p->tcp_flags & TCPF_RST) {
-		ct_key_of(&self, p->saddr, p->daddr, p->sport, p->dport, p->proto);
-		ct_peer_key(&peer, p, ct);
-		if (snat && ct->dir == BPFLET_CT_FORWARD) /* peer: backend → this node */
-			ct_key_of(&peer, ct->nat_addr.addr[0], ct->hairpin_addr.addr[0],
-				  ct->nat_port, ct->hairpin_port, p->proto);
-		else if (snat) /* peer: client → frontend */
-			ct_key_of(&peer, ct->hairpin_addr.addr[0], ct->nat_addr.addr[0],
-				  ct->hairpin_port, ct->nat_port, p->proto);
+	if (p->proto == IPPROTO_TCP) {
+		err = ct_tcp_track(ct, self, (void *)(long)ctx->data, (void *)(long)ctx->data_end,
+				   p);
+		if (err) {
+			count_len(err == CT_TCP_INVALID ? BPFLET_CNT_DROP_CT_INVALID
+							: BPFLET_CNT_DROP_CT_WINDOW,
+				  frame_len(ctx));
+			return XDP_DROP;
+		}
 	}
+	if (p->tcp_flags & TCPF_RST)
+		bpflet_ct_peer_key(&peer, self, ct);
 	ct_touch(ct, p);
-	if (ct->flags & BPFLET_CT_F_DSR) {
+	if ((ct->flags & BPFLET_CT_F_DSR) && ct->dir == BPFLET_CT_FORWARD) {
+		if (dsr_too_big(ctx))
+			return dsr_frag_needed(ctx);
 		if (xdp_rewrite_dst(ctx, p, ct->nat_addr.addr[0], ct->nat_port)) {
 			count_len(BPFLET_CNT_DROP_REWRITE, frame_len(ctx));
 			return XDP_DROP;
@@ -87,7 +97,7 @@ static __noinline int follow_ct(struct xdp_md *ctx, struct pkt *p, struct bpflet
 			err = xdp_rewrite_dst(ctx, p, ct->hairpin_addr.addr[0], ct->hairpin_port);
 	}
 	if (p->tcp_flags & TCPF_RST) {
-		ct_remove(&self);
+		ct_remove(self);
 		ct_remove(&peer);
 	}
 	if (err) {
@@ -119,6 +129,9 @@ static __always_inline __be16 snat_insert(struct bpflet_ct_key *rev_key, struct 
 
 /* new_flow lost a race with another CPU on the same flow: follow the winner */
 #define NEW_FLOW_RACED (-1)
+/* too big for the DSR tunnel: the caller answers (its frame, not new_flow's, has the
+ * stack room for dsr_frag_needed's chain) */
+#define NEW_FLOW_TOO_BIG (-2)
 
 /* A new north-south flow: pick a backend, record both directions, translate. One
  * value struct serves both entries (reply first, then forward): the stack of the
@@ -142,6 +155,8 @@ static __noinline int new_flow(struct xdp_md *ctx, struct pkt *p, const struct b
 	be_port = be->port;
 	dsr = lb_dsr && !(be->flags & BPFLET_BE_F_LOCAL);
 	snat = !lb_dsr && !(be->flags & BPFLET_BE_F_LOCAL);
+	if (dsr && dsr_too_big(ctx))
+		return NEW_FLOW_TOO_BIG;
 	v.svc_id = fe->svc_id;
 	v.backend_id = backend_id;
 	v.created_ns = v.last_seen_ns = coarse_now();
@@ -168,6 +183,13 @@ static __noinline int new_flow(struct xdp_md *ctx, struct pkt *p, const struct b
 		}
 	}
 	/* forward: client → VIP, destination to the backend (and source to this node) */
+	if (p->proto == IPPROTO_TCP &&
+	    ct_tcp_open(&v.win, (void *)(long)ctx->data, (void *)(long)ctx->data_end, p)) {
+		if (!dsr)
+			ct_remove(&rev_key);
+		count_len(BPFLET_CNT_DROP_CT_INVALID, frame_len(ctx));
+		return XDP_DROP;
+	}
 	v.dir = BPFLET_CT_FORWARD;
 	v.nat_addr.addr[0] = be_ip;
 	v.nat_port = be_port;
@@ -211,15 +233,28 @@ int xdp_uplink(struct xdp_md *ctx)
 	case PARSE_OTHER_L4:
 		if (lb_dsr && p.proto == IPPROTO_IPIP)
 			return dsr_receive(ctx);
+		if (p.proto == IPPROTO_ICMP)
+			return xdp_icmp_error(ctx, &p);
 		return XDP_PASS;
-	default: /* not IPv4 TCP/UDP, fragments, ICMP: the kernel's */
+	case PARSE_FRAGMENT:
+		switch (frag_note(data, end, &p)) {
+		case FRAG_FIRST:
+			break; /* it has its ports: the normal path */
+		case FRAG_FOLLOW:
+			return xdp_frag_follow(ctx, &p);
+		default:
+			count_len(BPFLET_CNT_FRAGMENT, frame_len(ctx));
+			return XDP_PASS;
+		}
+		break;
+	default: /* not IPv4, ICMP, ...: the kernel's */
 		return XDP_PASS;
 	}
 
 	ct_key_of(&ct_key, p.saddr, p.daddr, p.sport, p.dport, p.proto);
 	ct = ct_lookup(&ct_key);
 	if (ct)
-		return follow_ct(ctx, &p, ct);
+		return follow_ct(ctx, &p, &ct_key, ct);
 
 	fe_key.addr.addr[0] = p.daddr;
 	fe_key.port = p.dport;
@@ -247,17 +282,18 @@ int xdp_uplink(struct xdp_md *ctx)
 		count_len(BPFLET_CNT_DROP_SRC_RANGE, frame_len(ctx));
 		return XDP_DROP;
 	}
-	if (p.proto == IPPROTO_TCP &&
-	    (p.tcp_flags & (TCPF_SYN | TCPF_ACK | TCPF_RST)) != TCPF_SYN) {
+	if (p.proto == IPPROTO_TCP && !tcp_opens_flow(p.tcp_flags)) {
 		count_len(BPFLET_CNT_DROP_CT_INVALID, frame_len(ctx));
 		return XDP_DROP;
 	}
 	rc = new_flow(ctx, &p, fe);
+	if (rc == NEW_FLOW_TOO_BIG)
+		return dsr_frag_needed(ctx);
 	if (rc != NEW_FLOW_RACED)
 		return rc;
 	ct = ct_lookup(&ct_key);
 	if (ct)
-		return follow_ct(ctx, &p, ct);
+		return follow_ct(ctx, &p, &ct_key, ct);
 	count_len(BPFLET_CNT_DROP_CT_FULL, frame_len(ctx));
 	return XDP_DROP;
 }

@@ -46,6 +46,14 @@ static const char usage[] =
 	"        ClusterIPs come from here. Default 10.96.0.0/12.\n"
 	"    --service-node-port-range LO-HI\n"
 	"        NodePorts come from here. Default 30000-32767.\n"
+	"    --cluster-cidr CIDR\n"
+	"        Nodes' pod CIDRs (spec.podCIDR) come from here. Default 10.244.0.0/16.\n"
+	"    --node-cidr-mask-size N\n"
+	"        Prefix length of each node's pod CIDR. Default 24.\n"
+	"    --node-monitor-grace-period SECONDS\n"
+	"        A node whose Lease (kube-node-lease) is not renewed for this long is\n"
+	"        marked Ready=Unknown and tainted node.kubernetes.io/unreachable.\n"
+	"        Default 50.\n"
 	"    --watch-bookmark-interval SECONDS\n"
 	"        How often watches that allow bookmarks get one. Default 60.\n"
 	"    --compaction-interval SECONDS\n"
@@ -136,6 +144,9 @@ int main(int argc, char **argv)
 		{"service-node-port-range", required_argument, NULL, 'n'},
 		{"watch-bookmark-interval", required_argument, NULL, 'b'},
 		{"compaction-interval", required_argument, NULL, 'C'},
+		{"cluster-cidr", required_argument, NULL, 'P'},
+		{"node-cidr-mask-size", required_argument, NULL, 'M'},
+		{"node-monitor-grace-period", required_argument, NULL, 'G'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -192,6 +203,21 @@ int main(int argc, char **argv)
 			if (compact_every < 0)
 				return bad_usage("--compaction-interval", optarg);
 			break;
+		case 'P':
+			if (bl_cidr4_parse(optarg, &ccfg.cluster_cidr) ||
+			    ccfg.cluster_cidr.plen > 30)
+				return bad_usage("--cluster-cidr", optarg);
+			break;
+		case 'M':
+			ccfg.node_cidr_mask = atoi(optarg);
+			if (ccfg.node_cidr_mask < 1 || ccfg.node_cidr_mask > 30)
+				return bad_usage("--node-cidr-mask-size", optarg);
+			break;
+		case 'G':
+			ccfg.node_grace = atoi(optarg);
+			if (ccfg.node_grace < 1)
+				return bad_usage("--node-monitor-grace-period", optarg);
+			break;
 		case 'v':
 			bl_log_set_level(BL_LOG_DEBUG);
 			break;
@@ -201,6 +227,14 @@ int main(int argc, char **argv)
 		default:
 			return 2;
 		}
+	}
+	if (ccfg.node_cidr_mask < ccfg.cluster_cidr.plen ||
+	    ccfg.node_cidr_mask - ccfg.cluster_cidr.plen > 24) {
+		fprintf(stderr,
+			"bpflet-controlplane: --node-cidr-mask-size %d does not fit "
+			"--cluster-cidr /%u (at most 2^24 blocks)\n",
+			ccfg.node_cidr_mask, ccfg.cluster_cidr.plen);
+		return 2;
 	}
 	if (!cfg.data_dir || optind != argc) {
 		fprintf(stderr, "usage: bpflet-controlplane --data-dir DIR [--listen ADDR:PORT] "

@@ -28,7 +28,7 @@ apt-get install -y --no-install-recommends \
 	libcurl4-openssl-dev libnghttp2-dev libssl-dev libevent-dev libsqlite3-dev \
 	libcriterion-dev libxdp-dev uthash-dev \
 	iproute2 iputils-ping ethtool socat curl iperf3 procps psmisc python3 tcpdump \
-	etcd-server iptables nftables gnuplot-nox
+	etcd-server iptables nftables gnuplot-nox hping3 netsniff-ng
 
 apt-get install -y --no-install-recommends -t "${codename}-backports" \
 	libbpf-dev libbpf1 bpftool

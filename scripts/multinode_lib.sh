@@ -57,6 +57,11 @@ mn_up() {
 	ip -n "$MN_FAB" link set lo up
 	ip -n "$MN_FAB" link add br0 type bridge || return 1
 	ip -n "$MN_FAB" link set br0 up
+	# a switch, not a firewall: no netfilter hooks on bridged frames (where br_netfilter
+	# is loaded; the setting is per namespace)
+	ip netns exec "$MN_FAB" sysctl -qw net.bridge.bridge-nf-call-iptables=0 \
+		net.bridge.bridge-nf-call-ip6tables=0 net.bridge.bridge-nf-call-arptables=0 \
+		>/dev/null 2>&1
 	for i in $(seq "$MN_N"); do
 		mn_use "$i"
 		bl_node_up || return 1
@@ -67,6 +72,64 @@ mn_up() {
 	ip -n "$MN_EXT" link set lo up
 	mn_link "$MN_EXT" eth0 ext || return 1
 	ip -n "$MN_EXT" addr add "$MN_EXT_IP/24" dev eth0
+}
+
+# mn_fabric_napi: a pass-through XDP program on every bridge-side veth. A veth hands
+# frames that its peer sent by XDP_TX/redirect only to a peer with NAPI running, which
+# an XDP program there turns on; without it native XDP_TX on a node's uplink0 loses
+# every frame. Needed whenever the nodes run xdp_uplink in native mode.
+mn_fabric_napi() {
+	local p
+	for p in $(ip -n "$MN_FAB" -o link show master br0 | awk -F'[:@ ]+' '{print $2}'); do
+		ip -n "$MN_FAB" link set dev "$p" xdpdrv object "$MN_ROOT/build/bpf/pass.bpf.o" \
+			section xdp || return 1
+	done
+}
+
+# mn_up_uplink N MODE [agent args]: mn_up N with every node's agent on uplink0 in XDP
+# MODE (native: the fabric gets its NAPI programs first) and the Node objects.
+mn_up_uplink() {
+	local n=$1 mode=$2 i
+	shift 2
+	mn_up "$n" || return 1
+	if [ "$mode" = native ]; then mn_fabric_napi || return 1; fi
+	mn_node_objects
+	for i in $(seq "$n"); do
+		mn_agent_start "$i" --uplink uplink0 --xdp-mode "$mode" "$@" || return 1
+	done
+}
+
+# mn_nodeport NAME CLUSTERIP ADDRESS NODE PORT...: a NodePort Service with one endpoint
+# (ADDRESS on node NODE) and its EndpointSlice, in every node's manifests. Each PORT is
+# NAME/PROTOCOL/PORT/TARGETPORT/NODEPORT.
+mn_nodeport() {
+	local name=$1 cip=$2 addr=$3 node=$4 i p n proto port target np f ports="" eports=""
+	shift 4
+	for p in "$@"; do
+		IFS=/ read -r n proto port target np <<<"$p"
+		ports+="  - {name: $n, port: $port, protocol: $proto, targetPort: $target, nodePort: $np}"$'\n'
+		eports+="{name: $n, port: $target, protocol: $proto}, "
+	done
+	for i in $(seq "$MN_N"); do
+		f=/tmp/bpflet-${MN_TAG}n$i/manifests/$name.yaml
+		cat >"$f.tmp" <<YAML
+apiVersion: v1
+kind: Service
+metadata: {name: $name, namespace: default}
+spec:
+  type: NodePort
+  clusterIP: $cip
+  ports:
+${ports}---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: $name-x, namespace: default, labels: {kubernetes.io/service-name: $name}}
+addressType: IPv4
+ports: [${eports%, }]
+endpoints: [{addresses: ["$addr"], nodeName: $node, conditions: {ready: true}}]
+YAML
+		mv "$f.tmp" "$f"
+	done
 }
 
 # mn_node_objects [I...]: Node objects (podCIDR, InternalIP) for nodes I (default all)

@@ -99,6 +99,11 @@ static const char *const counter_names[BPFLET_CNT_MAX] = {
 	[BPFLET_CNT_DSR_IN] = "dsr_unwrapped",
 	[BPFLET_CNT_DROP_POLICY] = "drop_policy",
 	[BPFLET_CNT_POLICY_AUDIT] = "policy_audit",
+	[BPFLET_CNT_DROP_CT_WINDOW] = "drop_ct_out_of_window",
+	[BPFLET_CNT_DSR_FRAG_NEEDED] = "dsr_icmp_frag_needed",
+	[BPFLET_CNT_DROP_DSR_TOO_BIG] = "drop_dsr_too_big",
+	[BPFLET_CNT_FRAGMENT_HELD] = "fragment_held",
+	[BPFLET_CNT_FRAGMENT_REPLAYED] = "fragment_replayed",
 };
 
 const char *bl_counter_name(unsigned idx)

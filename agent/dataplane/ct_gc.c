@@ -1,6 +1,7 @@
 #include "agent/dataplane/ct_gc.h"
 
 #include <bpf/bpf.h>
+#include <bpflet/ct_peer.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,28 +15,6 @@ uint32_t bl_ct_timeout(const struct bl_ct_timeouts *t, bool tcp, uint8_t flags)
 	if (flags & BPFLET_CT_F_SYNACK_SEEN)
 		return t->tcp_established;
 	return t->tcp_syn;
-}
-
-/* The other direction's key (mirrors ct_peer_key in bpf/lib/conntrack.h). */
-static void peer_key(const struct bpflet_ct_key *k, const struct bpflet_ct_val *v,
-		     struct bpflet_ct_key *out)
-{
-	bool hairpin = v->flags & BPFLET_CT_F_HAIRPIN;
-
-	memset(out, 0, sizeof(*out));
-	out->proto = k->proto;
-	out->family = k->family;
-	if (v->dir == BPFLET_CT_FORWARD) { /* client → VIP; peer: backend → client */
-		out->saddr = v->nat_addr;
-		out->daddr = hairpin ? v->hairpin_addr : k->saddr;
-		out->sport = v->nat_port;
-		out->dport = k->sport;
-	} else { /* backend → client; peer: client → VIP */
-		out->saddr = hairpin ? v->hairpin_addr : k->daddr;
-		out->daddr = v->nat_addr;
-		out->sport = k->dport;
-		out->dport = v->nat_port;
-	}
 }
 
 struct doomed {
@@ -86,7 +65,7 @@ int bl_ct_gc_run(int ct_fd, bool tcp, uint64_t now_ns, const struct bl_ct_timeou
 		uint64_t last = v.last_seen_ns;
 		uint8_t flags = v.flags;
 
-		peer_key(&key, &v, &peer);
+		bpflet_ct_peer_key(&peer, &key, &v);
 		if (bpf_map_lookup_elem(ct_fd, &peer, &pv) == 0) {
 			flags |= pv.flags;
 			if (pv.last_seen_ns > last)

@@ -1,4 +1,5 @@
 #include "agent/dataplane/loader.h"
+#include "agent/dataplane/ct_migrate.h"
 #include "agent/common/log.h"
 #include "agent/common/maps_util.h"
 #include "agent/common/paths.h"
@@ -59,6 +60,12 @@ int bl_dp_pin_maps(struct bl_dataplane *dp, struct bpf_object *obj)
 
 static uint32_t maglev_blocks = BPFLET_MAGLEV_BLOCKS;
 static bool policy_audit, policy_allow_events;
+static uint16_t dsr_mss;
+
+void bl_dp_set_dsr_mss(uint16_t mss)
+{
+	dsr_mss = mss;
+}
 
 void bl_dp_set_policy_allow_events(bool on)
 {
@@ -78,6 +85,18 @@ void bl_dp_set_maglev_blocks(uint32_t blocks)
 uint32_t bl_dp_maglev_entries(void)
 {
 	return maglev_blocks * BPFLET_MAGLEV_M;
+}
+
+/* Conntrack of an older layout: taken over, so no connection notices the upgrade. */
+static void migrate_ct(struct bl_dataplane *dp, bool last)
+{
+	long n = bl_ct_migrate(dp->instance, dp->ct_tcp_fd, dp->ct_any_fd, last);
+
+	if (n < 0)
+		log_warn("taking over layout-1 conntrack entries: %s", strerror((int)-n));
+	else if (n > 0)
+		log_info("took over %ld conntrack entries of layout 1%s", n,
+			 last ? " (opened during the switch); layout-1 maps removed" : "");
 }
 
 int bl_dp_open(struct bl_dataplane *dp, const char *instance, uint32_t hairpin_ip)
@@ -105,6 +124,7 @@ int bl_dp_open(struct bl_dataplane *dp, const char *instance, uint32_t hairpin_i
 	}
 	dp->skel->rodata->hairpin_ip = hairpin_ip;
 	dp->skel->rodata->policy_audit = policy_audit;
+	dp->skel->rodata->dsr_mss = dsr_mss;
 	dp->skel->rodata->policy_allow_events = policy_allow_events;
 	err = bpf_map__set_max_entries(dp->skel->maps.bl_mg_v1, bl_dp_maglev_entries());
 	if (!err)
@@ -124,8 +144,8 @@ int bl_dp_open(struct bl_dataplane *dp, const char *instance, uint32_t hairpin_i
 	dp->fds[BL_DP_BE] = bpf_map__fd(dp->skel->maps.bl_be_v1);
 	dp->fds[BL_DP_SVCNAME] = bpf_map__fd(dp->skel->maps.bl_svcname_v1);
 	dp->fds[BL_DP_MAGLEV] = bpf_map__fd(dp->skel->maps.bl_mg_v1);
-	dp->ct_tcp_fd = bpf_map__fd(dp->skel->maps.bl_ct_tcp_v1);
-	dp->ct_any_fd = bpf_map__fd(dp->skel->maps.bl_ct_any_v1);
+	dp->ct_tcp_fd = bpf_map__fd(dp->skel->maps.bl_ct_tcp_v2);
+	dp->ct_any_fd = bpf_map__fd(dp->skel->maps.bl_ct_any_v2);
 	dp->counters_fd = bpf_map__fd(dp->skel->maps.bl_cnt_v1);
 	dp->aff_fd = bpf_map__fd(dp->skel->maps.bl_aff_v1);
 	dp->frag_fd = bpf_map__fd(dp->skel->maps.bl_frag_v1);
@@ -138,7 +158,13 @@ int bl_dp_open(struct bl_dataplane *dp, const char *instance, uint32_t hairpin_i
 	dp->polcnt_fd = bpf_map__fd(dp->skel->maps.bl_polcnt_v1);
 	dp->polev_fd = bpf_map__fd(dp->skel->maps.bl_polev_v1);
 	log_info("BPF maps %s under %s", dp->reused_maps ? "re-adopted" : "created", dp->pin_dir);
+	migrate_ct(dp, false);
 	return 0;
+}
+
+void bl_dp_migrate_done(struct bl_dataplane *dp)
+{
+	migrate_ct(dp, true);
 }
 
 void bl_dp_close(struct bl_dataplane *dp)

@@ -31,6 +31,9 @@ struct bl_dataplane {
 /* Size of the Maglev map in blocks of BPFLET_MAGLEV_M entries for the next bl_dp_open
  * (default BPFLET_MAGLEV_BLOCKS). A pinned map of another size is not re-used. */
 void bl_dp_set_maglev_blocks(uint32_t blocks);
+/* --lb-mode dsr for the next bl_dp_open: the largest MSS a DSR backend's SYN-ACK may
+ * carry (bpf/lib/mss.h); 0 leaves them alone. */
+void bl_dp_set_dsr_mss(uint16_t mss);
 /* --policy-audit for the next bl_dp_open: would-be policy denies pass. */
 void bl_dp_set_policy_audit(bool audit);
 /* --policy-allow-events for the next bl_dp_open: allows of new connections reported too. */
@@ -42,6 +45,9 @@ int bl_dp_pin_maps(struct bl_dataplane *dp, struct bpf_object *obj);
 /* Mounts bpffs if missing, loads and pins. hairpin_ip is network order. */
 int bl_dp_open(struct bl_dataplane *dp, const char *instance, uint32_t hairpin_ip);
 void bl_dp_close(struct bl_dataplane *dp); /* leaves pins and links in place */
+/* Once every program of the instance runs the new code: the last pass of the conntrack
+ * layout migration (agent/dataplane/ct_migrate.h), removing the old maps. */
+void bl_dp_migrate_done(struct bl_dataplane *dp);
 
 /* Attach the pod program to ifindex (tcx, pinned link named after ifname); an
  * existing pinned link is switched to the freshly loaded program in place. Falls

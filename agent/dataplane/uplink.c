@@ -8,6 +8,9 @@
 #include <linux/if_link.h>
 #include <net/if.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <xdp/libxdp.h>
 
 static bool is_ours(const struct xdp_program *p)
@@ -81,6 +84,20 @@ static int attach(int ifindex, int fd, bool skb_mode)
 	return err;
 }
 
+int bl_uplink_mtu(const char *ifname)
+{
+	struct ifreq ifr = {0};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, SIOCGIFMTU, &ifr))
+		err = -errno;
+	close(fd);
+	return err ? err : ifr.ifr_mtu;
+}
+
 int bl_uplink_attach(struct bl_dataplane *dp, const char *ifname, uint32_t node_ip, bool skb_mode,
 		     bool dsr)
 {
@@ -100,6 +117,11 @@ int bl_uplink_attach(struct bl_dataplane *dp, const char *ifname, uint32_t node_
 		return -errno;
 	s->rodata->node_ip = node_ip;
 	s->rodata->lb_dsr = dsr;
+	if (dsr) { /* what fits the tunnel (a restart follows an MTU change) */
+		int mtu = bl_uplink_mtu(ifname);
+
+		s->rodata->uplink_mtu = mtu > 0 ? (uint32_t)mtu : 0;
+	}
 	err = bpf_map__set_max_entries(s->maps.bl_mg_v1, bl_dp_maglev_entries());
 	if (!err)
 		err = bl_dp_pin_maps(dp, s->obj);

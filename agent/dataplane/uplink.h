@@ -13,6 +13,11 @@
 #include <stdint.h>
 
 #define BL_UPLINK_PROG_NAME "xdp_uplink"
+/* MTU minus this is the largest MSS through a DSR tunnel: IPv4 + TCP + the outer IPv4 */
+#define BL_DSR_HEADROOM 60
+
+/* The interface's MTU, or -errno. */
+int bl_uplink_mtu(const char *ifname);
 
 /* Loads xdp_uplink on dp's pinned maps and attaches it to ifname (native mode, or
  * generic when skb_mode). node_ip (network order) is the SNAT source; dsr selects

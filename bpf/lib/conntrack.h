@@ -6,6 +6,8 @@
 #include "lib/maps.h"
 #include "lib/parse.h"
 
+#include <bpflet/ct_peer.h>
+
 /* refresh last_seen at most this often: one write per second, not per packet */
 #define CT_TOUCH_NS 1000000000ull
 
@@ -35,41 +37,27 @@ static __always_inline struct bpflet_ct_val *ct_lookup(const struct bpflet_ct_ke
 	/* two call sites, one map each, so the verifier inlines both lookups; the
 	 * empty asm keeps clang from merging them into one call on a chosen map */
 	if (k->proto == IPPROTO_TCP) {
-		v = bpf_map_lookup_elem(&bl_ct_tcp_v1, k);
+		v = bpf_map_lookup_elem(&bl_ct_tcp_v2, k);
 		asm volatile("" ::: "memory");
 		return v;
 	}
-	return bpf_map_lookup_elem(&bl_ct_any_v1, k);
+	return bpf_map_lookup_elem(&bl_ct_any_v2, k);
 }
 
 static __always_inline long ct_insert(const struct bpflet_ct_key *k, const struct bpflet_ct_val *v,
 				      __u64 flags)
 {
 	if (k->proto == IPPROTO_TCP)
-		return bpf_map_update_elem(&bl_ct_tcp_v1, k, v, flags);
-	return bpf_map_update_elem(&bl_ct_any_v1, k, v, flags);
+		return bpf_map_update_elem(&bl_ct_tcp_v2, k, v, flags);
+	return bpf_map_update_elem(&bl_ct_any_v2, k, v, flags);
 }
 
 static __always_inline void ct_remove(const struct bpflet_ct_key *k)
 {
 	if (k->proto == IPPROTO_TCP)
-		bpf_map_delete_elem(&bl_ct_tcp_v1, k);
+		bpf_map_delete_elem(&bl_ct_tcp_v2, k);
 	else
-		bpf_map_delete_elem(&bl_ct_any_v1, k);
-}
-
-/* The other direction's key of an entry found with the packet's own tuple p. */
-static __always_inline void ct_peer_key(struct bpflet_ct_key *k, const struct pkt *p,
-					const struct bpflet_ct_val *v)
-{
-	bool hairpin = v->flags & BPFLET_CT_F_HAIRPIN;
-
-	if (v->dir == BPFLET_CT_FORWARD) /* peer: backend → client (or hairpin address) */
-		ct_key_of(k, v->nat_addr.addr[0], hairpin ? v->hairpin_addr.addr[0] : p->saddr,
-			  v->nat_port, p->sport, p->proto);
-	else /* peer: client → VIP */
-		ct_key_of(k, hairpin ? v->hairpin_addr.addr[0] : p->daddr, v->nat_addr.addr[0],
-			  p->dport, v->nat_port, p->proto);
+		bpf_map_delete_elem(&bl_ct_any_v2, k);
 }
 
 static __always_inline __u8 ct_tcp_bits(__u8 tcp_flags)

@@ -15,11 +15,13 @@ enum frag_result {
 	FRAG_PASS,   /* not for us: count and pass */
 	FRAG_FIRST,  /* first fragment: p has ports now, take the normal path */
 	FRAG_FOLLOW, /* later fragment of a known datagram: p has its ports */
+	FRAG_EARLY,  /* later fragment whose first has not been seen (yet) */
 };
 
-static __always_inline int frag_prepare(struct __sk_buff *skb, struct pkt *p)
+/* The frame's fragment (parse_frame said PARSE_FRAGMENT): a first one's ports go into
+ * p and are remembered; a later one gets the ports its first left. TC and XDP. */
+static __always_inline int frag_note(void *data, void *end, struct pkt *p)
 {
-	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
 	struct iphdr *ip = data + ETH_HLEN;
 	struct bpflet_frag_key fk = {};
 	struct bpflet_frag_val fv = {}, *known;
@@ -35,7 +37,7 @@ static __always_inline int frag_prepare(struct __sk_buff *skb, struct pkt *p)
 	if (ip->frag_off & bpf_htons(IP_OFFSET)) {
 		known = bpf_map_lookup_elem(&bl_frag_v1, &fk);
 		if (!known)
-			return FRAG_PASS;
+			return FRAG_EARLY;
 		p->sport = known->sport;
 		p->dport = known->dport;
 		p->tcp_flags = 0;
@@ -54,6 +56,11 @@ static __always_inline int frag_prepare(struct __sk_buff *skb, struct pkt *p)
 	fv.dport = p->dport;
 	bpf_map_update_elem(&bl_frag_v1, &fk, &fv, BPF_ANY);
 	return FRAG_FIRST;
+}
+
+static __always_inline int frag_prepare(struct __sk_buff *skb, struct pkt *p)
+{
+	return frag_note((void *)(long)skb->data, (void *)(long)skb->data_end, p);
 }
 
 /* Rewrites one IPv4 address of a later fragment (no L4 header): IP checksum only. */

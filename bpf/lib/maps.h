@@ -40,7 +40,7 @@ struct {
 	__uint(max_entries, BPFLET_CT_TCP_DEFAULT);
 	__type(key, struct bpflet_ct_key);
 	__type(value, struct bpflet_ct_val);
-} bl_ct_tcp_v1 SEC(".maps");
+} bl_ct_tcp_v2 SEC(".maps");
 
 /* UDP (and later other non-TCP) conntrack */
 struct {
@@ -48,7 +48,7 @@ struct {
 	__uint(max_entries, BPFLET_CT_ANY_DEFAULT);
 	__type(key, struct bpflet_ct_key);
 	__type(value, struct bpflet_ct_val);
-} bl_ct_any_v1 SEC(".maps");
+} bl_ct_any_v2 SEC(".maps");
 
 /* per-CPU packet/byte counters indexed by enum bpflet_counter */
 struct {
@@ -82,6 +82,22 @@ struct {
 	__type(key, struct bpflet_frag_key);
 	__type(value, struct bpflet_frag_val);
 } bl_frag_v1 SEC(".maps");
+
+/* a later fragment ahead of its first, held until the first comes (TC) */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BPFLET_FRAG_HELD_MAX);
+	__type(key, struct bpflet_frag_key);
+	__type(value, struct bpflet_frag_held);
+} bl_fragh_v1 SEC(".maps");
+
+/* per-CPU room for one frame while another takes its place in the skb */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bpflet_frag_held);
+} bl_fragscr_v1 SEC(".maps");
 
 /* sessionAffinity ClientIP: {client, svc_id} → backend; LRU bounds it */
 struct {

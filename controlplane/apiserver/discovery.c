@@ -62,6 +62,13 @@ static json_t *resource_list(const char *group, const char *version)
 					       "singularName", "", "namespaced", r->namespaced,
 					       "kind", r->kind, "verbs", "get", "patch", "update"));
 		}
+		if (r->flags & RES_BINDING) {
+			snprintf(sub, sizeof(sub), "%s/binding", r->name);
+			json_array_append_new(res, json_pack("{s:s, s:s, s:b, s:s, s:[s]}", "name",
+							     sub, "singularName", "", "namespaced",
+							     r->namespaced, "kind", "Binding",
+							     "verbs", "create"));
+		}
 	}
 	if (!any) {
 		json_decref(list);

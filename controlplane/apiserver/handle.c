@@ -9,17 +9,24 @@
 #include <stdio.h>
 #include <string.h>
 
+/* kube's NewForbidden: 'pods "p" is forbidden: User "u" cannot create resource
+ * "pods/binding" in API group "" in the namespace "default"' */
 static void forbidden(struct hx *x, const char *verb, const struct bl_route *r)
 {
-	char ns[300] = "";
+	char ns[300] = "", q[128], what[400], res[128];
 
 	if (r->ns[0])
 		snprintf(ns, sizeof(ns), " in the namespace \"%s\"", r->ns);
+	bl_resource_qualified(r->res, q, sizeof(q));
+	if (r->name[0])
+		snprintf(what, sizeof(what), "%s \"%s\"", q, r->name);
+	else
+		snprintf(what, sizeof(what), "%s", q);
+	snprintf(res, sizeof(res), "%s%s%s", r->res->name, r->sub[0] ? "/" : "", r->sub);
 	bl_reply_statusf(x, 403, "Forbidden", r->res, r->name,
-			 "%s%s%s is forbidden: User \"%s\" cannot %s resource \"%s\" in API group "
+			 "%s is forbidden: User \"%s\" cannot %s resource \"%s\" in API group "
 			 "\"%s\"%s",
-			 r->res->name, r->name[0] ? " \"" : "", r->name[0] ? r->name : "",
-			 x->user.name, verb, r->res->name, r->res->group, ns);
+			 what, x->user.name, verb, res, r->res->group, ns);
 }
 
 void bl_handle(struct hx *x)

@@ -9,7 +9,7 @@ const struct bl_resource bl_resources[] = {
 	{"", "v1", "pods", "pod", "Pod", "po", "all",
 	 "spec.nodeName,spec.restartPolicy,spec.schedulerName,spec.serviceAccountName,"
 	 "spec.hostNetwork,status.phase,status.podIP,status.nominatedNodeName",
-	 true, RES_STATUS | RES_GRACEFUL},
+	 true, RES_STATUS | RES_GRACEFUL | RES_BINDING},
 	{"", "v1", "services", "service", "Service", "svc", "all", NULL, true, RES_STATUS},
 	{"", "v1", "endpoints", "endpoints", "Endpoints", "ep", NULL, NULL, true, 0},
 	{"", "v1", "nodes", "node", "Node", "no", NULL, "spec.unschedulable", false, RES_STATUS},

@@ -10,6 +10,7 @@ enum {
 	RES_STATUS = 1 << 0,	 /* has a /status subresource; the main resource keeps status */
 	RES_GENERATION = 1 << 1, /* metadata.generation follows spec changes */
 	RES_GRACEFUL = 1 << 2,	 /* bound pods: delete marks, the kubelet removes */
+	RES_BINDING = 1 << 3,	 /* has a /binding subresource (POST of a v1 Binding) */
 };
 
 struct bl_resource {

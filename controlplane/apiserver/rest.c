@@ -72,19 +72,45 @@ void bl_list_kind(const struct bl_resource *res, char *buf, size_t len)
 	snprintf(buf, len, "%sList", res->kind);
 }
 
-bool bl_namespace_exists(struct hx *x, const char *ns)
+bool bl_namespace_accepts(struct hx *x, const char *ns, const struct bl_resource *res,
+			  const char *name)
 {
 	const struct bl_resource *nsres = bl_resource_find("", "v1", "namespaces");
-	char key[512];
+	char key[512], q[128], what[400], msg[900];
 	struct bl_kv kv;
+	json_t *obj, *st, *d;
+	bool terminating;
 	int rc;
 
 	bl_resource_key(nsres, NULL, ns, key, sizeof(key));
 	rc = bl_store_get(x->srv->store, key, 0, &kv);
+	if (rc) {
+		bl_reply_store_err(x, rc, nsres, ns);
+		return false;
+	}
+	obj = bl_obj_from_kv(&kv);
 	bl_kv_free(&kv);
-	if (rc == 0)
+	terminating = json_object_get(json_object_get(obj, "metadata"), "deletionTimestamp");
+	json_decref(obj);
+	if (!terminating)
 		return true;
-	bl_reply_store_err(x, rc, nsres, ns);
+	bl_resource_qualified(res, q, sizeof(q));
+	if (name && name[0])
+		snprintf(what, sizeof(what), "%s \"%s\"", q, name);
+	else
+		snprintf(what, sizeof(what), "%s", q);
+	snprintf(msg, sizeof(msg),
+		 "%s is forbidden: unable to create new content in namespace %s because it is "
+		 "being terminated",
+		 what, ns);
+	st = bl_status_new(403, "Forbidden", msg);
+	d = json_pack("{s:s, s:s}", "name", name ? name : "", "kind", res->name);
+	snprintf(msg, sizeof(msg), "namespace %s is being terminated", ns);
+	json_object_set_new(d, "causes",
+			    json_pack("[{s:s, s:s, s:s}]", "reason", "NamespaceTerminating",
+				      "message", msg, "field", "metadata.namespace"));
+	json_object_set_new(st, "details", d);
+	bl_reply_json(x, 403, st);
 	return false;
 }
 
@@ -92,6 +118,20 @@ void bl_rest_handle(struct hx *x, const struct bl_route *r)
 {
 	const char *verb = bl_route_verb(x, r);
 
+	if (!strcmp(r->sub, "binding") && (r->res->flags & RES_BINDING) && r->ns[0]) {
+		bl_rest_bind(x, r);
+		return;
+	}
+	if (!strcmp(r->sub, "finalize") && !strcmp(r->res->name, "namespaces") && r->name[0]) {
+		/* the namespace controller's: spec.finalizers and nothing else */
+		if (!strcmp(verb, "update"))
+			bl_rest_update(x, r);
+		else
+			bl_reply_statusf(x, 405, "MethodNotAllowed", NULL, NULL,
+					 "the server does not allow this method on the requested "
+					 "resource");
+		return;
+	}
 	if (r->sub[0] && (strcmp(r->sub, "status") || !(r->res->flags & RES_STATUS))) {
 		bl_reply_status(x, 404, "NotFound",
 				"the server could not find the requested resource", NULL, NULL);

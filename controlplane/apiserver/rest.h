@@ -46,6 +46,8 @@ void bl_rest_apply(struct hx *x, const struct bl_route *r);
 /* rest_delete.c */
 void bl_rest_delete(struct hx *x, const struct bl_route *r);
 void bl_rest_delete_collection(struct hx *x, const struct bl_route *r);
+/* binding.c: POST pods/NAME/binding */
+void bl_rest_bind(struct hx *x, const struct bl_route *r);
 /* watch.c */
 void bl_rest_watch(struct hx *x, const struct bl_route *r);
 
@@ -59,7 +61,10 @@ bool bl_filter_match(const struct bl_filter *f, json_t *obj);
 void bl_filter_free(struct bl_filter *f);
 /* "v1" / "group/version" and "XList" for list bodies */
 void bl_list_kind(const struct bl_resource *res, char *buf, size_t len);
-/* Namespace of a namespaced route exists? Else answers 404 and returns false. */
-bool bl_namespace_exists(struct hx *x, const char *ns);
+/* New content (res named name) may go into namespace ns? Else answers 404 (no such
+ * namespace) or 403 (it is being terminated, kube's NamespaceLifecycle words) and returns
+ * false. */
+bool bl_namespace_accepts(struct hx *x, const char *ns, const struct bl_resource *res,
+			  const char *name);
 
 #endif

@@ -1,5 +1,5 @@
 /* delete and deletecollection: preconditions, finalizers, graceful pod deletion, and
- * namespaces taking their contents with them. */
+ * namespaces turning Terminating (the namespace controller empties and removes them). */
 #include "controlplane/apiserver/body.h"
 #include "controlplane/apiserver/kinds.h"
 #include "controlplane/apiserver/objmeta.h"
@@ -38,28 +38,12 @@ static int parse_opts(struct hx *x, json_t **body, struct del_opts *o)
 	return 0;
 }
 
-/* Everything in namespace ns goes with it (the namespace controller's job, done inline). */
-static void delete_contents(struct bl_apiserver *srv, const char *ns)
+/* kube's NamespaceLifecycle keeps these forever */
+static bool immortal(const struct bl_resource *res, const char *name)
 {
-	for (size_t i = 0; i < bl_nresources; i++) {
-		const struct bl_resource *res = &bl_resources[i];
-		struct bl_kv_list l;
-		char prefix[600];
-
-		if (!res->namespaced)
-			continue;
-		bl_resource_key(res, ns, NULL, prefix, sizeof(prefix));
-		if (bl_store_list(srv->store, prefix, NULL, 0, 0, &l))
-			continue;
-		for (size_t j = 0; j < l.n; j++) {
-			json_t *obj = bl_obj_from_kv(&l.items[j]);
-
-			if (bl_store_delete(srv->store, l.items[j].key, 0, NULL, NULL) == 0 && obj)
-				bl_kind_deleted(srv, res, obj);
-			json_decref(obj);
-		}
-		bl_kv_list_free(&l);
-	}
+	return !strcmp(res->name, "namespaces") && name &&
+	       (!strcmp(name, "default") || !strcmp(name, "kube-system") ||
+		!strcmp(name, "kube-public"));
 }
 
 static int mark(struct bl_apiserver *srv, const char *key, json_t *obj, int64_t rev,
@@ -110,9 +94,18 @@ static int delete_one(struct hx *x, const struct bl_resource *res, const struct 
 		json_decref(obj);
 		return BL_STORE_CONFLICT;
 	}
-	if (json_array_size(json_object_get(meta, "finalizers"))) {
-		/* finalizers first: the object stays, marked, until they are all removed */
+	if (json_array_size(json_object_get(meta, "finalizers")) ||
+	    json_array_size(json_object_get(json_object_get(obj, "spec"), "finalizers"))) {
+		/* finalizers first: the object stays, marked, until they are all removed
+		 * (a namespace's spec.finalizers by the namespace controller, once it is
+		 * empty) */
 		rc = 0;
+		if (!strcmp(res->name, "namespaces")) {
+			if (!json_is_object(json_object_get(obj, "status")))
+				json_object_set_new(obj, "status", json_object());
+			json_object_set_new(json_object_get(obj, "status"), "phase",
+					    json_string("Terminating"));
+		}
 		if (!json_object_get(meta, "deletionTimestamp"))
 			rc = mark(srv, kv->key, obj, kv->mod_rev, 0, &rev);
 		else
@@ -135,8 +128,6 @@ static int delete_one(struct hx *x, const struct bl_resource *res, const struct 
 			goto done;
 		}
 	}
-	if (!strcmp(res->name, "namespaces"))
-		delete_contents(srv, name);
 	rc = bl_store_delete(srv->store, kv->key, kv->mod_rev, &rev, NULL);
 	if (rc == 0)
 		bl_kind_deleted(srv, res, obj);
@@ -158,6 +149,13 @@ void bl_rest_delete(struct hx *x, const struct bl_route *r)
 	char key[600];
 	int rc;
 
+	if (immortal(r->res, r->name)) {
+		bl_reply_statusf(
+			x, 403, "Forbidden", r->res, r->name,
+			"namespaces \"%s\" is forbidden: this namespace may not be deleted",
+			r->name);
+		return;
+	}
 	if (parse_opts(x, &body, &o))
 		return;
 	bl_resource_key(r->res, r->ns, r->name, key, sizeof(key));
@@ -200,7 +198,8 @@ void bl_rest_delete_collection(struct hx *x, const struct bl_route *r)
 	items = json_object_get(list, "items");
 	for (size_t i = 0; i < l.n; i++) {
 		json_t *cur = bl_obj_from_kv(&l.items[i]);
-		bool match = cur && bl_filter_match(&f, cur);
+		bool match = cur && bl_filter_match(&f, cur) &&
+			     !immortal(r->res, bl_meta_str(cur, "name"));
 
 		json_decref(cur);
 		if (!match)

@@ -7,6 +7,7 @@
 #include "controlplane/apiserver/respond.h"
 #include "controlplane/apiserver/server.h"
 #include "controlplane/apiserver/validate_types.h"
+#include "controlplane/apiserver/validate_values.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,16 +41,20 @@ static int check_namespace(struct hx *x, const struct bl_route *r, json_t *meta)
 	return 0;
 }
 
-/* Known fields of the wrong JSON type: 422 before anything else looks at them. */
+/* Known fields of the wrong JSON type, or with values kube refuses: 422 before anything
+ * else looks at them. */
 static int check_types(struct hx *x, const struct bl_route *r, json_t *obj)
 {
 	char field[300], detail[600];
 	const char *name =
 		json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+	const char *reason = "FieldValueInvalid";
 
-	if (!bl_validate_types(r->res->kind, obj, field, sizeof(field), detail, sizeof(detail)))
+	if (!bl_validate_types(r->res->kind, obj, field, sizeof(field), detail, sizeof(detail)) &&
+	    !bl_validate_values(r->res->kind, obj, field, sizeof(field), detail, sizeof(detail),
+				&reason))
 		return 0;
-	bl_reply_invalid(x, r->res, name ? name : r->name, field, "FieldValueInvalid", detail);
+	bl_reply_invalid(x, r->res, name ? name : r->name, field, reason, detail);
 	return -1;
 }
 
@@ -104,7 +109,7 @@ void bl_rest_create_obj(struct hx *x, const struct bl_route *r, json_t *obj)
 		bl_reply_invalid(x, r->res, name, "metadata.name", "FieldValueInvalid", msg);
 		goto out;
 	}
-	if (r->res->namespaced && !bl_namespace_exists(x, r->ns))
+	if (r->res->namespaced && !bl_namespace_accepts(x, r->ns, r->res, name))
 		goto out;
 	/* the server owns these */
 	json_object_del(meta, "resourceVersion");
@@ -197,7 +202,7 @@ void bl_rest_finish_update(struct hx *x, const struct bl_route *r, const char *k
 	keep_field(meta, ometa, "deletionGracePeriodSeconds");
 	keep_field(meta, ometa, "generation");
 	if (r->res->flags & RES_STATUS) {
-		if (!r->sub[0]) {
+		if (strcmp(r->sub, "status")) {
 			keep_field(obj, old, "status");
 		} else {
 			/* /status changes the status and nothing else */
@@ -207,6 +212,23 @@ void bl_rest_finish_update(struct hx *x, const struct bl_route *r, const char *k
 			obj = tmp;
 			meta = bl_meta(obj);
 		}
+	}
+	if (!strcmp(r->res->name, "namespaces")) {
+		json_t *fin = json_object_get(json_object_get(obj, "spec"), "finalizers");
+
+		/* spec.finalizers change only through /finalize, and only they do there */
+		tmp = json_deep_copy(!strcmp(r->sub, "finalize") ? old : obj);
+		if (!json_is_object(json_object_get(tmp, "spec")))
+			json_object_set_new(tmp, "spec", json_object());
+		if (!strcmp(r->sub, "finalize"))
+			json_object_set_new(json_object_get(tmp, "spec"), "finalizers",
+					    json_is_array(fin) ? json_incref(fin) : json_array());
+		else
+			keep_field(json_object_get(tmp, "spec"), json_object_get(old, "spec"),
+				   "finalizers");
+		json_decref(obj);
+		obj = tmp;
+		meta = bl_meta(obj);
 	}
 	if ((r->res->flags & RES_GENERATION) && !r->sub[0] &&
 	    !json_equal(json_object_get(old, "spec"), json_object_get(obj, "spec")))
@@ -223,7 +245,8 @@ void bl_rest_finish_update(struct hx *x, const struct bl_route *r, const char *k
 		goto out;
 	}
 	if (json_object_get(meta, "deletionTimestamp") &&
-	    !json_array_size(json_object_get(meta, "finalizers"))) {
+	    !json_array_size(json_object_get(meta, "finalizers")) &&
+	    !json_array_size(json_object_get(json_object_get(obj, "spec"), "finalizers"))) {
 		/* the last finalizer is gone from an object being deleted: it goes now */
 		rc = bl_store_delete(x->srv->store, key, old_rev, &rev, NULL);
 		bl_kind_update_done(x->srv, r->res, old, obj, false);

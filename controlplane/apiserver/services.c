@@ -134,6 +134,23 @@ static int spec_defaults(struct hx *x, const struct bl_resource *r, const char *
 	if (!strcmp(type, "ExternalName"))
 		return 0;
 	set_default(spec, "sessionAffinity", json_string("None"));
+	if (!strcmp(json_string_value(json_object_get(spec, "sessionAffinity")) ?: "",
+		    "ClientIP") &&
+	    !json_object_get(
+		    json_object_get(json_object_get(spec, "sessionAffinityConfig"), "clientIP"),
+		    "timeoutSeconds")) {
+		/* kube's default: three hours */
+		json_t *cfg = json_object_get(spec, "sessionAffinityConfig");
+
+		if (!json_is_object(cfg)) {
+			cfg = json_object();
+			json_object_set_new(spec, "sessionAffinityConfig", cfg);
+		}
+		if (!json_is_object(json_object_get(cfg, "clientIP")))
+			json_object_set_new(cfg, "clientIP", json_object());
+		json_object_set_new(json_object_get(cfg, "clientIP"), "timeoutSeconds",
+				    json_integer(10800));
+	}
 	set_default(spec, "internalTrafficPolicy", json_string("Cluster"));
 	set_default(spec, "ipFamilies", json_pack("[s]", "IPv4"));
 	set_default(spec, "ipFamilyPolicy", json_string("SingleStack"));

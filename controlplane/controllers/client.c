@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct local_hx {
 	struct hx x;
@@ -105,4 +106,36 @@ json_t *bl_ctl_list(struct bl_apiserver *srv, const char *prefix)
 	}
 	bl_kv_list_free(&l);
 	return arr;
+}
+
+void bl_ctl_record_event(struct bl_apiserver *srv, json_t *obj, const char *kind, const char *type,
+			 const char *reason, const char *message, const char *component)
+{
+	json_t *meta = json_object_get(obj, "metadata"), *ev;
+	const char *ns = json_string_value(json_object_get(meta, "namespace"));
+	const char *name = json_string_value(json_object_get(meta, "name")) ?: "";
+	char path[400], gen[300], ts[32];
+
+	if (!ns || !ns[0])
+		ns = "default"; /* cluster-scoped objects' events live there, as in kube */
+	bl_timestamp(time(NULL), ts);
+	snprintf(gen, sizeof(gen), "%.240s.", name);
+	ev = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s}, s:s, s:s, s:s, s:{s:s}, s:s, "
+		       "s:s, s:i, s:s}",
+		       "apiVersion", "v1", "kind", "Event", "metadata", "generateName", gen,
+		       "namespace", ns, "involvedObject", "kind", kind, "name", name, "apiVersion",
+		       "v1", "type", type, "reason", reason, "message", message, "source",
+		       "component", component, "firstTimestamp", ts, "lastTimestamp", ts, "count",
+		       1, "reportingComponent", component);
+	if (!ev)
+		return;
+	if (json_string_value(json_object_get(meta, "namespace")))
+		json_object_set(json_object_get(ev, "involvedObject"), "namespace",
+				json_object_get(meta, "namespace"));
+	if (json_object_get(meta, "uid"))
+		json_object_set(json_object_get(ev, "involvedObject"), "uid",
+				json_object_get(meta, "uid"));
+	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/events", ns);
+	bl_ctl_request(srv, "POST", path, NULL, ev, NULL);
+	json_decref(ev);
 }

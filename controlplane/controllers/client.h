@@ -18,4 +18,9 @@ int bl_ctl_request(struct bl_apiserver *srv, const char *method, const char *pat
  * with resourceVersion set; NULL when the store fails. */
 json_t *bl_ctl_list(struct bl_apiserver *srv, const char *prefix);
 
+/* Records a core/v1 Event about obj (a Pod, Node...: kind names it) from component, in
+ * obj's namespace or "default": type "Normal"/"Warning", reason, message. Best effort. */
+void bl_ctl_record_event(struct bl_apiserver *srv, json_t *obj, const char *kind, const char *type,
+			 const char *reason, const char *message, const char *component);
+
 #endif

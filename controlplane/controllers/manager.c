@@ -8,7 +8,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const watched[] = {"pods", "services", "endpointslices", "nodes"};
+static const char *const watched[] = {"pods",	"services",   "endpointslices", "nodes",
+				      "leases", "namespaces", "endpoints"};
+
+static const struct {
+	int (*start)(struct bl_controllers *c);
+	void (*event)(struct bl_controllers *c, const struct ctl_event *e);
+	void (*stop)(struct bl_controllers *c);
+} ctls[] = {
+	{bl_eps_ctl_start, bl_eps_ctl_event, bl_eps_ctl_stop},
+	{bl_sched_ctl_start, bl_sched_ctl_event, bl_sched_ctl_stop},
+	{bl_life_ctl_start, bl_life_ctl_event, bl_life_ctl_stop},
+	{bl_cidr_ctl_start, bl_cidr_ctl_event, bl_cidr_ctl_stop},
+	{bl_ksvc_ctl_start, bl_ksvc_ctl_event, bl_ksvc_ctl_stop},
+	{bl_ns_ctl_start, bl_ns_ctl_event, bl_ns_ctl_stop},
+};
+#define NCTLS (sizeof(ctls) / sizeof(ctls[0]))
 
 static int parse_key(const char *key, struct ctl_event *e)
 {
@@ -43,7 +58,8 @@ static void on_store_event(const struct bl_event *ev, void *arg)
 
 	if (parse_key(ev->kv->key, &e))
 		return;
-	bl_eps_ctl_event(c, &e);
+	for (size_t i = 0; i < NCTLS; i++)
+		ctls[i].event(c, &e);
 }
 
 void bl_ctl_kick(struct event *ev)
@@ -82,9 +98,11 @@ int bl_controllers_start(struct event_base *base, struct bl_apiserver *srv,
 		}
 		c->nwatches++;
 	}
-	if (bl_eps_ctl_start(c)) {
-		bl_controllers_stop(c);
-		return -1;
+	for (size_t i = 0; i < NCTLS; i++) {
+		if (ctls[i].start(c)) {
+			bl_controllers_stop(c);
+			return -1;
+		}
 	}
 	*out = c;
 	return 0;
@@ -96,6 +114,7 @@ void bl_controllers_stop(struct bl_controllers *c)
 		return;
 	for (int i = 0; i < c->nwatches; i++)
 		bl_store_unwatch(c->store, c->watches[i]);
-	bl_eps_ctl_stop(c);
+	for (size_t i = 0; i < NCTLS; i++)
+		ctls[i].stop(c);
 	free(c);
 }

@@ -20,8 +20,12 @@
 #define BPFLET_MAP_FRONTENDS "bl_fe_v1"
 #define BPFLET_MAP_SLOTS     "bl_slot_v1"
 #define BPFLET_MAP_BACKENDS  "bl_be_v1"
-#define BPFLET_MAP_CT_TCP    "bl_ct_tcp_v1"
-#define BPFLET_MAP_CT_ANY    "bl_ct_any_v1"
+#define BPFLET_MAP_CT_TCP    "bl_ct_tcp_v2"
+#define BPFLET_MAP_CT_ANY    "bl_ct_any_v2"
+/* The conntrack maps of layout 1 (struct bpflet_ct_val without `win`): a new agent
+ * copies their entries into the v2 maps and removes them (agent/dataplane/ct_migrate.c). */
+#define BPFLET_MAP_CT_TCP_V1 "bl_ct_tcp_v1"
+#define BPFLET_MAP_CT_ANY_V1 "bl_ct_any_v1"
 #define BPFLET_MAP_COUNTERS  "bl_cnt_v1"
 #define BPFLET_MAP_SVC_NAMES "bl_svcname_v1"
 
@@ -127,9 +131,32 @@ enum bpflet_ct_dir {
  * the reverse-translated reply out by the FIB itself, because its source is now this
  * node's address and the kernel's input path would drop it as martian. */
 #define BPFLET_CT_F_NORTH_SOUTH (1u << 6)
-/* --lb-mode dsr, ingress node: FORWARD also wraps the packet in IPIP to the backend,
- * the outer header carrying hairpin_addr:hairpin_port (the frontend) */
+/* --lb-mode dsr. Ingress node: FORWARD also wraps the packet in IPIP to the backend,
+ * the outer header carrying hairpin_addr:hairpin_port (the frontend). Backend's node:
+ * the REPLY entry the unwrapped packet left; tc_pod clamps the MSS of its SYN-ACK. */
 #define BPFLET_CT_F_DSR (1u << 7)
+
+/* TCP window tracking (after Linux conntrack's tcp_in_window, from "Real Stateful TCP
+ * Packet Filtering in IP Filter", G. van Rooij) of one direction: the sender of the
+ * packets that carry this entry's key. Sequence numbers in host order. All zero
+ * (state 0) means not tracked yet: the next packet is taken as it comes. */
+#define BPFLET_CT_W_TRACKED (1u << 0) /* end/maxwin hold this side's values */
+#define BPFLET_CT_W_ACKED   (1u << 1) /* ack_limit holds a value (this side sent an ACK) */
+#define BPFLET_CT_W_WSCALE  (1u << 2) /* this side's SYN offered window scaling */
+#define BPFLET_CT_W_DATA    (1u << 3) /* a non-SYN packet passed: the handshake is behind */
+#define BPFLET_CT_W_PICKUP  (1u << 4) /* taken up mid-stream: window scale unknown (14 assumed) */
+#define BPFLET_CT_W_ONEWAY  (1u << 5) /* the other direction is not tracked here (DSR) */
+
+struct bpflet_ct_tcp_win {
+	__u32 end;	   /* highest sequence number sent, plus its length */
+	__u32 ack_limit;   /* highest ack + scaled window sent: the peer's sequence limit */
+	__u32 maxwin;	   /* largest scaled window sent (at least 1) */
+	__u32 peer_limit;  /* copy of the peer entry's ack_limit: this side's sequence limit */
+	__u32 peer_maxwin; /* copy of the peer entry's maxwin */
+	__u8 wscale;	   /* window scale of this side (RFC 7323), 0 unless both offered it */
+	__u8 state;	   /* BPFLET_CT_W_* */
+	__u16 pad;
+};
 
 /* A NetworkPolicy pass entry: FORWARD with svc_id 0 and nat_addr/nat_port equal to the
  * key's destination (nothing to translate), backend_id = the policy rule that allowed
@@ -153,7 +180,15 @@ struct bpflet_ct_val {
 	__u32 backend_id;
 	__u64 created_ns; /* bpf_ktime_get_coarse_ns(): CLOCK_MONOTONIC_COARSE */
 	__u64 last_seen_ns;
+	/* layout 2: everything above is layout 1 unchanged, so a v1 entry becomes a v2 one
+	 * by appending a zero `win` (not tracked yet) */
+	struct bpflet_ct_tcp_win win; /* TCP only; zero for other protocols */
 };
+
+#define BPFLET_CT_VAL_V1_SIZE 64
+_Static_assert(__builtin_offsetof(struct bpflet_ct_val, win) == BPFLET_CT_VAL_V1_SIZE,
+	       "conntrack layout 1 must stay the prefix of layout 2");
+_Static_assert(sizeof(struct bpflet_ct_val) % 8 == 0, "conntrack value padding");
 
 /* Per-CPU counters, one slot per reason; index = enum bpflet_counter. */
 enum bpflet_counter {
@@ -170,7 +205,8 @@ enum bpflet_counter {
 	BPFLET_CNT_DROP_REJECT_FAILED, /* could not build the reject reply */
 	BPFLET_CNT_FRAGMENT,	       /* IPv4 fragment of no tracked flow, passed untouched */
 	BPFLET_CNT_NON_IP,	       /* not IPv4, passed untouched */
-	BPFLET_CNT_DROP_CT_INVALID,    /* TCP to a Service, not a SYN, no conntrack entry */
+	BPFLET_CNT_DROP_CT_INVALID,    /* TCP to a Service: not a SYN without conntrack, or
+					  an invalid flag combination (SYN+FIN, none, ...) */
 	BPFLET_CNT_DROP_NO_LOCAL,      /* traffic policy Local, no endpoint on this node */
 	BPFLET_CNT_ICMP_ERROR_NAT,     /* ICMP error about a translated flow, translated */
 	BPFLET_CNT_FRAGMENT_NAT,       /* later IPv4 fragment of a translated datagram */
@@ -181,6 +217,11 @@ enum bpflet_counter {
 	BPFLET_CNT_DSR_IN,	       /* uplink: DSR packet from an ingress node, unwrapped */
 	BPFLET_CNT_DROP_POLICY,	       /* NetworkPolicy denied a new connection */
 	BPFLET_CNT_POLICY_AUDIT,       /* --policy-audit: would have been denied, passed */
+	BPFLET_CNT_DROP_CT_WINDOW,     /* TCP segment outside the flow's window (conntrack) */
+	BPFLET_CNT_DSR_FRAG_NEEDED,    /* uplink: too big for the DSR tunnel, ICMP frag-needed sent */
+	BPFLET_CNT_DROP_DSR_TOO_BIG,   /* uplink: too big for the DSR tunnel and no DF: dropped */
+	BPFLET_CNT_FRAGMENT_HELD,      /* later fragment ahead of its first: held for it */
+	BPFLET_CNT_FRAGMENT_REPLAYED,  /* a held fragment sent on behind its first */
 	BPFLET_CNT_MAX,
 };
 

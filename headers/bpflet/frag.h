@@ -28,4 +28,16 @@ struct bpflet_frag_val {
 	__u32 pad;
 };
 
+/* A later fragment that came before its datagram's first, held (one per datagram, by
+ * the same key) until the first arrives and it can follow it. */
+#define BPFLET_MAP_FRAG_HELD   "bl_fragh_v1"
+#define BPFLET_FRAG_HELD_MAX   256
+#define BPFLET_FRAG_HELD_BYTES 1536 /* an Ethernet frame of a 1500-byte MTU, rounded up */
+
+struct bpflet_frag_held {
+	__u32 len; /* bytes of frame */
+	__u32 pad;
+	__u8 frame[BPFLET_FRAG_HELD_BYTES];
+};
+
 #endif

@@ -194,7 +194,7 @@ static int bench_established(struct tc_pod *s, struct figure *on, struct figure 
 		struct bpflet_pol_val rv = {.rule_id = 1};
 
 		err = setup_rules(s, 0, isolated);
-		bl_map_clear(bpf_map__fd(s->maps.bl_ct_tcp_v1));
+		bl_map_clear(bpf_map__fd(s->maps.bl_ct_tcp_v2));
 		for (int d = 0; !err && isolated && d < 2; d++) {
 			struct bpflet_pol_key rk = {.prefixlen = BPFLET_POL_PLEN_DIR,
 						    .ep_addr = ip4(d ? SENDER : POD),

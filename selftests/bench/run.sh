@@ -117,8 +117,11 @@ if [ -x "$BL_BIN/bench_cp" ]; then
 	echo
 	echo "== the agent on the API: 1k NetworkPolicies over 10k pods, changes made with kubectl"
 	bash "$HERE/netpol_agent.sh"
+	echo
+	echo "== the scheduler: 1000 pods onto 50 nodes, created pending vs created bound"
+	BL_BIN="$BL_BIN" bash "$HERE/scheduler.sh"
 fi
 
 echo
 echo "== north-south: NodePort to a backend on another node, xdp_uplink vs iptables DNAT+MASQUERADE"
-bash "$HERE/northsouth.sh"
+NS_PERF=1 bash "$HERE/northsouth.sh" # the CPU split only where perf is installed

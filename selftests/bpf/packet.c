@@ -54,7 +54,8 @@ size_t pkt_build(uint8_t *b, const struct pkt_spec *s)
 {
 	size_t ihl = 20 + s->ip_options;
 	uint8_t *ip = b + OFF_IP, *l4 = ip + ihl;
-	size_t l4hdr = s->proto == IPPROTO_TCP ? (s->tcp_options ? 40 : 20) : 8;
+	bool opts = s->tcp_options || s->wscale_opt || s->mss;
+	size_t l4hdr = s->proto == IPPROTO_TCP ? (opts ? 40 : 20) : 8;
 	size_t l4len = l4hdr + s->payload, total = ihl + l4len;
 	uint32_t saddr = ip4(s->src), daddr = ip4(s->dst);
 
@@ -81,9 +82,19 @@ size_t pkt_build(uint8_t *b, const struct pkt_spec *s)
 		put32(l4 + 8, s->ack);
 		l4[12] = (uint8_t)((l4hdr / 4) << 4);
 		l4[13] = s->tcp_flags;
-		put16(l4 + 14, 64240);
+		put16(l4 + 14, s->window ? s->window : 64240);
 		for (size_t i = 20; i < l4hdr; i++)
 			l4[i] = 1; /* NOPs */
+		if (s->mss) {	   /* kind 2, length 4 */
+			l4[20] = 2;
+			l4[21] = 4;
+			put16(l4 + 22, s->mss);
+		}
+		if (s->wscale_opt) { /* NOP, then window scale (kind 3, length 3) */
+			l4[25] = 3;
+			l4[26] = 3;
+			l4[27] = s->wscale;
+		}
 		put16(l4 + 16, fold(sum16(l4, l4len, pseudo(ip, IPPROTO_TCP, (uint16_t)l4len))));
 	} else if (s->proto == IPPROTO_UDP) {
 		put16(l4, s->sport);
@@ -176,4 +187,53 @@ bool pkt_csums_ok(const uint8_t *p, size_t len, char *why, size_t n)
 		return false;
 	}
 	return true;
+}
+
+size_t pkt_icmp_error(uint8_t *b, const char *src, const char *dst, uint8_t type, uint8_t code,
+		      const struct pkt_spec *q, size_t qlen)
+{
+	uint8_t inner[PKT_MAX];
+	size_t ilen = pkt_build(inner, q) - OFF_IP, n;
+	struct pkt_spec o = {.src = src, .dst = dst, .proto = IPPROTO_ICMP};
+	uint8_t *icmp;
+	uint16_t c;
+
+	if (qlen && qlen < ilen)
+		ilen = qlen;
+	o.payload = (uint16_t)ilen;
+	n = pkt_build(b, &o);
+	icmp = b + OFF_L4;
+	memset(icmp, 0, 8);
+	icmp[0] = type;
+	icmp[1] = code;
+	if (type == 3 && code == 4)
+		put16(icmp + 6, 1400); /* next-hop MTU */
+	memcpy(icmp + 8, inner + OFF_IP, ilen);
+	c = fold(sum16(icmp, 8 + ilen, 0));
+	put16(icmp + 2, c);
+	return n;
+}
+
+bool pkt_quote_csums_ok(const uint8_t *frame, char *why, size_t n)
+{
+	uint8_t q[PKT_MAX];
+	size_t qlen = (size_t)(frame[OFF_L4 + 8 + 2] << 8 | frame[OFF_L4 + 9 + 2]);
+
+	memcpy(q, frame, OFF_IP);
+	memcpy(q + OFF_IP, frame + OFF_L4 + 8, qlen);
+	return pkt_csums_ok(q, OFF_IP + qlen, why, n);
+}
+
+void pkt_set_frag(uint8_t *f, uint16_t off8, bool mf)
+{
+	uint8_t *ip = f + OFF_IP;
+
+	put16(ip + 6, (uint16_t)((mf ? 0x2000 : 0) | off8));
+	put16(ip + 10, 0);
+	put16(ip + 10, fold(sum16(ip, 20, 0)));
+}
+
+bool pkt_ip_csum_ok(const uint8_t *f)
+{
+	return fold(sum16(f + OFF_IP, (size_t)(f[OFF_IP] & 0xf) * 4, 0)) == 0;
 }

@@ -19,6 +19,10 @@ struct pkt_spec {
 	uint16_t payload;   /* bytes of payload */
 	bool udp_no_csum;   /* UDP checksum 0 (none) */
 	bool tcp_options;   /* 20 bytes of TCP options (a SYN's MSS/SACK/TS...) */
+	bool wscale_opt;    /* those options carry a window scale option (implies tcp_options) */
+	uint8_t wscale;	    /* its shift count */
+	uint16_t window;    /* TCP window field; 0 means 64240 */
+	uint16_t mss;	    /* an MSS option first in the options (implies tcp_options) */
 	uint8_t ip_options; /* bytes of IPv4 options (NOPs), a multiple of 4 */
 };
 
@@ -49,5 +53,18 @@ uint16_t pkt_udp_csum_calc(const uint8_t *p);
 bool pkt_csums_ok(const uint8_t *p, size_t len, char *why, size_t whylen);
 
 uint32_t ip4(const char *dotted); /* network order */
+
+/* An ICMP error src → dst of type/code quoting the IPv4 packet built from q (whole, or
+ * its first qlen bytes when qlen is non-zero); frag-needed says MTU 1400. Returns the
+ * frame length. */
+size_t pkt_icmp_error(uint8_t *b, const char *src, const char *dst, uint8_t type, uint8_t code,
+		      const struct pkt_spec *q, size_t qlen);
+/* Makes a frame built by pkt_build a fragment: offset in 8-byte units, MF; IP checksum
+ * fixed. */
+void pkt_set_frag(uint8_t *frame, uint16_t off8, bool mf);
+/* Whether the frame's IPv4 header checksum verifies. */
+bool pkt_ip_csum_ok(const uint8_t *frame);
+/* The checksums of the packet quoted inside an ICMP error frame. */
+bool pkt_quote_csums_ok(const uint8_t *frame, char *why, size_t n);
 
 #endif

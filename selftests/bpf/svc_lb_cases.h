@@ -20,6 +20,12 @@ extern const struct test_case xdp_cases[];
 extern const int xdp_n_cases;
 extern const struct test_case policy_cases[];
 extern const int policy_n_cases;
+/* the MSS tc_pod is loaded with for DSR replies (an uplink MTU of 1500) */
+#define DSR_TEST_MSS 1440
+extern const struct test_case dsr_cases[];
+extern const int dsr_n_cases;
+extern const struct test_case ct_tcp_cases[];
+extern const int ct_tcp_n_cases;
 extern const struct test_case batch_cases[];
 extern const int batch_n_cases;
 

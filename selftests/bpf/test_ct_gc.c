@@ -94,7 +94,7 @@ static int gc_tcp(uint64_t at)
 {
 	struct bl_ct_gc_stats st = {0};
 
-	bl_ct_gc_run(fd(svc_lb_skel->maps.bl_ct_tcp_v1), true, at, &T, true, NULL, NULL, &st);
+	bl_ct_gc_run(fd(svc_lb_skel->maps.bl_ct_tcp_v2), true, at, &T, true, NULL, NULL, &st);
 	return (int)st.expired;
 }
 
@@ -118,11 +118,11 @@ static void test_gc_half_open(void)
 
 	add_svc(IPPROTO_TCP, 80);
 	REQUIRE(run(&s, out) == TC_ACT_OK, "SYN translated");
-	REQUIRE(entries(svc_lb_skel->maps.bl_ct_tcp_v1) == 2, "two entries");
+	REQUIRE(entries(svc_lb_skel->maps.bl_ct_tcp_v2) == 2, "two entries");
 	EXPECT(gc_tcp(t0 + S(30)) == 0, "kept at 30 s");
-	EXPECT(entries(svc_lb_skel->maps.bl_ct_tcp_v1) == 2, "still two");
+	EXPECT(entries(svc_lb_skel->maps.bl_ct_tcp_v2) == 2, "still two");
 	EXPECT(gc_tcp(t0 + S(62)) == 2, "both deleted at 62 s");
-	EXPECT(entries(svc_lb_skel->maps.bl_ct_tcp_v1) == 0, "map empty");
+	EXPECT(entries(svc_lb_skel->maps.bl_ct_tcp_v2) == 0, "map empty");
 }
 
 /* The reply direction's SYN-ACK makes the whole flow established; a FIN closes it. */
@@ -176,16 +176,16 @@ static void test_udp_purge(void)
 	add_svc(IPPROTO_UDP, 53);
 	add_svc(IPPROTO_TCP, 53);
 	REQUIRE(run(&u, out) == TC_ACT_OK && run(&t, out) == TC_ACT_OK, "flows created");
-	REQUIRE(entries(svc_lb_skel->maps.bl_ct_any_v1) == 2, "UDP entries");
-	bl_ct_gc_run(fd(svc_lb_skel->maps.bl_ct_any_v1), false, now, &T, false, all_live, NULL,
+	REQUIRE(entries(svc_lb_skel->maps.bl_ct_any_v2) == 2, "UDP entries");
+	bl_ct_gc_run(fd(svc_lb_skel->maps.bl_ct_any_v2), false, now, &T, false, all_live, NULL,
 		     &st);
-	EXPECT(st.backend_gone == 0 && entries(svc_lb_skel->maps.bl_ct_any_v1) == 2,
+	EXPECT(st.backend_gone == 0 && entries(svc_lb_skel->maps.bl_ct_any_v2) == 2,
 	       "live backend: kept");
-	bl_ct_gc_run(fd(svc_lb_skel->maps.bl_ct_any_v1), false, now, &T, false, none_live, NULL,
+	bl_ct_gc_run(fd(svc_lb_skel->maps.bl_ct_any_v2), false, now, &T, false, none_live, NULL,
 		     &st);
 	EXPECT(st.backend_gone == 2, "both UDP directions purged (%lu)", st.backend_gone);
-	EXPECT(entries(svc_lb_skel->maps.bl_ct_any_v1) == 0, "UDP map empty");
-	EXPECT(entries(svc_lb_skel->maps.bl_ct_tcp_v1) == 2, "TCP flow untouched");
+	EXPECT(entries(svc_lb_skel->maps.bl_ct_any_v2) == 0, "UDP map empty");
+	EXPECT(entries(svc_lb_skel->maps.bl_ct_tcp_v2) == 2, "TCP flow untouched");
 	/* the next datagram picks a backend afresh */
 	EXPECT(run(&u, out) == TC_ACT_OK && pkt_ip_dst(out) == ip4(BE1), "re-selected");
 }
@@ -219,7 +219,7 @@ static void test_invalid_tcp_dropped(void)
 	}
 	EXPECT(cnt(BPFLET_CNT_DROP_CT_INVALID) == sizeof(flags), "counted %llu",
 	       cnt(BPFLET_CNT_DROP_CT_INVALID));
-	EXPECT(entries(svc_lb_skel->maps.bl_ct_tcp_v1) == 0, "no conntrack entry");
+	EXPECT(entries(svc_lb_skel->maps.bl_ct_tcp_v2) == 0, "no conntrack entry");
 	/* the same packets to a non-Service address pass */
 	struct pkt_spec other = tcp(CLIENT, "10.244.0.99", 46100, 80, 0x10);
 

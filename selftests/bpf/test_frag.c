@@ -3,6 +3,7 @@
  * (right for the whole datagram), the later ones follow it by {addresses, id, proto}
  * with only their address and IP checksum rewritten; replies' fragments likewise.
  */
+#include "agent/common/maps_util.h"
 #include "selftests/bpf/harness.h"
 #include "selftests/bpf/packet.h"
 #include "selftests/bpf/svc_lb_cases.h"
@@ -13,6 +14,10 @@
 #include <bpf/libbpf.h>
 #include <bpflet/abi.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <linux/pkt_cls.h>
 #include <string.h>
 
@@ -34,29 +39,10 @@ static int run(uint8_t *in, size_t len, uint8_t *out)
 	return err ? -errno : (int)o.retval;
 }
 
-static uint16_t ipsum(const uint8_t *ip)
+/* Fragments held for their first. */
+static long held(void)
 {
-	uint32_t s = 0;
-
-	for (int i = 0; i < 20; i += 2)
-		s += (uint32_t)(ip[i] << 8 | ip[i + 1]);
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
-
-/* Sets fragment offset/MF and fixes the IP checksum of a frame built by pkt_build. */
-static void set_frag(uint8_t *f, uint16_t off8, bool mf)
-{
-	uint8_t *ip = f + OFF_IP;
-	uint16_t v = (uint16_t)((mf ? 0x2000 : 0) | off8), c;
-
-	ip[6] = (uint8_t)(v >> 8);
-	ip[7] = (uint8_t)v;
-	ip[10] = ip[11] = 0;
-	c = ipsum(ip);
-	ip[10] = (uint8_t)(c >> 8);
-	ip[11] = (uint8_t)c;
+	return bl_map_count(fd(svc_lb_skel->maps.bl_fragh_v1));
 }
 
 static void clear_frag(void)
@@ -68,6 +54,7 @@ static void clear_frag(void)
 		if (bpf_map_delete_elem(fd(svc_lb_skel->maps.bl_frag_v1), &k))
 			break;
 	}
+	bl_map_clear(fd(svc_lb_skel->maps.bl_fragh_v1));
 }
 
 static void add_svc(void)
@@ -121,21 +108,21 @@ static void test_fragments_to_vip_translated(void)
 	t.dport = 8053;
 	pkt_build(want, &t);
 	/* the datagram as the backend must see it, cut the same way */
-	set_frag(first, 0, true);
-	set_frag(want, 0, true);
+	pkt_set_frag(first, 0, true);
+	pkt_set_frag(want, 0, true);
 	EXPECT(run(first, len, out) == TC_ACT_OK, "first verdict");
 	EXPECT(memcmp(out, want, len) == 0,
 	       "first fragment equals the datagram sent to the backend (UDP csum %#x vs %#x)",
 	       pkt_udp_csum(out), pkt_udp_csum(want));
 	/* the later fragment: IP header + raw payload, no UDP header */
 	memcpy(second, first, len);
-	set_frag(second, 185, false);
+	pkt_set_frag(second, 185, false);
 	memcpy(want, second, len);
 	memcpy(want + OFF_IP_DST, &(uint32_t){ip4(BE)}, 4);
-	set_frag(want, 185, false);
+	pkt_set_frag(want, 185, false);
 	EXPECT(run(second, len, out) == TC_ACT_OK, "second verdict");
 	EXPECT(memcmp(out, want, len) == 0, "second fragment: destination and IP checksum only");
-	EXPECT(ipsum(out + OFF_IP) == 0, "IP header checksum verifies");
+	EXPECT(pkt_ip_csum_ok(out), "IP header checksum verifies");
 	EXPECT(counter(BPFLET_CNT_DNAT_NEW) == 1 && counter(BPFLET_CNT_FRAGMENT_NAT) == 1,
 	       "dnat_new 1, fragment_translated 1");
 }
@@ -162,20 +149,20 @@ static void test_reply_fragments_reverse_translated(void)
 	len = pkt_build(in, &q);
 	REQUIRE(run(in, len, out) == TC_ACT_OK && pkt_ip_dst(out) == ip4(BE), "query translated");
 	len = pkt_build(in, &r);
-	set_frag(in, 0, true);
+	pkt_set_frag(in, 0, true);
 	r.src = VIP;
 	r.sport = 53;
 	pkt_build(want, &r);
-	set_frag(want, 0, true);
+	pkt_set_frag(want, 0, true);
 	EXPECT(run(in, len, out) == TC_ACT_OK && memcmp(out, want, len) == 0,
 	       "first reply fragment from VIP:53");
 	r.src = BE;
 	r.sport = 8053;
 	pkt_build(in, &r);
-	set_frag(in, 185, false);
+	pkt_set_frag(in, 185, false);
 	memcpy(want, in, len);
 	memcpy(want + OFF_IP_SRC, &(uint32_t){ip4(VIP)}, 4);
-	set_frag(want, 185, false);
+	pkt_set_frag(want, 185, false);
 	EXPECT(run(in, len, out) == TC_ACT_OK && memcmp(out, want, len) == 0,
 	       "later reply fragment from the VIP");
 }
@@ -192,14 +179,62 @@ static void test_unknown_id_not_followed(void)
 	uint8_t in[PKT_MAX], out[PKT_MAX];
 	size_t len = pkt_build(in, &s);
 
+	uint8_t other[PKT_MAX];
+
 	add_svc();
-	set_frag(in, 0, true);
+	pkt_set_frag(in, 0, true);
 	REQUIRE(run(in, len, out) == TC_ACT_OK, "first fragment");
 	in[OFF_IP + 4] ^= 0xff; /* another IP id */
-	set_frag(in, 185, false);
-	EXPECT(run(in, len, out) == TC_ACT_OK && memcmp(in, out, len) == 0, "passes untouched");
-	EXPECT(counter(BPFLET_CNT_FRAGMENT) == 1 && counter(BPFLET_CNT_FRAGMENT_NAT) == 0,
-	       "counted as an untracked fragment");
+	pkt_set_frag(in, 185, false);
+	/* it may be early: held for its first (its skb dropped) */
+	EXPECT(run(in, len, out) == TC_ACT_SHOT && held() == 1, "not held");
+	/* a second early one of the same datagram is not: it passes untouched, counted */
+	memcpy(other, in, len);
+	pkt_set_frag(other, 370, false);
+	EXPECT(run(other, len, out) == TC_ACT_OK && memcmp(other, out, len) == 0,
+	       "a second early fragment did not pass untouched");
+	EXPECT(counter(BPFLET_CNT_FRAGMENT_HELD) == 1 && counter(BPFLET_CNT_FRAGMENT) == 1 &&
+		       counter(BPFLET_CNT_FRAGMENT_NAT) == 0,
+	       "counted: held 1, passed 1, translated 0");
+}
+
+/* The sender (or the network) put the last fragment first: it is held; the first
+ * fragment leaves translated and byte-exact (the skb played the held frame for a moment
+ * to send it back to ingress behind the first), and the held frame is gone. The clone
+ * goes to lo's ingress in a namespace of this test's own. */
+static void test_early_fragment_held(void)
+{
+	struct pkt_spec s = {.src = CLIENT,
+			     .dst = VIP,
+			     .sport = 5403,
+			     .dport = 53,
+			     .proto = IPPROTO_UDP,
+			     .payload = 200};
+	struct pkt_spec t = s;
+	uint8_t first[PKT_MAX], later[PKT_MAX], want[PKT_MAX], out[PKT_MAX];
+	size_t len = pkt_build(first, &s);
+	int self = open("/proc/self/ns/net", O_RDONLY);
+
+	REQUIRE(self >= 0 && unshare(CLONE_NEWNET) == 0 && system("ip link set lo up") == 0,
+		"a namespace of its own with lo up: %s", strerror(errno));
+	add_svc();
+	memcpy(later, first, len);
+	pkt_set_frag(first, 0, true);
+	pkt_set_frag(later, 185, false);
+	t.dst = BE;
+	t.dport = 8053;
+	pkt_build(want, &t);
+	pkt_set_frag(want, 0, true);
+	EXPECT(run(later, len, out) == TC_ACT_SHOT && held() == 1, "the early fragment not held");
+	EXPECT(run(first, len, out) == TC_ACT_OK && !memcmp(out, want, len),
+	       "the first fragment is not exactly the translated datagram head");
+	EXPECT(held() == 0, "the held fragment is still there");
+	EXPECT(counter(BPFLET_CNT_FRAGMENT_HELD) == 1 && counter(BPFLET_CNT_FRAGMENT_REPLAYED) == 1,
+	       "fragment_held %llu fragment_replayed %llu", counter(BPFLET_CNT_FRAGMENT_HELD),
+	       counter(BPFLET_CNT_FRAGMENT_REPLAYED));
+	if (setns(self, CLONE_NEWNET))
+		EXPECT(false, "back to the test's namespace: %s", strerror(errno));
+	close(self);
 }
 
 const struct test_case frag_cases[] = {
@@ -207,6 +242,9 @@ const struct test_case frag_cases[] = {
 	 test_fragments_to_vip_translated},
 	{"fragmented reply: every fragment leaves from the VIP",
 	 test_reply_fragments_reverse_translated},
-	{"a fragment of an unknown datagram id is not translated", test_unknown_id_not_followed},
+	{"an unknown datagram's later fragment is held (one per datagram), never translated",
+	 test_unknown_id_not_followed},
+	{"a later fragment ahead of its first is held, then sent on behind it",
+	 test_early_fragment_held},
 };
 const int frag_n_cases = sizeof(frag_cases) / sizeof(frag_cases[0]);

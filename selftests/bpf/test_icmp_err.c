@@ -17,10 +17,11 @@
 #include <linux/pkt_cls.h>
 #include <string.h>
 
-#define VIP    "10.96.0.50"
-#define CLIENT "10.244.0.4"
-#define BE     "10.244.0.31"
-#define ROUTER "10.244.0.254"
+#define VIP	"10.96.0.50"
+#define CLIENT	"10.244.0.4"
+#define BE	"10.244.0.31"
+#define ROUTER	"10.244.0.254"
+#define HAIRPIN "169.254.42.1" /* tc_pod's default hairpin source */
 
 static int fd(struct bpf_map *m)
 {
@@ -51,60 +52,6 @@ static void add_svc(uint8_t proto, uint16_t port)
 	bpf_map_update_elem(fd(svc_lb_skel->maps.bl_be_v1), &id, &b, BPF_ANY);
 	bpf_map_update_elem(fd(svc_lb_skel->maps.bl_slot_v1), &sk, &id, BPF_ANY);
 	bpf_map_update_elem(fd(svc_lb_skel->maps.bl_fe_v1), &k, &v, BPF_ANY);
-}
-
-static uint16_t csum(const uint8_t *p, size_t len)
-{
-	uint32_t s = 0;
-
-	for (size_t i = 0; i + 1 < len; i += 2)
-		s += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		s += (uint32_t)(p[len - 1] << 8);
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
-
-/* An ICMP error src → dst of type/code quoting the IPv4 packet built from q (whole,
- * or its first qlen bytes when qlen is non-zero). Returns the frame length. */
-static size_t icmp_error(uint8_t *b, const char *src, const char *dst, uint8_t type, uint8_t code,
-			 const struct pkt_spec *q, size_t qlen)
-{
-	uint8_t inner[PKT_MAX];
-	size_t ilen = pkt_build(inner, q) - OFF_IP, n;
-	struct pkt_spec o = {.src = src, .dst = dst, .proto = IPPROTO_ICMP};
-	uint8_t *icmp;
-	uint16_t c;
-
-	if (qlen && qlen < ilen)
-		ilen = qlen;
-	o.payload = (uint16_t)ilen;
-	n = pkt_build(b, &o);
-	icmp = b + OFF_L4;
-	memset(icmp, 0, 8);
-	icmp[0] = type;
-	icmp[1] = code;
-	if (type == 3 && code == 4) {
-		icmp[6] = 1400 >> 8; /* next-hop MTU */
-		icmp[7] = 1400 & 0xff;
-	}
-	memcpy(icmp + 8, inner + OFF_IP, ilen);
-	c = csum(icmp, 8 + ilen);
-	icmp[2] = (uint8_t)(c >> 8);
-	icmp[3] = (uint8_t)c;
-	return n;
-}
-
-/* The quote inside an ICMP error as a frame of its own, for pkt_csums_ok. */
-static bool quote_csums_ok(const uint8_t *frame, char *why, size_t n)
-{
-	uint8_t q[PKT_MAX];
-	size_t qlen = (size_t)(frame[OFF_L4 + 8 + 2] << 8 | frame[OFF_L4 + 9 + 2]);
-
-	memcpy(q, frame, OFF_IP);
-	memcpy(q + OFF_IP, frame + OFF_L4 + 8, qlen);
-	return pkt_csums_ok(q, OFF_IP + qlen, why, n);
 }
 
 static unsigned long long counter(enum bpflet_counter c)
@@ -149,7 +96,7 @@ static void expect_translated(const uint8_t *in, size_t len, const uint8_t *want
 	EXPECT(run_raw(in, len, out, &out_len) == TC_ACT_OK, "verdict");
 	REQUIRE(out_len == len, "length %u", out_len);
 	EXPECT(pkt_csums_ok(out, out_len, why, sizeof(why)), "outer: %s", why);
-	EXPECT(quote_csums_ok(out, why, sizeof(why)), "quote: %s", why);
+	EXPECT(pkt_quote_csums_ok(out, why, sizeof(why)), "quote: %s", why);
 	for (size_t i = 0; i < len; i++)
 		if (out[i] != want[i]) {
 			EXPECT(false, "byte %zu is %#x, want %#x", i, out[i], want[i]);
@@ -175,8 +122,8 @@ static void test_udp_port_unreachable_from_backend(void)
 	REQUIRE(open_flow(IPPROTO_UDP, 5353, 53), "flow open");
 	orig.dst = VIP;
 	orig.dport = 53;
-	len = icmp_error(in, BE, CLIENT, 3, 3, &sent, 0);
-	icmp_error(want, VIP, CLIENT, 3, 3, &orig, 0);
+	len = pkt_icmp_error(in, BE, CLIENT, 3, 3, &sent, 0);
+	pkt_icmp_error(want, VIP, CLIENT, 3, 3, &orig, 0);
 	expect_translated(in, len, want);
 }
 
@@ -199,8 +146,8 @@ static void test_tcp_frag_needed_from_backend(void)
 	REQUIRE(open_flow(IPPROTO_TCP, 41234, 80), "flow open");
 	orig.dst = VIP;
 	orig.dport = 80;
-	len = icmp_error(in, BE, CLIENT, 3, 4, &sent, 40);
-	icmp_error(want, VIP, CLIENT, 3, 4, &orig, 40);
+	len = pkt_icmp_error(in, BE, CLIENT, 3, 4, &sent, 40);
+	pkt_icmp_error(want, VIP, CLIENT, 3, 4, &orig, 40);
 	uint8_t out[PKT_MAX];
 	uint32_t out_len;
 	char why[128] = "";
@@ -228,8 +175,8 @@ static void test_router_error_keeps_outer_source(void)
 	REQUIRE(open_flow(IPPROTO_UDP, 5354, 53), "flow open");
 	orig.dst = VIP;
 	orig.dport = 53;
-	len = icmp_error(in, ROUTER, CLIENT, 11, 0, &sent, 0);
-	icmp_error(want, ROUTER, CLIENT, 11, 0, &orig, 0);
+	len = pkt_icmp_error(in, ROUTER, CLIENT, 11, 0, &sent, 0);
+	pkt_icmp_error(want, ROUTER, CLIENT, 11, 0, &orig, 0);
 	expect_translated(in, len, want);
 }
 
@@ -250,8 +197,76 @@ static void test_client_error_about_reply(void)
 	REQUIRE(open_flow(IPPROTO_UDP, 5355, 53), "flow open");
 	orig.src = BE;
 	orig.sport = 8080;
-	len = icmp_error(in, CLIENT, VIP, 3, 3, &reply, 0);
-	icmp_error(want, CLIENT, BE, 3, 3, &orig, 0);
+	len = pkt_icmp_error(in, CLIENT, VIP, 3, 3, &reply, 0);
+	pkt_icmp_error(want, CLIENT, BE, 3, 3, &orig, 0);
+	expect_translated(in, len, want);
+}
+
+/* The backend reaching itself through the VIP: hairpin SNAT to HAIRPIN. */
+static bool open_hairpin(uint8_t proto, uint16_t cport, uint16_t vport)
+{
+	struct pkt_spec s = {.src = BE,
+			     .dst = VIP,
+			     .sport = cport,
+			     .dport = vport,
+			     .proto = proto,
+			     .tcp_flags = 0x02,
+			     .payload = 8};
+	uint8_t in[PKT_MAX], out[PKT_MAX];
+	uint32_t out_len;
+
+	add_svc(proto, vport);
+	return run_raw(in, pkt_build(in, &s), out, &out_len) == TC_ACT_OK &&
+	       pkt_ip_dst(out) == ip4(BE) && pkt_ip_src(out) == ip4(HAIRPIN);
+}
+
+/* Hairpin: the pod's port unreachable about HAIRPIN:c → itself:8080 reaches it (as
+ * the client) as the VIP's error about its own datagram to VIP:53. */
+static void test_hairpin_error_from_backend(void)
+{
+	struct pkt_spec sent = {.src = HAIRPIN,
+				.dst = BE,
+				.sport = 5356,
+				.dport = 8080,
+				.proto = IPPROTO_UDP,
+				.payload = 8};
+	struct pkt_spec orig = {.src = BE,
+				.dst = VIP,
+				.sport = 5356,
+				.dport = 53,
+				.proto = IPPROTO_UDP,
+				.payload = 8};
+	uint8_t in[PKT_MAX], want[PKT_MAX];
+	size_t len;
+
+	REQUIRE(open_hairpin(IPPROTO_UDP, 5356, 53), "hairpin flow open");
+	len = pkt_icmp_error(in, BE, HAIRPIN, 3, 3, &sent, 0);
+	pkt_icmp_error(want, VIP, BE, 3, 3, &orig, 0);
+	expect_translated(in, len, want);
+}
+
+/* Hairpin, the other way: the pod (as client) refuses a reply VIP:53 → itself; the
+ * error reaches it (as the backend) about its reply itself:8080 → HAIRPIN. */
+static void test_hairpin_error_about_reply(void)
+{
+	struct pkt_spec reply = {.src = VIP,
+				 .dst = BE,
+				 .sport = 53,
+				 .dport = 5357,
+				 .proto = IPPROTO_UDP,
+				 .payload = 8};
+	struct pkt_spec orig = {.src = BE,
+				.dst = HAIRPIN,
+				.sport = 8080,
+				.dport = 5357,
+				.proto = IPPROTO_UDP,
+				.payload = 8};
+	uint8_t in[PKT_MAX], want[PKT_MAX];
+	size_t len;
+
+	REQUIRE(open_hairpin(IPPROTO_UDP, 5357, 53), "hairpin flow open");
+	len = pkt_icmp_error(in, BE, VIP, 3, 3, &reply, 0);
+	pkt_icmp_error(want, HAIRPIN, BE, 3, 3, &orig, 0);
 	expect_translated(in, len, want);
 }
 
@@ -266,7 +281,7 @@ static void test_untracked_error_passes(void)
 				.payload = 8};
 	uint8_t in[PKT_MAX], out[PKT_MAX];
 	uint32_t out_len;
-	size_t len = icmp_error(in, BE, CLIENT, 3, 3, &sent, 0);
+	size_t len = pkt_icmp_error(in, BE, CLIENT, 3, 3, &sent, 0);
 
 	EXPECT(run_raw(in, len, out, &out_len) == TC_ACT_OK, "verdict");
 	EXPECT(out_len == len && !memcmp(in, out, len), "byte-identical");
@@ -284,5 +299,9 @@ const struct test_case icmp_err_cases[] = {
 	{"client's port unreachable about a reply goes to the backend, translated",
 	 test_client_error_about_reply},
 	{"ICMP error about an untracked flow passes byte-identical", test_untracked_error_passes},
+	{"hairpin: the pod's error about its own hairpinned datagram comes from the VIP",
+	 test_hairpin_error_from_backend},
+	{"hairpin: the pod's error about a reply reaches it as the backend, translated",
+	 test_hairpin_error_about_reply},
 };
 const int icmp_err_n_cases = sizeof(icmp_err_cases) / sizeof(icmp_err_cases[0]);

@@ -81,8 +81,8 @@ static void setup_ep(uint32_t flags)
 	bl_map_clear(bpf_map__fd(svc_lb_skel->maps.bl_pol_v1));
 	bl_map_clear(bpf_map__fd(svc_lb_skel->maps.bl_polep_v1));
 	bl_map_clear(bpf_map__fd(svc_lb_skel->maps.bl_polct_v1));
-	bl_map_clear(bpf_map__fd(svc_lb_skel->maps.bl_ct_tcp_v1));
-	bl_map_clear(bpf_map__fd(svc_lb_skel->maps.bl_ct_any_v1));
+	bl_map_clear(bpf_map__fd(svc_lb_skel->maps.bl_ct_tcp_v2));
+	bl_map_clear(bpf_map__fd(svc_lb_skel->maps.bl_ct_any_v2));
 	bl_map_clear(bpf_map__fd(svc_lb_skel->maps.bl_fe_v1));
 	ipc(PEER, 32, PEER_ID);
 	ipc(FAR, 32, FAR_ID);
@@ -276,7 +276,7 @@ static bool ct_entry(const char *s, uint16_t sp, const char *d, uint16_t dp,
 
 	k.saddr.addr[0] = ip4(s);
 	k.daddr.addr[0] = ip4(d);
-	return bpf_map_lookup_elem(bpf_map__fd(svc_lb_skel->maps.bl_ct_tcp_v1), &k, out) == 0;
+	return bpf_map_lookup_elem(bpf_map__fd(svc_lb_skel->maps.bl_ct_tcp_v2), &k, out) == 0;
 }
 
 /* The peer's own row is asked first, the wildcard row after it: a port only the
@@ -356,7 +356,7 @@ static void test_reply_pass_entry(void)
 	k.daddr.addr[0] = ip4(FAR);
 	svc.nat_addr.addr[0] = ip4(VIP);
 	svc.nat_port = htons(80);
-	bpf_map_update_elem(bpf_map__fd(svc_lb_skel->maps.bl_ct_tcp_v1), &k, &svc, BPF_ANY);
+	bpf_map_update_elem(bpf_map__fd(svc_lb_skel->maps.bl_ct_tcp_v2), &k, &svc, BPF_ANY);
 	EXPECT(send_pkt(true, FAR, POD, 41000, 80, IPPROTO_TCP, SYN) == TC_ACT_OK,
 	       "allowed ingress SYN from FAR dropped");
 	EXPECT(ct_entry(POD, 80, FAR, 41000, &v) && v.svc_id == 3 && v.dir == BPFLET_CT_REPLY,

@@ -75,8 +75,8 @@ static void use_skel(struct tc_pod *s)
 	fd_fe = bpf_map__fd(s->maps.bl_fe_v1);
 	fd_slot = bpf_map__fd(s->maps.bl_slot_v1);
 	fd_be = bpf_map__fd(s->maps.bl_be_v1);
-	fd_ct_tcp = bpf_map__fd(s->maps.bl_ct_tcp_v1);
-	fd_ct_any = bpf_map__fd(s->maps.bl_ct_any_v1);
+	fd_ct_tcp = bpf_map__fd(s->maps.bl_ct_tcp_v2);
+	fd_ct_any = bpf_map__fd(s->maps.bl_ct_any_v2);
 	fd_cnt = bpf_map__fd(s->maps.bl_cnt_v1);
 }
 
@@ -747,14 +747,14 @@ static void test_fragment_passes(void)
 	struct run r;
 
 	add_service(VIP, 53, IPPROTO_UDP, 2, one_be, 1, 1053);
-	/* a later fragment (offset 1480) whose first fragment was never seen: nothing
-	 * to follow (translated fragments: test_frag.c) */
+	/* a later fragment (offset 1480) whose first fragment was never seen: held for
+	 * it (translated, held and replayed fragments: test_frag.c) */
 	in[OFF_IP + 6] = 0x20;
 	in[OFF_IP + 7] = 185;
 	in[OFF_IP + 10] = in[OFF_IP + 11] = 0;
 	r = run_pkt(in, len);
-	EXPECT(r.retval == TC_ACT_OK && memcmp(r.out, in, len) == 0, "fragment passes untouched");
-	EXPECT(counter(BPFLET_CNT_FRAGMENT) == 1, "fragment counted");
+	EXPECT(r.retval == TC_ACT_SHOT, "fragment not held for its first (verdict %d)", r.retval);
+	EXPECT(counter(BPFLET_CNT_FRAGMENT_HELD) == 1, "fragment_held counted");
 }
 
 static void test_missing_backend_dropped(void)
@@ -857,6 +857,7 @@ static struct tc_pod *load(bool helpers_only)
 	if (!s)
 		return NULL;
 	s->rodata->l4_csum_helpers_only = helpers_only;
+	s->rodata->dsr_mss = DSR_TEST_MSS; /* only DSR reply entries are clamped */
 	if (tc_pod__load(s)) {
 		tc_pod__destroy(s);
 		return NULL;
@@ -884,7 +885,7 @@ int main(void)
 		{"malformed and truncated packets dropped and counted", test_malformed_dropped},
 		{"runt frames are refused by the kernel before the program",
 		 test_runt_refused_by_kernel},
-		{"an IPv4 fragment of no known datagram passes untouched, counted",
+		{"an IPv4 fragment of no known datagram is held for its first, counted",
 		 test_fragment_passes},
 		{"a slot without backend drops and counts", test_missing_backend_dropped},
 		{"a RST forgets the flow; a direct SYN clears a stale reply entry",
@@ -915,10 +916,15 @@ int main(void)
 	const struct {
 		const struct test_case *c;
 		int n;
-	} extra[] = {{svc_lb_cases, svc_lb_n_cases},	 {ct_gc_cases, ct_gc_n_cases},
-		     {icmp_err_cases, icmp_err_n_cases}, {frag_cases, frag_n_cases},
-		     {xdp_cases, xdp_n_cases},		 {policy_cases, policy_n_cases},
-		     {batch_cases, batch_n_cases}};
+	} extra[] = {{svc_lb_cases, svc_lb_n_cases},
+		     {ct_gc_cases, ct_gc_n_cases},
+		     {icmp_err_cases, icmp_err_n_cases},
+		     {frag_cases, frag_n_cases},
+		     {xdp_cases, xdp_n_cases},
+		     {policy_cases, policy_n_cases},
+		     {batch_cases, batch_n_cases},
+		     {ct_tcp_cases, ct_tcp_n_cases},
+		     {dsr_cases, dsr_n_cases}};
 	int total = n;
 
 	for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)

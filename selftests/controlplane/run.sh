@@ -317,6 +317,35 @@ check "... and none of them stored anything" test "$(current_rv)" = "$before"
 code=$(code_of -X PATCH -H 'Content-Type: application/merge-patch+json' --data '{"data":{"v":{"x":1}}}' "$(url /api/v1/namespaces/default/configmaps/c409)")
 check "a patch that makes a field the wrong type: 422, object unchanged" sh -c "[ $code = 422 ] && [ \"\$0\" = \"$(current_rv)\" ]" "$before"
 
+# ---- values kube refuses: 422 naming the field, nothing stored ----
+before=$(current_rv)
+post422() { # WHAT FIELD PATH JSON: 422 Invalid with FIELD as the cause
+	local code
+	code=$(code_of -X POST -H 'Content-Type: application/json' --data "$4" "$(url "$3")")
+	check "$1: 422 naming $2" sh -c "[ $code = 422 ] && grep -qF '\"field\":\"$2\"' '$WORK/body'"
+}
+post422 "Service externalIPs with a name in it" "spec.externalIPs[1]" /api/v1/namespaces/default/services \
+	'{"metadata":{"name":"vext"},"spec":{"ports":[{"port":80}],"externalIPs":["192.0.2.7","not-an-ip"]}}'
+check "... the message says it must be an IP address" grep -q 'must be a valid IP address' "$WORK/body"
+post422 "Service externalIPs in the loopback range" "spec.externalIPs[0]" /api/v1/namespaces/default/services \
+	'{"metadata":{"name":"vext"},"spec":{"ports":[{"port":80}],"externalIPs":["127.0.0.1"]}}'
+post422 "sessionAffinityConfig timeoutSeconds 0" "spec.sessionAffinityConfig.clientIP.timeoutSeconds" /api/v1/namespaces/default/services \
+	'{"metadata":{"name":"vaff"},"spec":{"ports":[{"port":80}],"sessionAffinity":"ClientIP","sessionAffinityConfig":{"clientIP":{"timeoutSeconds":0}}}}'
+check "... the message gives the range" grep -q 'must be greater than 0 and less than 86400' "$WORK/body"
+post422 "sessionAffinityConfig timeoutSeconds 86401" "spec.sessionAffinityConfig.clientIP.timeoutSeconds" /api/v1/namespaces/default/services \
+	'{"metadata":{"name":"vaff"},"spec":{"ports":[{"port":80}],"sessionAffinity":"ClientIP","sessionAffinityConfig":{"clientIP":{"timeoutSeconds":86401}}}}'
+post422 "an IPv4 EndpointSlice with 999.1.2.3" "endpoints[0].addresses[0]" /apis/discovery.k8s.io/v1/namespaces/default/endpointslices \
+	'{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"vs"},"addressType":"IPv4","endpoints":[{"addresses":["999.1.2.3"]}]}'
+post422 "an IPv6 EndpointSlice with an IPv4 address" "endpoints[1].addresses[0]" /apis/discovery.k8s.io/v1/namespaces/default/endpointslices \
+	'{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"vs"},"addressType":"IPv6","endpoints":[{"addresses":["fd00::1"]},{"addresses":["10.0.0.1"]}]}'
+post422 "an FQDN EndpointSlice with a one-label name" "endpoints[0].addresses[0]" /apis/discovery.k8s.io/v1/namespaces/default/endpointslices \
+	'{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"vs"},"addressType":"FQDN","endpoints":[{"addresses":["db"]}]}'
+check "... and none of them stored anything" test "$(current_rv)" = "$before"
+code=$(code_of -X POST -H 'Content-Type: application/json' --data '{"metadata":{"name":"vok"},"spec":{"ports":[{"port":80}],"externalIPs":["192.0.2.7"],"sessionAffinity":"ClientIP"}}' "$(url /api/v1/namespaces/default/services)")
+check "valid externalIPs and ClientIP affinity: 201, timeout defaulted to 10800" sh -c \
+	"[ $code = 201 ] && python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))[\"spec\"]; assert s[\"sessionAffinityConfig\"][\"clientIP\"][\"timeoutSeconds\"]==10800 and s[\"externalIPs\"]==[\"192.0.2.7\"]' '$WORK/body'"
+K delete svc vok >/dev/null 2>&1
+
 # ---- bearer tokens and node credentials ----
 code=$(curl -sS -m 10 --cacert "$PKI/ca.crt" -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer admintoken' "$(url /api/v1/namespaces)")
 check "bearer token of a system:masters user: 200" test "$code" = 200
@@ -543,14 +572,269 @@ check "kill -9 of the $STORE store during a burst of creates ($nacked acknowledg
 if [ "$STORE" = etcd ]; then
 	if start_etcd; then ok "etcd restarts on its data dir"; else ko "etcd restarts on its data dir"; fi
 fi
-if start_server; then ok "restart on the same data dir"; else ko "restart on the same data dir"; fi
+if start_server --node-monitor-grace-period 4 --cluster-cidr 10.250.0.0/21; then ok "restart on the same data dir"; else ko "restart on the same data dir"; fi
 C "$(url /api/v1/namespaces/default/configmaps)" | python3 -c 'import json,sys; print("\n".join(i["metadata"]["name"] for i in json.load(sys.stdin)["items"]))' >"$WORK/have"
 missing=$(grep -vxFf "$WORK/have" "$WORK/acked" | wc -l)
 check "every acknowledged write survived ($missing of $nacked missing)" test "$missing" -eq 0
 check "kubectl works after the restart" K get ns default
 
+# ---- controllers, on the restarted server (--node-monitor-grace-period 4,
+# --cluster-cidr 10.250.0.0/21: eight /24 blocks) ----
+wait_long() { local i; for i in $(seq 150); do "$@" && return 0; sleep 0.1; done; return 1; }
+now_micro() { date -u +%Y-%m-%dT%H:%M:%S.%6NZ; }
+jpost() { C -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' --data "$2" "$(url "$1")"; }
+jpatch() { C -o /dev/null -w '%{http_code}' -X PATCH -H 'Content-Type: application/merge-patch+json' --data "$2" "$(url "$1")"; }
+# answered CODE TEXT: the last code_of got CODE with TEXT (literally) in its body
+answered() { [ "$code" = "$1" ] && grep -qF -- "$2" "$WORK/body"; }
+
+# default/kubernetes: the first service address, port 443, endpoints at this server
+kube_svc_ok() {
+	K get svc,endpoints,endpointslices kubernetes -o json 2>/dev/null | python3 -c '
+import json,sys; port=int(sys.argv[1]); l=json.load(sys.stdin)["items"]; k={o["kind"]:o for o in l}
+s=k["Service"]; p=s["spec"]["ports"]
+assert s["spec"]["clusterIP"]=="10.96.0.1" and p==[{"name":"https","port":443,"protocol":"TCP","targetPort":port}], s["spec"]
+assert s["metadata"]["labels"]=={"component":"apiserver","provider":"kubernetes"}
+e=k["Endpoints"]["subsets"]; assert e==[{"addresses":[{"ip":"127.0.0.1"}],"ports":[{"name":"https","port":port,"protocol":"TCP"}]}], e
+es=k["EndpointSlice"]; assert es["metadata"]["labels"]["kubernetes.io/service-name"]=="kubernetes"
+assert es["addressType"]=="IPv4" and es["endpoints"][0]["addresses"]==["127.0.0.1"] and es["ports"][0]["port"]==port' "$PORT"
+}
+check "default/kubernetes: Service 10.96.0.1:443 (https), Endpoints and EndpointSlice at 127.0.0.1:$PORT" wait_for kube_svc_ok
+K delete svc kubernetes >/dev/null 2>&1
+K delete endpointslice kubernetes >/dev/null 2>&1
+check "default/kubernetes Service and slice deleted: made again, same ClusterIP" wait_for kube_svc_ok
+
+# a stand-in kubelet renews the Leases of the nodes named in $WORK/alive every second
+: >"$WORK/alive"
+(
+	while :; do
+		for n in $(cat "$WORK/alive"); do
+			jpatch "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/$n" \
+				"{\"spec\":{\"renewTime\":\"$(now_micro)\"}}" >/dev/null 2>&1
+		done
+		sleep 1
+	done
+) &
+BG_PIDS+=($!)
+# mknode NAME CPU PODS SPEC LABELS READY: a Node with allocatable, Ready, and a Lease
+mknode() {
+	jpost /api/v1/nodes "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"$1\",\"labels\":$5},\"spec\":$4}" >/dev/null
+	jpatch "/api/v1/nodes/$1/status" "{\"status\":{\"allocatable\":{\"cpu\":\"$2\",\"memory\":\"8Gi\",\"pods\":\"$3\"},\"conditions\":[{\"type\":\"Ready\",\"status\":\"$6\",\"reason\":\"KubeletReady\",\"lastHeartbeatTime\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"}]}}" >/dev/null
+	[ "$6" = True ] || return 0
+	jpost /apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases "{\"apiVersion\":\"coordination.k8s.io/v1\",\"kind\":\"Lease\",\"metadata\":{\"name\":\"$1\"},\"spec\":{\"holderIdentity\":\"$1\",\"leaseDurationSeconds\":40,\"renewTime\":\"$(now_micro)\"}}" >/dev/null
+	echo "$1" >>"$WORK/alive"
+}
+mknode w1 2 10 '{}' '{"kubernetes.io/hostname":"w1"}' True
+mknode w2 4 10 '{}' '{}' True
+mknode full 8 1 '{}' '{}' True
+mknode tainted 16 10 '{"taints":[{"key":"dedicated","value":"x","effect":"NoSchedule"}]}' '{"pool":"special"}' True
+mknode cordoned 16 10 '{"unschedulable":true}' '{}' True
+mknode sick 16 10 '{}' '{}' False
+
+# ---- pod CIDRs ----
+# node_cidrs NAME...: their podCIDRs ("" for none), in order
+node_cidrs() { local n; for n; do K get node "$n" -o jsonpath='{.spec.podCIDR}{"\n"}' 2>/dev/null || echo; done | paste -sd' '; }
+six_cidrs() {
+	[ "$(node_cidrs w1 w2 full tainted cordoned sick | tr ' ' '\n' | sort | tr '\n' ' ')" = \
+		"10.250.0.0/24 10.250.1.0/24 10.250.2.0/24 10.250.3.0/24 10.250.4.0/24 10.250.5.0/24 " ]
+}
+check "podCIDR: six new nodes get six distinct /24s of 10.250.0.0/21" wait_for six_cidrs
+same_pair() {
+	set -- $(K get node w1 -o jsonpath='{.spec.podCIDR} {.spec.podCIDRs[0]}' 2>/dev/null)
+	[ -n "${1:-}" ] && [ "$1" = "${2:-}" ]
+}
+check "... spec.podCIDRs[0] equals spec.podCIDR" same_pair
+jpost /api/v1/nodes '{"apiVersion":"v1","kind":"Node","metadata":{"name":"c1"}}' >/dev/null
+jpost /api/v1/nodes '{"apiVersion":"v1","kind":"Node","metadata":{"name":"c2"}}' >/dev/null
+last_two() { [ "$(node_cidrs c1 c2)" = '10.250.6.0/24 10.250.7.0/24' ]; }
+check "podCIDR: c1 and c2 get the last two blocks" wait_for last_two
+jpost /api/v1/nodes '{"apiVersion":"v1","kind":"Node","metadata":{"name":"c3"}}' >/dev/null
+cidr_event() { [ -n "$(K get events -n default --field-selector "reason=CIDRNotAvailable,involvedObject.name=$1" -o name 2>/dev/null)" ]; }
+c3_none() { wait_for cidr_event c3 && [ "$(node_cidrs c3)" = "" ] && K get node c3 >/dev/null 2>&1 && curl -sk -m 2 "$(url /readyz)" >/dev/null; }
+check "podCIDR exhausted: c3 gets none and a CIDRNotAvailable Event; the server lives" c3_none
+K delete node c1 >/dev/null 2>&1
+c3_reuses() { [ "$(node_cidrs c3)" = 10.250.6.0/24 ]; }
+check "podCIDR: c1 deleted, its block goes to the waiting c3" wait_for c3_reuses
+
+# ---- scheduler ----
+K create ns sched >/dev/null 2>&1
+jpost /api/v1/namespaces/sched/pods '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"occupant"},"spec":{"nodeName":"full","containers":[{"name":"c","image":"x"}]}}' >/dev/null
+# mkpod NAME CPU [SPEC-FIELDS,]: a pod in namespace sched requesting CPU
+mkpod() { jpost /api/v1/namespaces/sched/pods "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"$1\"},\"spec\":{${3:-}\"containers\":[{\"name\":\"c\",\"image\":\"x\",\"resources\":{\"requests\":{\"cpu\":\"$2\",\"memory\":\"64Mi\"}}}]}}" >/dev/null; }
+on_node() { [ "$(K -n sched get pod "$1" -o jsonpath='{.spec.nodeName}' 2>/dev/null)" = "$2" ]; }
+mkpod s1 1
+check "scheduler: s1 (1 cpu) bound to the least loaded Ready node w2 (not full, tainted, cordoned or NotReady)" wait_for on_node s1 w2
+scheduled_true() { [ "$(K -n sched get pod s1 -o jsonpath='{.status.conditions[?(@.type=="PodScheduled")].status}' 2>/dev/null)" = True ]; }
+check "... through pods/binding: PodScheduled=True" scheduled_true
+mkpod s2 3
+check "scheduler: s2 (3 cpu) to w2, the only node with 3 cpus left" wait_for on_node s2 w2
+mkpod s3 1500m
+check "scheduler: s3 (1500m) to w1, w2 being full" wait_for on_node s3 w1
+mkpod big 3
+unschedulable() {
+	K -n sched get pod big -o json 2>/dev/null | python3 -c '
+import json,sys; p=json.load(sys.stdin); c=[c for c in p["status"].get("conditions",[]) if c["type"]=="PodScheduled"]
+assert not p["spec"].get("nodeName") and c and c[0]["status"]=="False" and c[0]["reason"]=="Unschedulable", c
+m=c[0]["message"]
+for part in ("nodes are available: ", "2 Insufficient cpu", "1 Too many pods", "1 node(s) had untolerated taint {dedicated: x}", "1 node(s) were unschedulable", "were not ready"):
+	assert part in m, m'
+}
+check "scheduler: big (3 cpu) fits nowhere: PodScheduled=False Unschedulable, every reason counted" wait_for unschedulable
+failed_event() { [ -n "$(K -n sched get events --field-selector reason=FailedScheduling,involvedObject.name=big -o name 2>/dev/null)" ]; }
+check "... and a FailedScheduling Event" failed_event
+K -n sched delete pod s2 --grace-period=0 --force >/dev/null 2>&1
+check "scheduler: s2 deleted, big tried again and bound to w2" wait_for on_node big w2
+mkpod tol 1 '"nodeSelector":{"pool":"special"},"tolerations":[{"key":"dedicated","operator":"Equal","value":"x","effect":"NoSchedule"}],'
+check "scheduler: a pod tolerating dedicated=x with nodeSelector pool=special goes to tainted" wait_for on_node tol tainted
+code=$(code_of -X POST -H 'Content-Type: application/json' --data '{"apiVersion":"v1","kind":"Binding","metadata":{"name":"s1"},"target":{"apiVersion":"v1","kind":"Node","name":"w1"}}' "$(url /api/v1/namespaces/sched/pods/s1/binding)")
+check "binding an already bound pod: 409 'already assigned to node \"w2\"'" answered 409 'pod s1 is already assigned to node \"w2\"'
+jpost /api/v1/namespaces/sched/pods '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"other"},"spec":{"schedulerName":"other-scheduler","containers":[{"name":"c","image":"x"}]}}' >/dev/null
+code=$(curl -sS -m 10 --cacert "$PKI/ca.crt" -o "$WORK/body" -w '%{http_code}' -H 'Authorization: Bearer plaintoken' -X POST -H 'Content-Type: application/json' --data '{"apiVersion":"v1","kind":"Binding","metadata":{"name":"other"},"target":{"name":"w1"}}' "$(url /api/v1/namespaces/sched/pods/other/binding)")
+check "binding by a user without rights: 403 naming pods/binding" answered 403 'pods \"other\" is forbidden: User \"bob\" cannot create resource \"pods/binding\"'
+sleep 0.5
+check "another scheduler's pod is left alone" on_node other ""
+code=$(code_of -X POST -H 'Content-Type: application/json' --data '{"apiVersion":"v1","kind":"Binding","metadata":{"name":"other"},"target":{"apiVersion":"v1","kind":"Node","name":"w1"}}' "$(url /api/v1/namespaces/sched/pods/other/binding)")
+check "... until bound by hand (admin): 201 Success, spec.nodeName w1" sh -c "[ $code = 201 ] && grep -q '\"status\":\"Success\"' '$WORK/body'"
+check "... spec.nodeName w1" on_node other w1
+
+# ---- node lifecycle: w1's Lease stops being renewed ----
+grep -vx w1 "$WORK/alive" >"$WORK/alive.new"
+mv "$WORK/alive.new" "$WORK/alive"
+unreachable() {
+	K get node w1 -o json 2>/dev/null | python3 -c '
+import json,sys; n=json.load(sys.stdin); r=[c for c in n["status"]["conditions"] if c["type"]=="Ready"][0]
+assert r["status"]=="Unknown" and r["reason"]=="NodeStatusUnknown", r
+t=sorted((t["key"],t["effect"]) for t in n["spec"].get("taints",[]))
+assert t==[("node.kubernetes.io/unreachable","NoExecute"),("node.kubernetes.io/unreachable","NoSchedule")], t'
+}
+check "node lifecycle: w1's Lease not renewed for 4 s: Ready=Unknown (NodeStatusUnknown), unreachable NoSchedule+NoExecute" wait_long unreachable
+shows() { K get nodes 2>/dev/null | grep -q "^$1 *$2 "; }
+table_ok() { shows w1 NotReady && shows w2 Ready; }
+check "... kubectl get nodes: w1 NotReady, w2 Ready" table_ok
+sick_tainted() { K get node sick -o jsonpath='{.spec.taints[*].key}' 2>/dev/null | grep -q node.kubernetes.io/unreachable; }
+check "... the NotReady node without a Lease is tainted too (no heartbeat for 4 s)" wait_long sick_tainted
+mkpod late 100m '"nodeSelector":{"kubernetes.io/hostname":"w1"},'
+late_waits() { K -n sched get pod late -o jsonpath='{.status.conditions[0].reason}' 2>/dev/null | grep -qx Unschedulable; }
+check "... a pod that only fits w1 waits (Unschedulable)" wait_for late_waits
+echo w1 >>"$WORK/alive"
+jpatch /api/v1/nodes/w1/status "{\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\",\"reason\":\"KubeletReady\",\"lastHeartbeatTime\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"}]}}" >/dev/null
+recovered() { [ -z "$(K get node w1 -o jsonpath='{.spec.taints}' 2>/dev/null)" ] && shows w1 Ready; }
+check "node lifecycle: Lease renewed and Ready reported again: taints removed, w1 Ready" wait_long recovered
+check "... and the waiting pod is bound to w1" wait_for on_node late w1
+sleep 5
+check "... w1 stays Ready while its Lease is renewed" recovered
+
+# ---- namespace deletion ----
+K create ns doomed >/dev/null 2>&1
+cat >"$WORK/doomed.yaml" <<'YAML'
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: held, namespace: doomed, finalizers: [example.com/hold]}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: plain, namespace: doomed}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: s, namespace: doomed}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: sa, namespace: doomed}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: doomed}
+spec: {selector: {app: web}, ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Endpoints
+metadata: {name: e, namespace: doomed}
+---
+apiVersion: v1
+kind: Event
+metadata: {name: ev, namespace: doomed}
+involvedObject: {kind: Pod, name: bound}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: waiting, namespace: doomed}
+spec: {nodeSelector: {no: where}, containers: [{name: c, image: x}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: bound, namespace: doomed, labels: {app: web}}
+spec: {nodeName: w2, terminationGracePeriodSeconds: 0, containers: [{name: c, image: x}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: es, namespace: doomed}
+addressType: IPv4
+endpoints: [{addresses: [10.1.1.1]}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: np, namespace: doomed}
+spec: {podSelector: {}}
+---
+apiVersion: coordination.k8s.io/v1
+kind: Lease
+metadata: {name: l, namespace: doomed}
+YAML
+check "namespace doomed with objects of every namespaced kind" K create -f "$WORK/doomed.yaml"
+check "kubectl delete namespace doomed --wait=false" K delete ns doomed --wait=false
+terminating() { K get ns doomed -o jsonpath='{.status.phase} {.metadata.deletionTimestamp}' 2>/dev/null | grep -q '^Terminating 20'; }
+check "... it is Terminating (phase and deletionTimestamp)" terminating
+code=$(code_of -X POST -H 'Content-Type: application/json' --data '{"metadata":{"name":"late"}}' "$(url /api/v1/namespaces/doomed/configmaps)")
+check "create in a Terminating namespace: 403 'unable to create new content ... being terminated'" \
+	answered 403 'configmaps \"late\" is forbidden: unable to create new content in namespace doomed because it is being terminated'
+check "... with the cause NamespaceTerminating on metadata.namespace" \
+	answered 403 '"causes":[{"reason":"NamespaceTerminating","message":"namespace doomed is being terminated","field":"metadata.namespace"}]'
+only_held() {
+	[ "$(K -n doomed get pods,services,endpoints,configmaps,secrets,serviceaccounts,events,endpointslices,networkpolicies,leases -o name 2>/dev/null)" = configmap/held ] &&
+		[ -n "$(K -n doomed get cm held -o jsonpath='{.metadata.deletionTimestamp}' 2>/dev/null)" ]
+}
+check "namespace controller: everything gone but the ConfigMap a finalizer holds (marked for deletion)" wait_for only_held
+check "... the namespace waits for it" terminating
+ns_conditions() {
+	K get ns doomed -o json 2>/dev/null | python3 -c '
+import json,sys; c={c["type"]:c for c in json.load(sys.stdin)["status"].get("conditions",[])}
+r=c["NamespaceContentRemaining"]; f=c["NamespaceFinalizersRemaining"]
+assert r["status"]=="True" and r["message"]=="Some resources are remaining: configmaps has 1 resource instances", r
+assert f["status"]=="True" and f["message"]=="Some content in the namespace has finalizers remaining: example.com/hold in 1 resource instances", f'
+}
+check "... and says why in its conditions (NamespaceContentRemaining, NamespaceFinalizersRemaining)" wait_for ns_conditions
+K -n doomed patch cm held --type merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1
+ns_gone() { ! K get ns doomed >/dev/null 2>&1; }
+check "finalizer removed: the namespace goes" wait_for ns_gone
+for ns in default kube-system kube-public; do
+	code=$(code_of -X DELETE "$(url /api/v1/namespaces/$ns)")
+	check "DELETE namespace $ns: 403 'this namespace may not be deleted'" \
+		answered 403 "namespaces \\\"$ns\\\" is forbidden: this namespace may not be deleted"
+done
+all_active() { [ "$(K get ns default kube-system kube-public -o jsonpath='{.items[*].status.phase}' 2>/dev/null)" = 'Active Active Active' ]; }
+check "... all three still Active" all_active
+
 stop_server -TERM
 check "SIGTERM: clean shutdown, exit 0" test "$SRV_RC" -eq 0
+
+# ---- podCIDRs after a restart: what Nodes hold is adopted again, nothing handed out twice ----
+if start_server --node-monitor-grace-period 4 --cluster-cidr 10.250.0.0/21; then
+	jpost /api/v1/nodes '{"apiVersion":"v1","kind":"Node","metadata":{"name":"c4"}}' >/dev/null
+	all_distinct() {
+		local all
+		all=$(K get nodes -o jsonpath='{.items[*].spec.podCIDR}' 2>/dev/null | tr ' ' '\n' | grep '^10\.250\.')
+		[ "$(echo "$all" | wc -l)" = 8 ] && [ "$(echo "$all" | sort -u | wc -l)" = 8 ]
+	}
+	c4_none() { wait_for cidr_event c4 && [ "$(node_cidrs c4)" = "" ] && K get node c4 >/dev/null 2>&1 && all_distinct; }
+	check "podCIDR after a restart: the 8 blocks Nodes hold are adopted, c4 gets none (CIDRNotAvailable)" c4_none
+	K delete node c2 >/dev/null 2>&1
+	c4_reuses() { [ "$(node_cidrs c4)" = 10.250.7.0/24 ] && all_distinct; }
+	check "... c2 deleted: c4 gets its block, still no duplicate" wait_for c4_reuses
+	stop_server -TERM
+else
+	ko "restart on the same data dir (podCIDR adoption)"
+fi
 
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

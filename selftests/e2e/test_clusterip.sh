@@ -147,10 +147,10 @@ json=$("$BL_BIN/bpfletctl" --instance "$BL_INSTANCE" -o json maps)
 check "bpfletctl maps lists every map with its fill level" python3 -c "
 import json,sys
 d={m['name']:m for m in json.loads(sys.argv[1])}
-for n in ['bl_fe_v1','bl_slot_v1','bl_be_v1','bl_ct_tcp_v1','bl_ct_any_v1','bl_cnt_v1','bl_svcname_v1']:
+for n in ['bl_fe_v1','bl_slot_v1','bl_be_v1','bl_ct_tcp_v2','bl_ct_any_v2','bl_cnt_v1','bl_svcname_v1']:
     assert n in d, n
 assert d['bl_fe_v1']['entries']>=3 and d['bl_fe_v1']['max_entries']>=d['bl_fe_v1']['entries'], d['bl_fe_v1']
-assert d['bl_ct_tcp_v1']['entries']>=2 and 0 < d['bl_ct_tcp_v1']['fill_percent'] < 100
+assert d['bl_ct_tcp_v2']['entries']>=2 and 0 < d['bl_ct_tcp_v2']['fill_percent'] < 100
 assert 'entries' not in d['bl_cnt_v1']
 " "$json"
 out=$("$BL_BIN/bpfletctl" --instance "nosuch$$" maps 2>&1)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Conntrack hygiene and protocol separation with real traffic: a UDP flow moves to the
 # remaining backend as soon as its own leaves the Service; idle entries are collected by
-# the agent's GC; TCP and UDP on one port reach different backends; fill levels and GC
+# the agent's GC; TCP and UDP on one port reach different backends; a fragmented datagram
+# (also with its fragments sent last first) reaches one backend; fill levels and GC
 # counts are exported on /metrics.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -159,6 +160,30 @@ n=$(ctl counters | python3 -c "import json,sys; print({c['reason']:c['packets'] 
 	pass "a 2000-byte UDP datagram (2 fragments) through the VIP answered by a (fragment_translated $n)" ||
 	fail "fragmented datagram: '$out', fragment_translated ${n:-?}"
 
+# the same datagram with its fragments sent last first (a raw socket): the early one is
+# held until the first has passed, then follows it to the same backend
+before=$(ctl counters | python3 -c "import json,sys; print({c['reason']:c['packets'] for c in json.load(sys.stdin)}['fragment_replayed'])")
+out=$(bl_in client timeout 5 python3 -c "
+import socket, struct
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind(('0.0.0.0', 5410)); u.settimeout(2)
+src = socket.inet_aton('$C'); dst = socket.inet_aton('10.96.2.14')
+data = struct.pack('!HHHH', 5410, 53, 8 + 2000, 0) + b'z' * 2000  # UDP checksum 0: none
+def frag(off, chunk, more):
+    # the kernel fills in the IP checksum of an IP_HDRINCL packet
+    return struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(chunk), 0x4242,
+                       (0x2000 if more else 0) | off // 8, 64, 17, 0, src, dst) + chunk
+r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+r.sendto(frag(1480, data[1480:], False), ('10.96.2.14', 0))
+r.sendto(frag(0, data[:1480], True), ('10.96.2.14', 0))
+try: print(u.recv(100).decode().split()[0])
+except socket.timeout: print('timeout')
+" 2>&1)
+after=$(ctl counters | python3 -c "import json,sys; print({c['reason']:c['packets'] for c in json.load(sys.stdin)}['fragment_replayed'])")
+[ "$out" = a ] && [ "${after:-0}" -gt "${before:-0}" ] &&
+	pass "fragments sent last first: the early one was held for the first, the datagram answered by a" ||
+	fail "out-of-order fragments: '$out', fragment_replayed ${before:-?} → ${after:-?}"
+
 # --- ICMP errors of a backend reach the client translated -------------------------
 # b has no UDP listener on 9999: its kernel answers with port unreachable quoting
 # client -> b:9999; only when translated back to the VIP does the client's socket
@@ -190,7 +215,7 @@ out=$(ip netns exec "$BL_NODE" curl -s http://127.0.0.1:10249/metrics)
 check "/metrics: fill of every conntrack, affinity and fragment map, GC deletions by reason" python3 -c "
 import re,sys
 m=dict(re.findall(r'^(\S+) (\S+)$', sys.argv[1], re.M))
-for mp in ('bl_ct_tcp_v1','bl_ct_any_v1','bl_aff_v1','bl_frag_v1'):
+for mp in ('bl_ct_tcp_v2','bl_ct_any_v2','bl_aff_v1','bl_frag_v1'):
     assert 'bpflet_map_entries{map=\"%s\"}' % mp in m, mp
     assert int(m['bpflet_map_capacity{map=\"%s\"}' % mp]) > 0, mp
 assert int(m['bpflet_conntrack_gc_deleted_total{reason=\"backend_gone\"}']) >= 2, m

@@ -121,24 +121,24 @@ L=$(BL_CNI_NO_CIDR=1 bl_pod_add late)
 slice "$A"
 check "an EndpointSlice change through the watch leaves 1 backend" wait_backends 1
 
-# bad objects the API server takes: logged by name and skipped, nothing else disturbed
+# bad objects the API server takes (it refuses bad IPs with 422): logged by name and
+# skipped, nothing else disturbed
 k apply -f - >/dev/null <<YAML
 apiVersion: v1
 kind: Service
-metadata: {name: bad-ext, namespace: default}
+metadata: {name: bad-ext, namespace: default, annotations: {service.bpflet.io/lb-algorithm: round-robin}}
 spec:
   clusterIP: 10.96.0.51
   ports: [{port: 80, protocol: TCP}]
-  externalIPs: ["not-an-ip"]
   futureField: {unknown: true}
 ---
 apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
 metadata: {name: web-bad, namespace: default, labels: {kubernetes.io/service-name: web}}
 addressType: IPv4
-ports: [{name: http, port: 8080, protocol: TCP}]
+ports: [{name: Not_A_Label, port: 8080, protocol: TCP}]
 endpoints:
-- addresses: ["999.1.2.3"]
+- addresses: ["10.1.2.3"]
 YAML
 for _ in $(seq 50); do grep -q "web-bad" "$BL_AGENT_LOG" && break; sleep 0.1; done
 grep -q "Service default/bad-ext: .*skipped" "$BL_AGENT_LOG" &&

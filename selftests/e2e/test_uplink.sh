@@ -2,9 +2,10 @@
 # North-south through xdp_uplink on two nodes and an external client: NodePort to a
 # local backend (client IP kept) and to a remote one (SNAT to the node, sent straight
 # back out), LoadBalancer ingress IP, externalIP, externalTrafficPolicy Local (kept
-# client IP; dropped on a node without endpoint), no endpoints (refused), UDP, a pod
-# reaching a ClusterIP whose backend is on the other node (its reply reverse-NATed on
-# the uplink), an agent restart under an open connection, and --cleanup detaching.
+# client IP; dropped on a node without endpoint), no endpoints (refused), UDP (also
+# fragmented, and the backend's port unreachable translated back), a pod reaching a ClusterIP whose backend is on the other node (its reply
+# reverse-NATed on the uplink), an agent restart under an open connection, and
+# --cleanup detaching.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 MN_TAG=up$$
@@ -18,9 +19,8 @@ N2=$(mn_ip 2)
 EXT=$MN_EXT_IP
 LBIP=192.168.77.200
 EIP=192.168.77.201
-# native XDP_TX on veth lost its frames here (counted as sent, never on the wire):
-# the test uses generic XDP unless told otherwise
-XDP_MODE=${BL_XDP_MODE:-skb}
+# native XDP (what the agent defaults to); BL_XDP_MODE=skb runs it on generic XDP
+XDP_MODE=${BL_XDP_MODE:-native}
 
 ext_udp() { echo ping | mn_ext timeout 3 socat -T1 - "UDP:$1:$2" 2>&1 | head -1; }
 
@@ -76,12 +76,7 @@ wait_ext() {
 }
 
 
-mn_up 2 || { fail "two nodes and an external client"; exit 1; }
-mn_node_objects
-for i in 1 2; do
-	mn_agent_start "$i" --uplink uplink0 --xdp-mode "$XDP_MODE" ||
-		{ fail "agent of node $i starts with --uplink"; exit 1; }
-done
+mn_up_uplink 2 "$XDP_MODE" || { fail "two nodes with xdp_uplink and an external client"; exit 1; }
 ip -n "${MN_TAG}n1-node" link show uplink0 | grep -q "xdp" &&
 	pass "xdp_uplink attached to node1's uplink0 ($XDP_MODE)" || fail "no XDP program on uplink0"
 mn_use 1
@@ -113,6 +108,51 @@ out=$(ext_udp "$N1" 30082)
 [ "$out" = "b $N1" ] && pass "UDP NodePort → remote backend answered ('$out')" || fail "UDP remote: '$out'"
 out=$(ext_udp "$N1" 30081)
 [ "$out" = "a $EXT" ] && pass "UDP NodePort → local backend keeps the client IP" || fail "UDP local: '$out'"
+# 3000 bytes: three fragments; the later two follow the first's translation at XDP
+# (left to the kernel they would reach node1's own, closed, port)
+out=$(mn_ext python3 -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2)
+s.connect(('$N1', 30082))
+s.send(b'z' * 3000)
+try: print(s.recv(100).decode().strip())
+except OSError as e: print(e)" 2>&1)
+n=$(mn_counter 1 fragment_translated)
+[ "$out" = "b $N1" ] && [ "${n:-0}" -ge 2 ] &&
+	pass "a fragmented UDP datagram → remote backend answered (fragment_translated $n)" ||
+	fail "fragmented UDP NodePort: '$out', fragment_translated ${n:-?}"
+
+# ext_refused HOST PORT: the external client's connected UDP socket after sending to
+# HOST:PORT: "refused" (ECONNREFUSED: a port unreachable it could match), "timeout", ...
+ext_refused() {
+	local out=timeout
+	for _ in $(seq 10); do
+		out=$(mn_ext python3 -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.5)
+s.connect(('$1', $2))
+s.send(b'x')
+try: s.recv(100); print('answered')
+except ConnectionRefusedError: print('refused')
+except socket.timeout: print('timeout')" 2>&1)
+		[ "$out" = refused ] && break
+	done
+	echo "$out"
+}
+# no UDP listener on 9999: the backend's port unreachable must reach the client as the
+# NodePort's own. From b (node2) it comes to node1 about node1's port (SNAT) and is
+# translated at XDP; from a (node1) tc_pod translates it and sends it out.
+mn_nodeport closed 10.96.5.89 "$B" node2 u/UDP/80/9999/30089
+mn_nodeport closedl 10.96.5.80 "$A" node1 u/UDP/80/9999/30080
+out=$(ext_refused "$N1" 30089)
+[ "$out" = refused ] && [ "$(mn_counter 1 icmp_error_translated)" -gt 0 ] &&
+	pass "the remote backend's port unreachable reached the client translated (refused)" ||
+	fail "ICMP error of an SNATed flow: '$out', icmp_error_translated $(mn_counter 1 icmp_error_translated)"
+out=$(ext_refused "$N1" 30080)
+[ "$out" = refused ] && pass "the local backend's port unreachable reached the client translated" ||
+	fail "ICMP error of a local north-south flow: '$out'"
 
 svc both NodePort 30083 "" "$A/node1" "$B/node2"
 wait_ext "$N2" 30083 "b $EXT" >/dev/null 2>&1 || wait_ext "$N2" 30083 "a $N2" >/dev/null
@@ -183,24 +223,7 @@ esac
 check "our program is still the one on uplink0" wait_ext "$N1" 30081 "a $EXT"
 
 # an open north-south connection (remote backend, SNAT) across an agent restart
-for i in 1 2; do
-	cat >"/tmp/bpflet-${MN_TAG}n$i/manifests/hold.yaml" <<YAML
-apiVersion: v1
-kind: Service
-metadata: {name: hold, namespace: default}
-spec:
-  type: NodePort
-  clusterIP: 10.96.5.87
-  ports: [{port: 80, protocol: TCP, targetPort: 9000, nodePort: 30087}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: hold-x, namespace: default, labels: {kubernetes.io/service-name: hold}}
-addressType: IPv4
-ports: [{port: 9000, protocol: TCP}]
-endpoints: [{addresses: ["$B"], nodeName: node2}]
-YAML
-done
+mn_nodeport hold 10.96.5.87 "$B" node2 h/TCP/80/9000/30087
 hold_out=/tmp/bpflet-${MN_TAG}n1/hold.out
 for _ in $(seq 50); do
 	mn_ext timeout 2 socat -T1 - "TCP:$N1:30087,connect-timeout=1" <<<"x" 2>/dev/null | grep -q x && break

@@ -39,6 +39,15 @@ static int add_entry(void *arg, const void *k, const void *v)
 		*strrchr(hp, ':') = '\0';
 		json_object_set_new(e, "hairpin", json_string(hp));
 	}
+	if (key->proto == IPPROTO_TCP && val->win.state) /* the window record (JSON only) */
+		json_object_set_new(e, "tcp_window",
+				    json_pack("{s:I, s:I, s:I, s:I, s:I, s:i, s:i}", "end",
+					      (json_int_t)val->win.end, "ack_limit",
+					      (json_int_t)val->win.ack_limit, "max_window",
+					      (json_int_t)val->win.maxwin, "peer_limit",
+					      (json_int_t)val->win.peer_limit, "peer_max_window",
+					      (json_int_t)val->win.peer_maxwin, "scale",
+					      val->win.wscale, "state", val->win.state));
 	json_array_append_new(w->out, e);
 	return 0;
 }

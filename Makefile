@@ -34,7 +34,8 @@ COMPILE_SRCS := $(wildcard controlplane/compile/*.c) $(wildcard agent/manifests/
 DATAPLANE_SRCS := $(wildcard agent/dataplane/*.c)
 AGENT_SRCS := $(wildcard agent/*.c) $(wildcard agent/kube/*.c)
 # the pure part of agent/kube (no sockets, no event loop), unit-tested on its own
-KUBE_PURE_SRCS := agent/kube/kubeconfig.c $(wildcard agent/kube/informer_state.c) agent/kube/svc_index.c
+KUBE_PURE_SRCS := agent/kube/kubeconfig.c $(wildcard agent/kube/informer_state.c) agent/kube/svc_index.c \
+	agent/kube/parse_ahead.c
 CNI_LIB_SRCS := $(filter-out agent/cni/main.c,$(wildcard agent/cni/*.c))
 CTL_SRCS := $(wildcard tools/bpfletctl/*.c)
 CP_SRCS := $(wildcard controlplane/apiserver/*.c controlplane/store/*.c controlplane/controllers/*.c)

@@ -94,6 +94,7 @@ struct bl_agent {
 	struct bl_kube_source *kube;	 /* NULL without the API */
 	struct bl_node_duties *node;	 /* Node + Lease, with the API */
 	struct bl_pol_event_stats pol_events;
+	bool dp_ready; /* the dataplane is loaded and adopted: syncs may run */
 };
 
 extern const double bl_sync_bucket_bounds[BL_SYNC_BUCKETS];

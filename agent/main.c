@@ -18,6 +18,7 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -351,6 +352,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 static void run_sync(struct bl_agent *a)
 {
+	if (!a->dp_ready)
+		return; /* the first sync comes once it is */
 	if (bl_service_resync(a))
 		log_warn("sync incomplete; will retry");
 }
@@ -412,6 +415,61 @@ static int watch_manifests(struct bl_agent *a)
 	}
 	a->watch_ev = event_new(a->base, a->inotify_fd, EV_READ | EV_PERSIST, on_manifest_event, a);
 	return event_add(a->watch_ev, NULL);
+}
+
+/* The BPF load (a few hundred ms) runs on a thread of its own while the loop already
+ * serves the informers' first lists: both are on the way to the first sync. */
+struct dp_loader {
+	struct bl_agent *a;
+	uint32_t hairpin;
+	int err;
+	int fd[2];
+	bool done;
+};
+
+static void *dp_load_thread(void *arg)
+{
+	struct dp_loader *l = arg;
+
+	l->err = bl_dp_open(&l->a->dp, l->a->o.instance, l->hairpin);
+	if (write(l->fd[1], "", 1) < 0)
+		log_warn("dataplane loader: wake-up: %s", strerror(errno));
+	return NULL;
+}
+
+static void on_dp_loaded(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	((struct dp_loader *)arg)->done = true;
+}
+
+static int load_dataplane(struct bl_agent *a, uint32_t hairpin)
+{
+	struct dp_loader l = {.a = a, .hairpin = hairpin};
+	struct event *ev = NULL;
+	pthread_t t;
+	int err;
+
+	if (pipe2(l.fd, O_CLOEXEC | O_NONBLOCK))
+		return -errno;
+	ev = event_new(a->base, l.fd[0], EV_READ, on_dp_loaded, &l);
+	err = ev ? event_add(ev, NULL) : -ENOMEM;
+	if (!err)
+		err = -pthread_create(&t, NULL, dp_load_thread, &l);
+	if (err) {
+		/* no thread: load here, the lists wait */
+		l.err = bl_dp_open(&a->dp, a->o.instance, hairpin);
+	} else {
+		while (!l.done)
+			event_base_loop(a->base, EVLOOP_ONCE);
+		pthread_join(t, NULL);
+	}
+	if (ev)
+		event_free(ev);
+	close(l.fd[0]);
+	close(l.fd[1]);
+	return l.err;
 }
 
 static int cleanup_instance(struct bl_agent *a)
@@ -500,7 +558,17 @@ int main(int argc, char **argv)
 		if (mtu > 576)
 			bl_dp_set_dsr_mss((uint16_t)(mtu - BL_DSR_HEADROOM));
 	}
-	err = bl_dp_open(&a.dp, a.o.instance, hairpin.addr[0]);
+	a.debounce_ev = evtimer_new(a.base, on_resync, &a);
+	if (!a.debounce_ev)
+		return 1;
+	if (a.o.use_api) {
+		/* lists start as soon as the loop runs, i.e. during the BPF load; no sync
+		 * removes anything before every informer has listed once */
+		a.kube = bl_kube_source_new(&a, a.o.kubeconfig, a.o.kube_context, on_kube_changed);
+		if (!a.kube)
+			return 1;
+	}
+	err = load_dataplane(&a, hairpin.addr[0]);
 	if (err)
 		return 1;
 	if (a.o.uplink &&
@@ -519,14 +587,8 @@ int main(int argc, char **argv)
 	bl_dp_migrate_done(&a.dp); /* every program is switched to this agent's now */
 	if (bl_service_source_init(&a))
 		return 1;
-	a.debounce_ev = evtimer_new(a.base, on_resync, &a);
-	if (!a.debounce_ev)
-		return 1;
+	a.dp_ready = true;
 	if (a.o.use_api) {
-		/* no sync removes anything before every informer has listed once */
-		a.kube = bl_kube_source_new(&a, a.o.kubeconfig, a.o.kube_context, on_kube_changed);
-		if (!a.kube)
-			return 1;
 		a.node = bl_node_duties_start(&a, bl_kube_source_client(a.kube));
 		if (!a.node)
 			return 1;

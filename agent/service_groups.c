@@ -2,6 +2,7 @@
 
 #include "agent/kube/informer_state.h"
 #include "agent/kube/kube_source.h"
+#include "agent/kube/parse_ahead.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -85,26 +86,36 @@ static void manifest_groups_free(struct manifest_groups *m)
 	free(m->sl);
 }
 
-/* The API's objects of one group, parsed: its Service and the slices naming it. */
-static int kube_group(const struct bl_kube_source *k, const char *key, struct bl_parsed_objects *p,
-		      struct bl_errlist *errs)
+/* The API's objects of one group as JSON: its Service and the slices naming it (a new
+ * array of new references; NULL only when out of memory). Reads the caches only: the
+ * parse-ahead thread calls it too. */
+static json_t **group_json(const struct bl_kube_source *k, const char *key, size_t *n)
 {
 	json_t *svc = k ? bl_kube_source_service(k, key) : NULL;
 	json_t *slices = k ? bl_kube_source_slices_of(k, key) : NULL, *v;
-	size_t n = 0;
 	json_t **objs = calloc(2 + json_object_size(slices), sizeof(*objs));
 	const char *sk;
+
+	*n = 0;
+	if (!objs)
+		return NULL;
+	if (svc && (objs[*n] = bl_inf_object(svc)))
+		(*n)++;
+	json_object_foreach(slices, sk, v)
+	{
+		if ((objs[*n] = bl_inf_object(v)))
+			(*n)++;
+	}
+	return objs;
+}
+
+/* The API's objects of one group, parsed (objs, n from group_json: consumed). */
+static int kube_group(json_t **objs, size_t n, struct bl_parsed_objects *p, struct bl_errlist *errs)
+{
 	int e;
 
 	if (!objs)
 		return -ENOMEM;
-	if (svc && (objs[n] = bl_inf_object(svc)))
-		n++;
-	json_object_foreach(slices, sk, v)
-	{
-		if ((objs[n] = bl_inf_object(v)))
-			n++;
-	}
 	e = bl_parse_objects(objs, n, p, errs);
 	for (size_t i = 0; i < n; i++)
 		json_decref(objs[i]);
@@ -114,7 +125,7 @@ static int kube_group(const struct bl_kube_source *k, const char *key, struct bl
 
 /* One group compiled from the manifests' definitions (first) and the API's. */
 static int set_group(struct bl_compile_incr *ci, const char *key, const struct manifest_groups *m,
-		     const struct bl_kube_source *k, const struct bl_compile_opts *o,
+		     json_t **objs, size_t nobjs, const struct bl_compile_opts *o,
 		     struct bl_errlist *errs)
 {
 	struct bl_parsed_objects p;
@@ -123,7 +134,7 @@ static int set_group(struct bl_compile_incr *ci, const char *key, const struct m
 	size_t fs = 0, fl = 0, ns = 0, nl = 0;
 	char ns_buf[200];
 	const char *slash = strchr(key, '/');
-	int e = kube_group(k, key, &p, errs);
+	int e = kube_group(objs, nobjs, &p, errs);
 
 	if (e)
 		return e;
@@ -159,13 +170,38 @@ static int set_group(struct bl_compile_incr *ci, const char *key, const struct m
 	return e;
 }
 
+/* Every group, in the keys' order, the API's JSON read one group ahead on a thread. */
+static int compile_all(struct bl_compile_incr *ci, json_t *keys, const struct manifest_groups *m,
+		       const struct bl_kube_source *k, const struct bl_compile_opts *o,
+		       struct bl_errlist *errs)
+{
+	const char **names = calloc(json_object_size(keys) + 1, sizeof(*names)), *key;
+	struct bl_parse_ahead *pa;
+	size_t n = 0, nobjs;
+	json_t *v;
+	int e = 0;
+
+	if (!names)
+		return -ENOMEM;
+	json_object_foreach(keys, key, v) names[n++] = key;
+	pa = bl_parse_ahead_start(k, names, n, group_json);
+	bl_compile_incr_begin(ci);
+	for (size_t i = 0; !e && i < n; i++) {
+		json_t **objs = bl_parse_ahead_take(pa, k, names, i, group_json, &nobjs);
+
+		e = set_group(ci, names[i], m, objs, nobjs, o, errs);
+	}
+	bl_parse_ahead_stop(pa);
+	free(names);
+	return e;
+}
+
 int bl_service_groups_rebuild(struct bl_compile_incr *ci, json_t *const *objs, size_t n,
 			      const struct bl_kube_source *k, const struct bl_compile_opts *o,
 			      struct bl_errlist *errs)
 {
 	struct manifest_groups m;
-	json_t *keys = k ? bl_kube_source_groups(k) : json_object(), *v;
-	const char *key;
+	json_t *keys = k ? bl_kube_source_groups(k) : json_object();
 	char buf[300];
 	int e = keys ? manifest_groups(objs, n, &m, errs) : -ENOMEM;
 
@@ -176,13 +212,7 @@ int bl_service_groups_rebuild(struct bl_compile_incr *ci, json_t *const *objs, s
 		json_object_set_new(keys, buf, json_true());
 	}
 	if (!e)
-		bl_compile_incr_begin(ci);
-	json_object_foreach(keys, key, v)
-	{
-		if (e)
-			break;
-		e = set_group(ci, key, &m, k, o, errs);
-	}
+		e = compile_all(ci, keys, &m, k, o, errs);
 	/* a failed rebuild drops nothing: the next one starts over */
 	if (!e)
 		bl_compile_incr_end(ci);
@@ -202,7 +232,10 @@ int bl_service_groups_update(struct bl_compile_incr *ci, const struct bl_kube_so
 
 	json_object_foreach(touched, key, v)
 	{
-		e = set_group(ci, key, NULL, k, o, errs);
+		size_t nobjs;
+		json_t **objs = group_json(k, key, &nobjs);
+
+		e = set_group(ci, key, NULL, objs, nobjs, o, errs);
 		if (e)
 			break;
 	}

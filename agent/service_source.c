@@ -179,8 +179,8 @@ static int apply_services(struct bl_agent *a, bool full, struct bl_sync_stats *s
 	struct bpflet_fe_key *gone = NULL;
 	struct bl_dp_frontend *fes = NULL;
 	struct bpflet_backend *bes = NULL;
-	/* a first sync with nothing published yet goes out in batches */
-	bool batch = full && !bl_svc_sync_frontends(a->sync);
+	/* full applies (the first sync, rebuilds after a relist) go out in batches */
+	bool batch = full;
 	struct bl_batch_writer bw;
 	struct bl_map_writer w = batch ? bl_batch_writer(&bw, &a->dp) : bl_dp_writer(&a->dp);
 	size_t n = 0, n_gone = 0;
@@ -199,7 +199,7 @@ static int apply_services(struct bl_agent *a, bool full, struct bl_sync_stats *s
 	if (batch) {
 		int e = bl_batch_flush(&bw);
 
-		log_debug("first sync: %u entries in %u syscalls", st->updates, bw.syscalls);
+		log_debug("full sync: %u entries in %u syscalls", st->updates, bw.syscalls);
 		if (e) {
 			log_err("batched map writes failed: %s; re-reading the maps", strerror(-e));
 			readopt(a);

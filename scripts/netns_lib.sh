@@ -201,16 +201,16 @@ print(sum(len(s['backends']) for s in d if s['name'].startswith('default/$name:'
 	return 1
 }
 
-# bl_cp_start: bpflet-controlplane in the node namespace on 127.0.0.1:6443 with its
-# data in $BL_CP_DATA (kept across restarts); waits until it is ready. kubectl reaches
-# it with $BL_KCFG. Stopped by bl_cp_stop and bl_teardown.
+# bl_cp_start [server args]: bpflet-controlplane in the node namespace on
+# 127.0.0.1:6443 with its data in $BL_CP_DATA (kept across restarts); waits until it is
+# ready. kubectl reaches it with $BL_KCFG. Stopped by bl_cp_stop and bl_teardown.
 BL_CP_DATA=$BL_WORK/cp
 BL_KCFG=$BL_CP_DATA/admin.kubeconfig
 BL_CP_PID=
 bl_cp_start() {
 	mkdir -p "$BL_CP_DATA"
 	ip netns exec "$BL_NODE" "$BL_BIN/bpflet-controlplane" --data-dir "$BL_CP_DATA" \
-		--listen 127.0.0.1:6443 >>"$BL_WORK/cp.log" 2>&1 &
+		--listen 127.0.0.1:6443 "$@" >>"$BL_WORK/cp.log" 2>&1 &
 	BL_CP_PID=$!
 	for _ in $(seq 100); do
 		ip netns exec "$BL_NODE" curl -sk -m 1 https://127.0.0.1:6443/readyz >/dev/null 2>&1 &&

@@ -104,11 +104,17 @@ static int batch_remove(void *ctx, enum bl_dp_map m, const void *key)
 	return bpf_map_delete_elem(b->dp->fds[m], key) ? -errno : 0;
 }
 
+static int batch_barrier(void *ctx)
+{
+	return bl_batch_flush(ctx);
+}
+
 struct bl_map_writer bl_batch_writer(struct bl_batch_writer *b, struct bl_dataplane *dp)
 {
 	memset(b, 0, sizeof(*b));
 	b->dp = dp;
-	return (struct bl_map_writer){.ctx = b, .update = batch_update, .remove = batch_remove};
+	return (struct bl_map_writer){
+		.ctx = b, .update = batch_update, .remove = batch_remove, .flush = batch_barrier};
 }
 
 void bl_batch_free(struct bl_batch_writer *b)

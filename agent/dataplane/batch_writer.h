@@ -5,10 +5,13 @@
  * frontends) before any removal and at the end, so the maps never show a frontend
  * pointing at an entry not written yet.
  *
+ * Published entries stay consistent: a removal, and the syncer's barrier before it
+ * reuses Maglev blocks a published frontend read, send what waits first, so no
+ * frontend in the map ever points at an entry rewritten for another.
+ *
  * The syncer records a write as done when update returns; a batch that fails later
- * cannot undo that, so bl_batch_flush reports it and the caller re-adopts its mirror
- * from the maps. Use it where nothing is published yet (an empty mirror): a failure
- * then leaves no frontend of ours half-written, only entries nothing points at.
+ * cannot undo that, so bl_batch_flush reports it and the caller re-reads its mirror
+ * from the maps (entries that did land stay; the next sync writes the rest).
  */
 #ifndef BPFLET_BATCH_WRITER_H
 #define BPFLET_BATCH_WRITER_H

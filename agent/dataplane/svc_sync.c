@@ -629,7 +629,14 @@ static int sync_frontend(struct bl_svc_sync *s, const struct bl_dp_frontend *d,
 		fe->val = val;
 		fe->published = true;
 	}
-	/* tables the published frontend no longer reads */
+	/* tables the published frontend no longer reads: free for another frontend
+	 * of this apply once that frontend's new entry is in the map */
+	if ((fe->mg_stale_nblocks || (!(flags & BPFLET_FE_F_MAGLEV) && fe->mg_nblocks)) &&
+	    w->flush) {
+		err = w->flush(w->ctx);
+		if (err)
+			goto out;
+	}
 	mg_release(s, fe->mg_stale_block, fe->mg_stale_nblocks);
 	fe->mg_stale_block = fe->mg_stale_nblocks = 0;
 	if (!(flags & BPFLET_FE_F_MAGLEV) && fe->mg_nblocks) {

@@ -24,6 +24,9 @@ struct bl_map_writer {
 	 * retried at the next sync (the mirror records only writes that succeeded). */
 	int (*update)(void *ctx, enum bl_dp_map map, const void *key, const void *val);
 	int (*remove)(void *ctx, enum bl_dp_map map, const void *key);
+	/* Optional, for writers that hold updates back: everything held goes out now.
+	 * Called before the syncer reuses what a published entry pointed at. */
+	int (*flush)(void *ctx);
 };
 
 /* One desired frontend. A backend's identity is {addr, family, port, proto}. */

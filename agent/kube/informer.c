@@ -189,13 +189,11 @@ static void on_done(void *arg, long status, bool ok, const char *err)
 	struct bl_inf_step s;
 
 	if (!inf->st.watching && ok && status == 200) {
-		json_error_t je;
-		json_t *body = json_loadb(inf->buf ? inf->buf : "", inf->len, 0, &je);
+		unsigned long bad = inf->st.bad_events;
 
-		if (!body)
-			log_warn("kube: %s: list is not JSON: %s", inf->path, je.text);
-		s = bl_inf_list_page(&inf->st, body);
-		json_decref(body);
+		s = bl_inf_list_text(&inf->st, inf->buf ? inf->buf : "", inf->len);
+		if (s.what == BL_INF_WAIT && inf->st.bad_events > bad)
+			log_warn("kube: %s: the list answer is not a list", inf->path);
 		if (s.what == BL_INF_WATCH) {
 			log_info("kube: %s: listed %zu objects at resourceVersion %s", inf->path,
 				 json_object_size(inf->st.cache), inf->st.rv);
@@ -272,6 +270,12 @@ void bl_informer_on_change(struct bl_informer *inf,
 {
 	inf->st.on_change = fn;
 	inf->st.change_arg = arg;
+}
+
+void bl_informer_on_list_item(struct bl_informer *inf,
+			      void (*fn)(void *arg, const char *key, json_t *obj, json_t *stored))
+{
+	inf->st.on_list_item = fn;
 }
 
 const char *bl_informer_path(const struct bl_informer *inf)

@@ -16,6 +16,10 @@ struct bl_informer *bl_informer_new(struct event_base *base, struct bl_kube_clie
 				    void (*changed)(void *arg), void *arg);
 void bl_informer_free(struct bl_informer *inf);
 const struct bl_inf_state *bl_informer_state(const struct bl_informer *inf);
+/* Each item of a list in progress, as bl_inf_state.on_list_item describes (arg is
+ * on_change's). */
+void bl_informer_on_list_item(struct bl_informer *inf,
+			      void (*fn)(void *arg, const char *key, json_t *obj, json_t *stored));
 /* Every change to the cache, as bl_inf_state.on_change describes. */
 void bl_informer_on_change(struct bl_informer *inf,
 			   void (*fn)(void *arg, const char *key, json_t *obj, json_t *stored),

@@ -1,5 +1,6 @@
 /* The informer's list/watch protocol as a pure state machine (see informer_state.h). */
 #include "agent/kube/informer_state.h"
+#include "agent/common/json_skip.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,41 +130,58 @@ json_t *bl_inf_object(json_t *cached)
 	return json_loadb(json_string_value(cached), json_string_length(cached), 0, NULL);
 }
 
-struct bl_inf_step bl_inf_list_page(struct bl_inf_state *s, json_t *body)
+/* A page that is not a list: a failure, the list starts over after a wait. */
+static struct bl_inf_step bad_page(struct bl_inf_state *s)
 {
-	json_t *items = json_object_get(body, "items"), *it;
-	const char *rv = obj_rv(body);
-	const char *cont =
-		json_string_value(json_object_get(json_object_get(body, "metadata"), "continue"));
-	char key[600];
-	size_t i;
+	s->bad_events++;
+	set_str(&s->cont, NULL);
+	json_decref(s->pending);
+	s->pending = NULL;
+	return wait(s, true, 0.5);
+}
 
-	if (!json_is_array(items) || !rv) {
+static void page_begins(struct bl_inf_state *s)
+{
+	if (s->pending)
+		return;
+	s->pending = json_object();
+	if (s->on_list_item)
+		s->on_list_item(s->change_arg, NULL, NULL, NULL);
+}
+
+/* One list item; text (len bytes, may be NULL) is how the server wrote it: a compact
+ * cache keeps that as it is when nothing had to be added. */
+static void page_item(struct bl_inf_state *s, json_t *it, const char *text, size_t len)
+{
+	char key[600];
+	json_t *st;
+
+	if (!json_is_object(it) || !bl_inf_key(it, key, sizeof(key))) {
 		s->bad_events++;
-		set_str(&s->cont, NULL);
-		json_decref(s->pending);
-		s->pending = NULL;
-		return wait(s, true, 0.5);
+		return;
 	}
-	if (!s->pending)
-		s->pending = json_object();
-	json_array_foreach(items, i, it)
-	{
-		if (!json_is_object(it) || !bl_inf_key(it, key, sizeof(key))) {
-			s->bad_events++;
-			continue;
-		}
+	if (s->compact && text && json_object_get(it, "kind") && json_object_get(it, "apiVersion"))
+		st = json_stringn_nocheck(text, len);
+	else {
 		stamp(s, it);
-		json_object_set_new(s->pending, key, stored(s, it));
+		st = stored(s, it);
 	}
+	if (st && s->on_list_item)
+		s->on_list_item(s->change_arg, key, it, st);
+	json_object_set_new(s->pending, key, st);
+}
+
+/* After a page's items: the next page, or the whole list replaces the cache. */
+static struct bl_inf_step page_ends(struct bl_inf_state *s, const char *rv, const char *cont)
+{
+	bool changed;
+
 	if (cont && *cont) {
 		set_str(&s->cont, cont);
 		s->lists++;
 		return (struct bl_inf_step){BL_INF_LIST, 0};
 	}
-	/* the list is whole: it replaces the cache at once */
-	bool changed = !json_equal(s->pending, s->cache) || !s->synced;
-
+	changed = !json_equal(s->pending, s->cache) || !s->synced;
 	if (changed)
 		s->generation++;
 	json_decref(s->cache);
@@ -176,6 +194,82 @@ struct bl_inf_step bl_inf_list_page(struct bl_inf_state *s, json_t *body)
 	s->synced = true;
 	s->failures = 0;
 	return watch(s);
+}
+
+static const char *list_continue(json_t *meta)
+{
+	return json_string_value(json_object_get(meta, "continue"));
+}
+
+struct bl_inf_step bl_inf_list_page(struct bl_inf_state *s, json_t *body)
+{
+	json_t *items = json_object_get(body, "items"), *it;
+	const char *rv = obj_rv(body);
+	size_t i;
+
+	if (!json_is_array(items) || !rv)
+		return bad_page(s);
+	page_begins(s);
+	json_array_foreach(items, i, it) page_item(s, it, NULL, 0);
+	return page_ends(s, rv, list_continue(json_object_get(body, "metadata")));
+}
+
+/* Where a list's metadata and items are in its text. */
+struct page_parts {
+	const char *meta, *meta_end, *items, *items_end;
+};
+
+static bool on_page_key(void *arg, const char *k, size_t n, const char *v, const char *v_end)
+{
+	struct page_parts *pp = arg;
+
+	if (bl_json_key_is(k, n, "metadata")) {
+		pp->meta = v;
+		pp->meta_end = v_end;
+	} else if (bl_json_key_is(k, n, "items") && *v == '[') {
+		pp->items = v;
+		pp->items_end = v_end;
+	}
+	return true;
+}
+
+static bool on_page_item(void *arg, const char *k, size_t n, const char *v, const char *v_end)
+{
+	struct bl_inf_state *s = arg;
+	json_t *it = json_loadb(v, (size_t)(v_end - v), 0, NULL);
+
+	(void)k;
+	(void)n;
+	if (it)
+		page_item(s, it, v, (size_t)(v_end - v));
+	else
+		s->bad_events++;
+	json_decref(it);
+	return true;
+}
+
+struct bl_inf_step bl_inf_list_text(struct bl_inf_state *s, const char *text, size_t len)
+{
+	const char *end = text + len, *p = bl_json_ws(text, end);
+	struct page_parts pp = {0};
+	json_t *meta;
+	struct bl_inf_step step;
+
+	/* the whole page is checked before any item is taken */
+	p = bl_json_each(p, end, on_page_key, &pp);
+	if (!p || bl_json_ws(p, end) != end || !pp.items || !pp.meta)
+		return bad_page(s);
+	meta = json_loadb(pp.meta, (size_t)(pp.meta_end - pp.meta), 0, NULL);
+	if (!json_string_value(json_object_get(meta, "resourceVersion"))) {
+		json_decref(meta);
+		return bad_page(s);
+	}
+	page_begins(s);
+	bl_json_each(pp.items, pp.items_end, on_page_item, s);
+	step = page_ends(s, json_string_value(json_object_get(meta, "resourceVersion")),
+			 list_continue(meta));
+	json_decref(meta);
+	return step;
 }
 
 struct bl_inf_step bl_inf_watch_event(struct bl_inf_state *s, json_t *ev)

@@ -55,6 +55,10 @@ struct bl_inf_state {
 	 * delete); key NULL after a completed list replaced the whole cache. */
 	void (*on_change)(void *arg, const char *key, json_t *obj, json_t *stored);
 	void *change_arg;
+	/* Optional: each item of the list in progress as it arrives (key NULL: a list
+	 * starts, forget the items told before), so an index can be built beside the
+	 * new cache instead of parsing it all again once it is whole. */
+	void (*on_list_item)(void *arg, const char *key, json_t *obj, json_t *stored);
 };
 
 void bl_inf_init(struct bl_inf_state *s, const char *kind, const char *api_version);
@@ -64,6 +68,9 @@ struct bl_inf_step bl_inf_start(struct bl_inf_state *s);
 /* A list page answered 200 with this body: the next page, or the watch. A page that
  * is not a list is a failure (backoff, the list restarts). */
 struct bl_inf_step bl_inf_list_page(struct bl_inf_state *s, json_t *body);
+/* The same from the page's text, one item parsed at a time (a page's tree is ten
+ * times its text); a compact cache keeps each item's text as the server wrote it. */
+struct bl_inf_step bl_inf_list_text(struct bl_inf_state *s, const char *text, size_t len);
 /* One watch line parsed (NULL: not JSON). CONTINUE or ABORT. */
 struct bl_inf_step bl_inf_watch_event(struct bl_inf_state *s, json_t *ev);
 /* The request ended. status: HTTP status (0 when no response), transport_ok: the

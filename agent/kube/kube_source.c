@@ -89,7 +89,12 @@ static void on_slice(void *arg, const char *key, json_t *obj, json_t *stored)
 	if (key)
 		bl_svc_index_slice(&k->idx, key, obj, stored);
 	else
-		bl_svc_index_slices_reset(&k->idx, bl_informer_state(k->inf[K_SLICES])->cache);
+		bl_svc_index_slices_relisted(&k->idx, bl_informer_state(k->inf[K_SLICES])->cache);
+}
+
+static void on_slice_listed(void *arg, const char *key, json_t *obj, json_t *stored)
+{
+	bl_svc_index_slice_listed(&((struct bl_kube_source *)arg)->idx, key, obj, stored);
 }
 
 static void on_changed(void *arg)
@@ -139,6 +144,7 @@ struct bl_kube_source *bl_kube_source_new(struct bl_agent *a, const char *kubeco
 	bl_informer_compact(k->inf[K_SLICES]);
 	bl_informer_on_change(k->inf[K_SERVICES], on_service, k);
 	bl_informer_on_change(k->inf[K_SLICES], on_slice, k);
+	bl_informer_on_list_item(k->inf[K_SLICES], on_slice_listed);
 	return k;
 }
 

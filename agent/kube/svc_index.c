@@ -11,6 +11,7 @@ void bl_svc_index_init(struct bl_svc_index *x)
 	x->slices = json_object();
 	x->group = json_object();
 	x->dirty = json_object();
+	x->next_slices = x->next_group = NULL;
 	x->all = true;
 }
 
@@ -19,7 +20,9 @@ void bl_svc_index_free(struct bl_svc_index *x)
 	json_decref(x->slices);
 	json_decref(x->group);
 	json_decref(x->dirty);
-	x->slices = x->group = x->dirty = NULL;
+	json_decref(x->next_slices);
+	json_decref(x->next_group);
+	x->slices = x->group = x->dirty = x->next_slices = x->next_group = NULL;
 }
 
 /* "namespace/service" of a slice, false when it names no Service. */
@@ -50,16 +53,22 @@ void bl_svc_index_service(struct bl_svc_index *x, const char *key)
 		x->all = true;
 }
 
-static void add(struct bl_svc_index *x, const char *group, const char *key, json_t *stored)
+static void add_to(json_t *slices, json_t *groups, const char *group, const char *key,
+		   json_t *stored)
 {
-	json_t *set = json_object_get(x->slices, group);
+	json_t *set = json_object_get(slices, group);
 
 	if (!set) {
 		set = json_object();
-		json_object_set_new(x->slices, group, set);
+		json_object_set_new(slices, group, set);
 	}
 	json_object_set(set, key, stored);
-	json_object_set_new(x->group, key, json_string(group));
+	json_object_set_new(groups, key, json_string(group));
+}
+
+static void add(struct bl_svc_index *x, const char *group, const char *key, json_t *stored)
+{
+	add_to(x->slices, x->group, group, key, stored);
 }
 
 void bl_svc_index_slice(struct bl_svc_index *x, const char *key, json_t *obj, json_t *stored)
@@ -98,6 +107,34 @@ void bl_svc_index_slices_reset(struct bl_svc_index *x, json_t *cache)
 			add(x, group, key, v);
 		json_decref(obj);
 	}
+	x->all = true;
+}
+
+void bl_svc_index_slice_listed(struct bl_svc_index *x, const char *key, json_t *obj, json_t *stored)
+{
+	char group[600];
+
+	if (!key || !x->next_slices) {
+		json_decref(x->next_slices);
+		json_decref(x->next_group);
+		x->next_slices = json_object();
+		x->next_group = json_object();
+	}
+	if (key && obj && group_of(obj, group, sizeof(group)))
+		add_to(x->next_slices, x->next_group, group, key, stored);
+}
+
+void bl_svc_index_slices_relisted(struct bl_svc_index *x, json_t *cache)
+{
+	if (!x->next_slices) {
+		bl_svc_index_slices_reset(x, cache);
+		return;
+	}
+	json_decref(x->slices);
+	json_decref(x->group);
+	x->slices = x->next_slices;
+	x->group = x->next_group;
+	x->next_slices = x->next_group = NULL;
 	x->all = true;
 }
 

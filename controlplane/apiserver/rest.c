@@ -60,6 +60,11 @@ bool bl_filter_match(const struct bl_filter *f, json_t *obj)
 	       bl_field_selector_match(f->fields, obj);
 }
 
+bool bl_filter_empty(const struct bl_filter *f)
+{
+	return !bl_selector_count(f->labels) && !bl_selector_count(f->fields);
+}
+
 void bl_filter_free(struct bl_filter *f)
 {
 	bl_selector_free(f->labels);

@@ -58,6 +58,8 @@ struct bl_filter {
 /* Parses labelSelector and fieldSelector; on error answers 400 and returns -1. */
 int bl_filter_parse(struct hx *x, const struct bl_route *r, struct bl_filter *f);
 bool bl_filter_match(const struct bl_filter *f, json_t *obj);
+/* No selector says anything: every object matches without being looked at. */
+bool bl_filter_empty(const struct bl_filter *f);
 void bl_filter_free(struct bl_filter *f);
 /* "v1" / "group/version" and "XList" for list bodies */
 void bl_list_kind(const struct bl_resource *res, char *buf, size_t len);

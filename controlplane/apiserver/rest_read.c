@@ -1,5 +1,6 @@
 /* get and list: reads at a revision, selectors, limit and continue tokens. */
 #include "controlplane/apiserver/rest.h"
+#include "controlplane/apiserver/obj_text.h"
 #include "controlplane/apiserver/objmeta.h"
 #include "controlplane/apiserver/respond.h"
 #include "controlplane/apiserver/server.h"
@@ -124,15 +125,88 @@ static json_t *list_body(const struct bl_resource *res, int64_t rev)
 			 "resourceVersion", rvs, "items");
 }
 
+/* The list as the client reads it. As text: the stored objects' own bytes between a
+ * header and a tail (no tree built); as a Table: through jansson. */
+struct list_out {
+	bool table;
+	json_t *body;	  /* table */
+	struct bl_text t; /* text: the items, comma-separated */
+	size_t n;
+};
+
+/* kv (obj: kv parsed, or NULL) as the next item; -1 when it is corrupt (skipped). */
+static int list_add(struct list_out *o, const struct bl_kv *kv, json_t *obj)
+{
+	size_t mark = o->t.n;
+	char *s;
+
+	if (o->table) {
+		json_array_append_new(json_object_get(o->body, "items"), obj);
+		o->n++;
+		return 0;
+	}
+	if (o->n)
+		bl_text_add(&o->t, ",", 1);
+	if (bl_text_add_obj(&o->t, kv, kv->mod_rev)) {
+		/* unusual text: as jansson reads and writes it */
+		obj = obj ? obj : bl_obj_from_kv(kv);
+		s = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+		json_decref(obj);
+		if (!s) {
+			o->t.n = mark;
+			return -1;
+		}
+		bl_text_adds(&o->t, s);
+		free(s);
+	} else {
+		json_decref(obj);
+	}
+	o->n++;
+	return 0;
+}
+
+static void list_reply(struct hx *x, const struct bl_route *r, struct list_out *o, int64_t rev,
+		       const char *cont)
+{
+	char kind[96], av[96], head[512];
+	struct bl_text b = {0};
+
+	if (o->table) {
+		if (cont)
+			json_object_set_new(json_object_get(o->body, "metadata"), "continue",
+					    json_string(cont));
+		bl_reply_json(x, 200, bl_table_of(r->res, o->body, true));
+		o->body = NULL;
+		return;
+	}
+	bl_list_kind(r->res, kind, sizeof(kind));
+	bl_resource_api_version(r->res, av, sizeof(av));
+	/* continue tokens are base64: nothing to escape */
+	snprintf(head, sizeof(head),
+		 "{\"kind\":\"%s\",\"apiVersion\":\"%s\",\"metadata\":{\"resourceVersion\":\"%"
+		 "lld\"%s%s%s},"
+		 "\"items\":[",
+		 kind, av, (long long)rev, cont ? ",\"continue\":\"" : "", cont ? cont : "",
+		 cont ? "\"" : "");
+	bl_text_adds(&b, head);
+	bl_text_add(&b, o->t.p ? o->t.p : "", o->t.n);
+	bl_text_adds(&b, "]}\n");
+	if (b.oom || o->t.oom)
+		bl_reply_status(x, 500, "InternalError", "out of memory", NULL, NULL);
+	else
+		x->ops->reply(x, 200, "application/json", b.p, b.n);
+	bl_text_free(&b);
+}
+
 void bl_rest_list(struct hx *x, const struct bl_route *r)
 {
 	struct bl_filter f;
-	char prefix[600], *start = NULL, *last = NULL;
+	struct list_out o = {.table = bl_wants_table(x)};
+	char prefix[600], *start = NULL, *last = NULL, *tok = NULL;
 	const char *lim = hx_query(x, "limit");
-	size_t limit = lim ? strtoul(lim, NULL, 10) : 0, n = 0;
+	size_t limit = lim ? strtoul(lim, NULL, 10) : 0, page_size = 0;
 	int64_t rev;
-	bool more = false;
-	json_t *body, *items;
+	bool more = false, parse;
 	int rc = 0;
 
 	if (bl_filter_parse(x, r, &f))
@@ -141,33 +215,40 @@ void bl_rest_list(struct hx *x, const struct bl_route *r)
 		bl_filter_free(&f);
 		return;
 	}
+	/* a tree only when something has to look inside the objects */
+	parse = o.table || !bl_filter_empty(&f);
+	if (limit)
+		page_size = parse && limit < PAGE ? PAGE : limit;
 	bl_resource_key(r->res, r->ns[0] ? r->ns : NULL, NULL, prefix, sizeof(prefix));
-	body = list_body(r->res, rev);
-	items = json_object_get(body, "items");
+	if (o.table)
+		o.body = list_body(r->res, rev);
 	/* pages from the store until limit objects matched the selectors */
 	while (!more) {
 		struct bl_kv_list page;
 
-		rc = bl_store_list(x->srv->store, prefix, start, rev, limit ? PAGE : 0, &page);
+		rc = bl_store_list(x->srv->store, prefix, start, rev, page_size, &page);
 		if (rc)
 			break;
-		for (size_t i = 0; i < page.n; i++) {
-			json_t *obj = bl_obj_from_kv(&page.items[i]);
+		for (size_t i = 0; i < page.n && !more; i++) {
+			json_t *obj = parse ? bl_obj_from_kv(&page.items[i]) : NULL;
 
-			if (!obj || !bl_filter_match(&f, obj)) {
+			if (parse && (!obj || !bl_filter_match(&f, obj))) {
 				json_decref(obj);
 				continue;
 			}
-			if (limit && n == limit) {
+			if (limit && o.n == limit) {
 				json_decref(obj);
 				more = true;
 				break;
 			}
-			json_array_append_new(items, obj);
-			n++;
+			if (list_add(&o, &page.items[i], obj))
+				continue;
 			free(last);
 			last = strdup(page.items[i].key);
 		}
+		/* without selectors every stored object is an item: the store knows */
+		if (!parse && limit && o.n == limit && page.more)
+			more = true;
 		if (page.n) {
 			free(start);
 			start = strdup(page.items[page.n - 1].key);
@@ -178,21 +259,14 @@ void bl_rest_list(struct hx *x, const struct bl_route *r)
 	}
 	free(start);
 	bl_filter_free(&f);
-	if (rc) {
-		free(last);
-		json_decref(body);
-		bl_reply_store_err(x, rc, r->res, NULL);
-		return;
-	}
-	if (more && last) {
-		char *tok = continue_encode(rev, last);
-
-		json_object_set_new(json_object_get(body, "metadata"), "continue",
-				    json_string(tok ? tok : ""));
-		free(tok);
-	}
+	if (!rc && more && last)
+		tok = continue_encode(rev, last);
 	free(last);
-	if (bl_wants_table(x))
-		body = bl_table_of(r->res, body, true);
-	bl_reply_json(x, 200, body);
+	if (rc)
+		bl_reply_store_err(x, rc, r->res, NULL);
+	else
+		list_reply(x, r, &o, rev, tok);
+	free(tok);
+	json_decref(o.body);
+	bl_text_free(&o.t);
 }

@@ -1,6 +1,7 @@
 /* watch: one streaming response per watcher, fed by the store's fan-out. Events are JSON
  * lines {"type":..., "object":...}; the stream ends at timeoutSeconds, when the client
  * leaves, or with an ERROR event (410 Expired) when the start revision was compacted. */
+#include "controlplane/apiserver/obj_text.h"
 #include "controlplane/apiserver/objmeta.h"
 #include "controlplane/apiserver/respond.h"
 #include "controlplane/apiserver/rest.h"
@@ -121,28 +122,137 @@ static json_t *decode(const struct bl_kv *kv, int64_t rev)
 	return obj;
 }
 
+/* One store change as every watcher of it sees it, made once and shared: the object's
+ * text, each event line, and the parsed versions for watchers with selectors or
+ * tables. Changes are dispatched one at a time, so the last one is all there is to
+ * keep. */
+enum { L_ADDED, L_MODIFIED, L_DELETED, L_N };
+static const char *const line_type[L_N] = {"ADDED", "MODIFIED", "DELETED"};
+
+static struct ev_cache {
+	const struct bl_apiserver *srv; /* one process may run more than one */
+	int64_t rev;
+	enum bl_event_type type;
+	char *key;
+	bool text_done, obj_done, prev_done;
+	struct bl_text text; /* the object; n == 0: corrupt */
+	struct bl_text line[L_N];
+	json_t *obj, *prev;
+} cache;
+
+static void cache_reset(void)
+{
+	free(cache.key);
+	bl_text_free(&cache.text);
+	for (int i = 0; i < L_N; i++)
+		bl_text_free(&cache.line[i]);
+	json_decref(cache.obj);
+	json_decref(cache.prev);
+	memset(&cache, 0, sizeof(cache));
+}
+
+static void cache_for(const struct bl_apiserver *srv, const struct bl_event *ev)
+{
+	if (cache.key && cache.srv == srv && cache.rev == ev->kv->mod_rev &&
+	    cache.type == ev->type && !strcmp(cache.key, ev->kv->key))
+		return;
+	cache_reset();
+	cache.srv = srv;
+	cache.rev = ev->kv->mod_rev;
+	cache.type = ev->type;
+	cache.key = strdup(ev->kv->key);
+}
+
+static json_t *cache_obj(const struct bl_event *ev)
+{
+	if (!cache.obj_done) {
+		cache.obj = decode(ev->kv, ev->kv->mod_rev);
+		cache.obj_done = true;
+	}
+	return cache.obj;
+}
+
+static json_t *cache_prev(const struct bl_event *ev)
+{
+	if (!cache.prev_done) {
+		cache.prev = decode(ev->prev, ev->kv->mod_rev);
+		cache.prev_done = true;
+	}
+	return cache.prev;
+}
+
+/* The object's text at the event's revision; false when it is corrupt. */
+static bool cache_text(const struct bl_event *ev)
+{
+	if (!cache.text_done) {
+		cache.text_done = true;
+		if (bl_text_add_obj(&cache.text, ev->kv, ev->kv->mod_rev)) {
+			json_t *obj = cache_obj(ev);
+			char *s = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+
+			if (s)
+				bl_text_adds(&cache.text, s);
+			free(s);
+		}
+		if (cache.text.oom)
+			bl_text_free(&cache.text);
+	}
+	return cache.text.n > 0;
+}
+
+static void add_line(struct bl_text *t, const char *type, const char *obj, size_t len)
+{
+	bl_text_adds(t, "{\"type\":\"");
+	bl_text_adds(t, type);
+	bl_text_adds(t, "\",\"object\":");
+	bl_text_add(t, obj, len);
+	bl_text_adds(t, "}\n");
+}
+
+static void send_cached(struct watch_stream *ws, const struct bl_event *ev, int which)
+{
+	struct bl_text *l = &cache.line[which];
+
+	if (ws->table) {
+		json_t *obj = cache_obj(ev);
+
+		if (obj)
+			send_event(ws, line_type[which], json_incref(obj));
+		return;
+	}
+	if (!l->n && cache_text(ev))
+		add_line(l, line_type[which], cache.text.p, cache.text.n);
+	if (l->n && !l->oom)
+		ws->x->ops->stream_write(ws->x, l->p, l->n);
+}
+
 /* A store change → ADDED / MODIFIED / DELETED as seen through the selectors: an object
  * moving into the selection is ADDED for this watcher, one moving out DELETED. */
 static void on_change(const struct bl_event *ev, void *arg)
 {
 	struct watch_stream *ws = arg;
-	json_t *obj = decode(ev->kv, ev->kv->mod_rev);
-	json_t *prev = decode(ev->prev, ev->kv->mod_rev);
-	bool now = obj && bl_filter_match(&ws->f, obj);
-	bool before = prev && bl_filter_match(&ws->f, prev);
+	bool now, before;
 
+	cache_for(ws->srv, ev);
+	if (!bl_filter_empty(&ws->f) || ws->table) {
+		json_t *obj = cache_obj(ev), *prev = cache_prev(ev);
+
+		now = obj && bl_filter_match(&ws->f, obj);
+		before = prev && bl_filter_match(&ws->f, prev);
+	} else {
+		now = cache_text(ev);
+		before = ev->prev != NULL;
+	}
 	if (ev->type == BL_EV_DELETE) {
 		if (now)
-			send_event(ws, "DELETED", json_incref(obj));
+			send_cached(ws, ev, L_DELETED);
 	} else if (now && before) {
-		send_event(ws, "MODIFIED", json_incref(obj));
+		send_cached(ws, ev, L_MODIFIED);
 	} else if (now) {
-		send_event(ws, "ADDED", json_incref(obj));
+		send_cached(ws, ev, L_ADDED);
 	} else if (before) {
-		send_event(ws, "DELETED", json_incref(obj));
+		send_cached(ws, ev, L_DELETED);
 	}
-	json_decref(obj);
-	json_decref(prev);
 }
 
 static bool query_is(struct hx *x, const char *key, const char *val)
@@ -155,18 +265,34 @@ static bool query_is(struct hx *x, const char *key, const char *val)
 static int send_initial(struct watch_stream *ws, int64_t rev)
 {
 	struct bl_kv_list l;
+	struct bl_text t = {0};
 	int rc = bl_store_list(ws->srv->store, ws->prefix, NULL, rev, 0, &l);
 
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < l.n; i++) {
-		json_t *obj = bl_obj_from_kv(&l.items[i]);
+		bool parse = !bl_filter_empty(&ws->f) || ws->table;
+		json_t *obj = parse ? bl_obj_from_kv(&l.items[i]) : NULL;
+		struct bl_text o = {0};
 
-		if (obj && bl_filter_match(&ws->f, obj))
-			send_event(ws, "ADDED", obj);
-		else
+		if (parse && (!obj || !bl_filter_match(&ws->f, obj))) {
 			json_decref(obj);
+			continue;
+		}
+		if (ws->table || bl_text_add_obj(&o, &l.items[i], l.items[i].mod_rev)) {
+			obj = obj ? obj : bl_obj_from_kv(&l.items[i]);
+			if (obj)
+				send_event(ws, "ADDED", obj);
+		} else {
+			json_decref(obj);
+			t.n = 0;
+			add_line(&t, "ADDED", o.p, o.n);
+			if (!t.oom)
+				ws->x->ops->stream_write(ws->x, t.p, t.n);
+		}
+		bl_text_free(&o);
 	}
+	bl_text_free(&t);
 	bl_kv_list_free(&l);
 	return 0;
 }

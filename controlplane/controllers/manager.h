@@ -8,9 +8,9 @@
 
 #include <jansson.h>
 
+struct eps_ctl_state;
 struct eps_ctl {
-	json_t *dirty; /* namespaces to resync (object used as a set) */
-	bool all;      /* every namespace */
+	struct eps_ctl_state *st; /* eps_controller.h */
 	struct event *ev;
 };
 

@@ -177,12 +177,61 @@ static int sq_get(struct bl_store *s, const char *key, int64_t rev, struct bl_kv
 	return out->key ? 0 : BL_STORE_IO;
 }
 
+/* One batch of list: the newest version at or before rev of up to batch names after
+ * start_after (tombstones included, skipped by the caller). The limit sits inside the
+ * GROUP BY, so a page costs its own size, not the rest of the range. */
+static sqlite3_stmt *list_batch(struct sq_store *st, const char *prefix, const char *end,
+				const char *start_after, int64_t rev, int64_t batch)
+{
+	sqlite3_stmt *stmt =
+		prep(st, "SELECT k.id, k.name, CASE WHEN k.created THEN k.id ELSE"
+			 " k.create_revision END, k.lease, k.value, k.deleted FROM"
+			 " (SELECT MAX(id) AS mid FROM kine WHERE name >= ?1 AND name < ?2"
+			 "  AND name > ?3 AND id <= ?4 GROUP BY name ORDER BY name LIMIT ?5) m"
+			 " JOIN kine k ON k.id = m.mid ORDER BY k.name");
+
+	if (!stmt)
+		return NULL;
+	sqlite3_bind_text(stmt, 1, prefix, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, end, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 3, start_after, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(stmt, 4, rev);
+	sqlite3_bind_int64(stmt, 5, batch);
+	return stmt;
+}
+
+static int list_add(struct bl_kv_list *out, size_t *cap, sqlite3_stmt *stmt)
+{
+	struct bl_kv *kv;
+
+	if (out->n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		struct bl_kv *items = realloc(out->items, ncap * sizeof(*items));
+
+		if (!items)
+			return -1;
+		out->items = items;
+		*cap = ncap;
+	}
+	kv = &out->items[out->n];
+	kv->mod_rev = sqlite3_column_int64(stmt, 0);
+	kv->key = strdup((const char *)sqlite3_column_text(stmt, 1));
+	kv->create_rev = sqlite3_column_int64(stmt, 2);
+	kv->lease = sqlite3_column_int64(stmt, 3);
+	kv->value = dup_blob(stmt, 4, &kv->len);
+	if (!kv->key || !kv->value) {
+		bl_kv_free(kv);
+		return -1;
+	}
+	out->n++;
+	return 0;
+}
+
 static int sq_list(struct bl_store *s, const char *prefix, const char *start_after, int64_t rev,
 		   size_t limit, struct bl_kv_list *out)
 {
 	struct sq_store *st = sq(s);
-	sqlite3_stmt *stmt;
-	char *end;
+	char *end, *after;
 	size_t cap = 0;
 	int rc = check_rev(st, rev);
 
@@ -191,55 +240,48 @@ static int sq_list(struct bl_store *s, const char *prefix, const char *start_aft
 		return rc;
 	if (!rev)
 		rev = st->rev;
-	end = prefix_end(prefix);
-	stmt = prep(st,
-		    "SELECT k.id, k.name, CASE WHEN k.created THEN k.id ELSE k.create_revision END,"
-		    " k.lease, k.value FROM kine k JOIN"
-		    " (SELECT MAX(id) AS mid FROM kine WHERE name >= ?1 AND name < ?2"
-		    "  AND name > ?3 AND id <= ?4 GROUP BY name) m ON k.id = m.mid"
-		    " WHERE k.deleted = 0 ORDER BY k.name LIMIT ?5");
-	if (!stmt || !end) {
-		free(end);
-		sqlite3_finalize(stmt);
-		return BL_STORE_IO;
-	}
-	sqlite3_bind_text(stmt, 1, prefix, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, end, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 3, start_after ? start_after : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 4, rev);
-	/* one more than asked tells whether there is more */
-	sqlite3_bind_int64(stmt, 5, limit ? (int64_t)limit + 1 : -1);
 	out->rev = rev;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		struct bl_kv *kv;
+	end = prefix_end(prefix);
+	after = strdup(start_after ? start_after : "");
+	/* batches until one more than asked (that one says there is more) or the end;
+	 * tombstones make a batch come back short of live rows */
+	while (end && after && rc == 0) {
+		int64_t want = limit ? (int64_t)(limit + 1 - out->n) : -1, got = 0;
+		sqlite3_stmt *stmt = list_batch(st, prefix, end, after, rev, want);
 
-		if (limit && out->n == limit) {
-			out->more = true;
-			continue;
+		if (!stmt) {
+			rc = BL_STORE_IO;
+			break;
 		}
-		if (out->n == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			struct bl_kv *items = realloc(out->items, ncap * sizeof(*items));
-
-			if (!items)
-				break;
-			out->items = items;
-			cap = ncap;
+		while (rc == 0 && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+			got++;
+			free(after);
+			after = strdup((const char *)sqlite3_column_text(stmt, 1));
+			rc = 0;
+			if (sqlite3_column_int(stmt, 5))
+				continue;
+			if (limit && out->n == limit) {
+				out->more = true;
+				continue;
+			}
+			if (list_add(out, &cap, stmt) || !after)
+				rc = BL_STORE_IO;
 		}
-		kv = &out->items[out->n++];
-		kv->mod_rev = sqlite3_column_int64(stmt, 0);
-		kv->key = strdup((const char *)sqlite3_column_text(stmt, 1));
-		kv->create_rev = sqlite3_column_int64(stmt, 2);
-		kv->lease = sqlite3_column_int64(stmt, 3);
-		kv->value = dup_blob(stmt, 4, &kv->len);
+		if (rc == SQLITE_DONE)
+			rc = 0;
+		else if (rc != BL_STORE_IO)
+			rc = sq_fail(st, "list");
+		sqlite3_finalize(stmt);
+		if (want < 0 || got < want || out->more)
+			break;
 	}
-	sqlite3_finalize(stmt);
+	if (!end || !after)
+		rc = BL_STORE_IO;
 	free(end);
-	if (rc != SQLITE_DONE) {
+	free(after);
+	if (rc)
 		bl_kv_list_free(out);
-		return sq_fail(st, "list");
-	}
-	return 0;
+	return rc;
 }
 
 /* Appends one row inside an open transaction and commits. */

@@ -1,7 +1,9 @@
 /*
  * The batched map writer against the real maps: a first sync of 2000 Services (past one buffer of
- * 8192 slots) (some with Maglev tables) sent through bl_batch_writer leaves exactly what the
- * one-entry- at-a-time writer leaves, in a small fraction of the syscalls.
+ * 8192 slots) (some with Maglev tables), and a rebuild over them as after a relist, sent
+ * through bl_batch_writer leave exactly what the one-entry-at-a-time writer leaves, in a
+ * fraction of the syscalls, and no published frontend reads a Maglev block meanwhile
+ * rewritten for another.
  */
 #include "agent/dataplane/batch_writer.h"
 #include "agent/dataplane/loader.h"
@@ -144,6 +146,28 @@ static void clear_all(void)
 	zero_maglev();
 }
 
+static void dump_all(struct dump *d, uint32_t **mg)
+{
+	for (size_t i = 0; i < N_MAPS; i++)
+		d[i] = dump_map(maps[i].m, maps[i].k, maps[i].v);
+	*mg = dump_maglev();
+}
+
+/* Two runs' maps are the same (and the dumps are freed). */
+static void expect_same(struct dump *a, struct dump *b, uint32_t *mga, uint32_t *mgb)
+{
+	for (size_t i = 0; i < N_MAPS; i++) {
+		EXPECT(a[i].n == b[i].n, "map %zu: %zu vs %zu entries", i, a[i].n, b[i].n);
+		EXPECT(a[i].n == b[i].n && !memcmp(a[i].kv, b[i].kv, a[i].n * a[i].sz),
+		       "map %zu: contents differ", i);
+		free(a[i].kv);
+		free(b[i].kv);
+	}
+	EXPECT(mga && mgb && !memcmp(mga, mgb, MG_CHECK * sizeof(*mga)), "Maglev tables differ");
+	free(mga);
+	free(mgb);
+}
+
 static void test_batched_first_sync_equals_one_by_one(void)
 {
 	struct bl_map_writer one = {.update = one_update, .remove = one_remove};
@@ -164,31 +188,146 @@ static void test_batched_first_sync_equals_one_by_one(void)
 	EXPECT(st.updates > 2000, "%u entries written", st.updates);
 	EXPECT(bw.syscalls * 20 < st.updates, "%u syscalls for %u entries", bw.syscalls,
 	       st.updates);
-	for (size_t i = 0; i < N_MAPS; i++)
-		a[i] = dump_map(maps[i].m, maps[i].k, maps[i].v);
-	mga = dump_maglev();
+	dump_all(a, &mga);
 	EXPECT(a[0].n == N_FE, "%zu frontends in the map", a[0].n);
+	EXPECT(mga && mga[0] != 0, "the first Maglev table was written");
 	bl_batch_free(&bw);
 
 	clear_all();
 	EXPECT(bl_svc_sync_apply(s2, fes, N_FE, &one, &st) == 0, "one-by-one apply");
-	for (size_t i = 0; i < N_MAPS; i++)
-		b[i] = dump_map(maps[i].m, maps[i].k, maps[i].v);
-	mgb = dump_maglev();
-	for (size_t i = 0; i < N_MAPS; i++) {
-		EXPECT(a[i].n == b[i].n, "map %zu: %zu vs %zu entries", i, a[i].n, b[i].n);
-		EXPECT(a[i].n == b[i].n && !memcmp(a[i].kv, b[i].kv, a[i].n * a[i].sz),
-		       "map %zu: contents differ", i);
-		free(a[i].kv);
-		free(b[i].kv);
-	}
-	EXPECT(mga && mgb && !memcmp(mga, mgb, MG_CHECK * sizeof(*mga)), "Maglev tables differ");
-	EXPECT(mga && mga[0] != 0, "the first Maglev table was written");
-	free(mga);
-	free(mgb);
+	dump_all(b, &mgb);
+	expect_same(a, b, mga, mgb);
 	clear_all();
 	bl_svc_sync_free(s1);
 	bl_svc_sync_free(s2);
+}
+
+/* The desired state after a relist: every 7th Service gone, backend counts moved, some
+ * Maglev tables dropped and others asked for (their blocks change hands). */
+static void desired_later(void)
+{
+	desired();
+	for (int i = 0; i < N_FE; i++) {
+		fes[i].n_backends = 1 + (size_t)(i + 1) % N_BE;
+		if (i % 500 == 0)
+			fes[i].flags = 0;
+		else if (i % 500 == 1)
+			fes[i].flags = BPFLET_FE_F_MAGLEV;
+	}
+	for (int i = 0, j = 0; i < N_FE; i++)
+		if (i % 7 != 3)
+			fes[j++] = fes[i];
+}
+#define N_LATER (N_FE - (N_FE + 3) / 7)
+
+/* A full apply over published maps (the rebuild after a relist) in batches leaves the
+ * maps exactly as one-by-one writes do. */
+static void test_batched_rebuild_equals_one_by_one(void)
+{
+	struct bl_map_writer one = {.update = one_update, .remove = one_remove};
+	struct bl_svc_sync *s1 = bl_svc_sync_new(), *s2 = bl_svc_sync_new();
+	struct dump a[N_MAPS], b[N_MAPS];
+	struct bl_batch_writer bw;
+	struct bl_map_writer w;
+	struct bl_sync_stats st;
+	uint32_t *mga, *mgb;
+
+	REQUIRE(s1 && s2, "syncers");
+	open_maps();
+	clear_all();
+	desired();
+	EXPECT(bl_svc_sync_apply(s1, fes, N_FE, &one, &st) == 0, "first state");
+	desired_later();
+	w = bl_batch_writer(&bw, &dp);
+	EXPECT(bl_svc_sync_apply(s1, fes, N_LATER, &w, &st) == 0, "batched rebuild");
+	EXPECT(bl_batch_flush(&bw) == 0, "flush: %s", strerror(-bw.err));
+	EXPECT(st.fe_removed == N_FE - N_LATER && st.fe_changed > 1000, "-%u ~%u frontends",
+	       st.fe_removed, st.fe_changed);
+	EXPECT(bw.syscalls * 2 < st.updates + st.removes, "%u syscalls for %u + %u entries",
+	       bw.syscalls, st.updates, st.removes);
+	dump_all(a, &mga);
+	bl_batch_free(&bw);
+
+	clear_all();
+	desired();
+	EXPECT(bl_svc_sync_apply(s2, fes, N_FE, &one, &st) == 0, "first state again");
+	desired_later();
+	EXPECT(bl_svc_sync_apply(s2, fes, N_LATER, &one, &st) == 0, "one-by-one rebuild");
+	dump_all(b, &mgb);
+	EXPECT(a[0].n == N_LATER, "%zu frontends", a[0].n);
+	expect_same(a, b, mga, mgb);
+	clear_all();
+	bl_svc_sync_free(s1);
+	bl_svc_sync_free(s2);
+}
+
+/* A Maglev entry held back for one frontend must not land in a block that a frontend
+ * in the map still reads: the spy looks at the map when each entry is handed over. */
+static struct bl_map_writer spied;
+static int spy_bad;
+
+static int spy_update(void *ctx, enum bl_dp_map m, const void *k, const void *v)
+{
+	if (m == BL_DP_MAGLEV) {
+		uint32_t block = *(const uint32_t *)k / BPFLET_MAGLEV_M;
+		struct bpflet_fe_key key, *prev = NULL;
+		struct bpflet_fe_val val;
+
+		while (!bpf_map_get_next_key(dp.fds[BL_DP_FE], prev, &key)) {
+			if (!bpf_map_lookup_elem(dp.fds[BL_DP_FE], &key, &val) &&
+			    (val.flags & BPFLET_FE_F_MAGLEV) &&
+			    val.maglev_base / BPFLET_MAGLEV_M == block)
+				spy_bad++;
+			prev = &key;
+		}
+	}
+	return spied.update(ctx, m, k, v);
+}
+
+static int spy_remove(void *ctx, enum bl_dp_map m, const void *k)
+{
+	return spied.remove(ctx, m, k);
+}
+
+static int spy_flush(void *ctx)
+{
+	return spied.flush(ctx);
+}
+
+static void test_reused_maglev_block_never_read_by_another(void)
+{
+	struct bl_map_writer one = {.update = one_update, .remove = one_remove}, w;
+	struct bl_svc_sync *s = bl_svc_sync_new();
+	struct bl_batch_writer bw;
+	struct bl_sync_stats st;
+	struct bpflet_fe_val v0, v1;
+
+	REQUIRE(s, "syncer");
+	open_maps();
+	clear_all();
+	desired();
+	/* before: only 0 has a table; after: 0 has none, 1 takes the freed block */
+	fes[1].flags = 0;
+	EXPECT(bl_svc_sync_apply(s, fes, 2, &one, &st) == 0, "before");
+	fes[0].flags = 0;
+	fes[1].flags = BPFLET_FE_F_MAGLEV;
+	spied = bl_batch_writer(&bw, &dp);
+	w = (struct bl_map_writer){
+		.ctx = &bw, .update = spy_update, .remove = spy_remove, .flush = spy_flush};
+	spy_bad = 0;
+	EXPECT(bl_svc_sync_apply(s, fes, 2, &w, &st) == 0, "after");
+	EXPECT(bl_batch_flush(&bw) == 0, "flush");
+	EXPECT(st.maglev_writes > 0, "1's table written");
+	EXPECT(spy_bad == 0, "%d Maglev entries went to a block frontend 0 still read", spy_bad);
+	EXPECT(!bpf_map_lookup_elem(dp.fds[BL_DP_FE], &fes[0].key, &v0) &&
+		       !(v0.flags & BPFLET_FE_F_MAGLEV),
+	       "0 without a table");
+	EXPECT(!bpf_map_lookup_elem(dp.fds[BL_DP_FE], &fes[1].key, &v1) &&
+		       (v1.flags & BPFLET_FE_F_MAGLEV),
+	       "1 with one");
+	bl_batch_free(&bw);
+	clear_all();
+	bl_svc_sync_free(s);
 }
 
 /* A removal waits for what was buffered before it: later writes keep their order. */
@@ -214,5 +353,9 @@ const struct test_case batch_cases[] = {
 	{"batched first sync: same maps as one-by-one writes, 20x fewer syscalls",
 	 test_batched_first_sync_equals_one_by_one},
 	{"batched writer: a removal flushes what waits before it", test_remove_flushes_first},
+	{"batched rebuild over published maps (relist): same maps as one-by-one writes",
+	 test_batched_rebuild_equals_one_by_one},
+	{"batched rebuild: a Maglev block changing hands is never read by its old frontend",
+	 test_reused_maglev_block_never_read_by_another},
 };
 const int batch_n_cases = sizeof(batch_cases) / sizeof(batch_cases[0]);

@@ -247,13 +247,15 @@ C --http2 -N -w '%{http_version}\n' "$(url "/api/v1/namespaces/default/configmap
 BG_PIDS+=($!)
 K get configmaps -w --output-watch-events >"$WORK/kw" 2>&1 &
 BG_PIDS+=($!)
+C --http2 -N "$(url "/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=$rv&timeoutSeconds=3&labelSelector=sel%3Don")" >"$WORK/w3" 2>&1 &
+BG_PIDS+=($!)
 sleep 0.5
 K create -f - >/dev/null 2>&1 <<'JSON'
 {"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cm1"},"data":{"a":"1"}}
 JSON
-K patch configmap cm1 --type merge -p '{"data":{"a":"2"}}' >/dev/null 2>&1
+K patch configmap cm1 --type merge -p '{"data":{"a":"2"},"metadata":{"labels":{"sel":"on"}}}' >/dev/null 2>&1
 K delete configmap cm1 >/dev/null 2>&1
-wait "${BG_PIDS[0]}" "${BG_PIDS[1]}" 2>/dev/null
+wait "${BG_PIDS[0]}" "${BG_PIDS[1]}" "${BG_PIDS[3]}" 2>/dev/null
 sleep 0.3
 kill "${BG_PIDS[2]}" 2>/dev/null
 wait "${BG_PIDS[2]}" 2>/dev/null
@@ -264,6 +266,21 @@ check "HTTP/1.1 watch: ADDED MODIFIED DELETED, then ends at timeoutSeconds" \
 check "HTTP/2 watch: ADDED MODIFIED DELETED" \
 	sh -c "[ \"$(events "$WORK/w2")\" = 'ADDED MODIFIED DELETED ' ] && tail -1 '$WORK/w2' | grep -qx 2"
 check "HTTP/2 watch with allowWatchBookmarks gets BOOKMARK events" grep -q '"type":"BOOKMARK"' "$WORK/w2"
+# watchers of one event share its encoding: the one whose selector the patch made
+# match sees it ADDED with the same object the others see MODIFIED
+same_object() {
+	python3 - "$WORK/w2" "$WORK/w3" <<'PY'
+import json, sys
+def evs(f):
+    return [json.loads(l) for l in open(f) if l.startswith("{") and '"BOOKMARK"' not in l]
+w2, w3 = evs(sys.argv[1]), evs(sys.argv[2])
+assert [e["type"] for e in w3] == ["ADDED", "DELETED"], w3
+assert w3[0]["object"] == w2[1]["object"] and w2[1]["type"] == "MODIFIED"
+assert w3[0]["object"]["data"] == {"a": "2"} and w3[0]["object"]["metadata"]["resourceVersion"]
+assert w3[1]["object"] == w2[2]["object"]
+PY
+}
+check "a watch with a labelSelector: ADDED when a change moves the object in, the same object the others get" same_object
 check "kubectl get -w sees ADDED, MODIFIED and DELETED" sh -c \
 	"grep -q '^ADDED .*cm1' '$WORK/kw' && grep -q '^MODIFIED .*cm1' '$WORK/kw' && grep -q '^DELETED .*cm1' '$WORK/kw'"
 sleep 2.2 # two compaction ticks: revision 1 is history now
@@ -386,6 +403,48 @@ pages() {
 	echo "$n:$names"
 }
 check "limit=2 with continue pages through 5 objects in 3 pages" test "$(pages)" = "3:page1 page2 page3 page4 page5 "
+# pages read at the first page's revision while other writes land between them: the
+# same items, byte for byte once parsed, as one unpaged list at that revision
+paged_equals_unpaged() {
+	python3 - "$PORT" "$PKI" <<'PY'
+import http.client, json, ssl, sys, urllib.parse
+port, pki = sys.argv[1], sys.argv[2]
+ctx = ssl.create_default_context(cafile=pki + "/ca.crt")
+ctx.load_cert_chain(pki + "/admin.crt", pki + "/admin.key")
+c = http.client.HTTPSConnection("127.0.0.1", int(port), context=ctx)
+def req(method, path, body=None):
+    c.request(method, path, body=json.dumps(body) if body else None,
+              headers={"Content-Type": "application/json"})
+    r = c.getresponse()
+    data = r.read()
+    assert r.status < 300, (method, path, r.status, data)
+    return json.loads(data)
+cms = "/api/v1/namespaces/default/configmaps"
+for i in range(7):
+    req("POST", cms, {"metadata": {"name": "fix%d" % i}, "data": {"v": str(i)}})
+first = req("GET", cms + "?limit=3")
+rev = first["metadata"]["resourceVersion"]
+whole = req("GET", cms + "?resourceVersion=%s&resourceVersionMatch=Exact" % rev)
+items, page, n = list(first["items"]), first, 0
+while page["metadata"].get("continue"):
+    n += 1
+    req("POST", cms, {"metadata": {"name": "late%d" % n}})
+    if n <= 3:
+        req("DELETE", cms + "/fix%d" % n)
+        req("PUT", cms + "/fix%d" % (n + 3), {"metadata": {"name": "fix%d" % (n + 3)}, "data": {"v": "x"}})
+    page = req("GET", cms + "?limit=3&continue=" + urllib.parse.quote(page["metadata"]["continue"], safe=""))
+    assert page["metadata"]["resourceVersion"] == rev, page["metadata"]
+    items += page["items"]
+assert n >= 2, n
+assert items == whole["items"], ([i["metadata"]["name"] for i in items], [i["metadata"]["name"] for i in whole["items"]])
+assert all(i["metadata"]["resourceVersion"] for i in items)
+for i in range(7):
+    c.request("DELETE", cms + "/fix%d" % i); c.getresponse().read()
+for i in range(1, n + 1):
+    c.request("DELETE", cms + "/late%d" % i); c.getresponse().read()
+PY
+}
+check "paged list at a fixed revision with writes between pages = unpaged list at it" paged_equals_unpaged
 check "labelSelector page=1 (equality)" test "$(K get cm -l page=1 -o name 2>/dev/null | tr '\n' ' ')" = "configmap/page1 configmap/page3 configmap/page5 "
 check "labelSelector 'page,page notin (1)' (exists + set-based)" test "$(K get cm -l 'page,page notin (1)' -o name 2>/dev/null | tr '\n' ' ')" = "configmap/page2 configmap/page4 "
 check "fieldSelector metadata.name" test "$(K get cm --field-selector metadata.name=page2 -o name 2>/dev/null)" = "configmap/page2"

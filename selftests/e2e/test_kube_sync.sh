@@ -2,7 +2,8 @@
 # The agent on the Kubernetes API: bpflet-controlplane in the node's namespace, the
 # agent with --kubeconfig only (no manifests), Services/EndpointSlices/NetworkPolicies
 # made with kubectl and turned into maps and real traffic; a control-plane restart
-# mid-watch and an agent restart, neither flushing the maps.
+# mid-watch, a relist after a compaction the agent slept through, and an agent
+# restart, none flushing the maps.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 BL_TAG=ks$$
@@ -207,6 +208,29 @@ bl_cp_start || { fail "bpflet-controlplane restarts on the same data"; tail -5 "
 slice "$A" "$B"
 check "after the API server's restart the watch resumes (2 backends again)" wait_backends 2
 
+# a relist over published maps: the agent sleeps while the API server restarts and
+# compacts past its resourceVersion; woken, its watch gets 410, it lists again and
+# rebuilds every Service (in batches), traffic following the change it missed
+listed=$(grep -c ": listed " "$BL_AGENT_LOG")
+kill -STOP "$BL_AGENT_PID"
+bl_cp_stop
+bl_cp_start --compaction-interval 1 || fail "bpflet-controlplane restarts with compaction"
+slice "$A"
+sleep 2.5 # two compaction ticks: the agent's resourceVersion is history
+kill -CONT "$BL_AGENT_PID"
+relisted() { grep -q "endpointslices: resourceVersion .* expired, listing again" "$BL_AGENT_LOG" && [ "$(backends)" = 1 ]; }
+for _ in $(seq 200); do relisted && break; sleep 0.05; done
+check "woken past a compaction, the agent relists (410) and rebuilds: 1 backend" relisted
+out=$(tcp_req client "$VIP" 80)
+[ "$out" = "a $C" ] && pass "after the rebuild the ClusterIP reaches the one backend" || fail "after the relist: '$out'"
+slice "$A" "$B"
+check "and follows the watch again (2 backends)" wait_backends 2
+# every informer has listed again (each backs off on its own) before going on
+for _ in $(seq 200); do
+	[ "$(grep -c ": listed " "$BL_AGENT_LOG")" -ge $((listed + 6)) ] && break
+	sleep 0.05
+done
+
 # an agent restart re-adopts the maps and writes nothing when nothing changed; a
 # connection open through the ClusterIP lives on
 for p in a b; do bl_bg "$p" socat TCP-LISTEN:9000,fork,reuseaddr EXEC:cat; done
@@ -244,7 +268,7 @@ check "the restarted agent still has 2 backends" wait_backends 2
 bl_hold_result
 [ "$BL_HOLD_OUT" = survived ] &&
 	pass "a TCP connection open through the ClusterIP survived the agent's restart" ||
-	fail "connection across the restart: $BL_HOLD_OUT"
+	{ fail "connection across the restart: $BL_HOLD_OUT"; grep -E "kube:|synced|error|warn" "$BL_AGENT_LOG" | tail -30 >&2; }
 metrics=$(ip netns exec "$BL_NODE" curl -s http://127.0.0.1:10249/metrics)
 grep -q '^bpflet_kube_watch_events_total{resource="endpointslices"}' <<<"$metrics" &&
 	pass "/metrics has the informers' watch counters" || { fail "/metrics lacks bpflet_kube_* counters"; grep -c . <<<"$metrics"; grep -i "metrics\|error" "$BL_AGENT_LOG" | head -5; }

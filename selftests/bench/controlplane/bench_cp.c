@@ -9,9 +9,12 @@
  *   bench_cp http URL PKI [opts]    against a running server (client cert PKI/admin.*):
  *     --writes SECS                 sequential creates over one HTTP/2 connection: writes/s
  *     --watch N                     N watchers over HTTP/2; EVENTS creates, each one's delay
- *                                   from the write request to every watcher: p50/p99
+ *                                   from the write request to every watcher: p50/p99, and
+ *                                   per event the first to last watcher (the fan-out)
  *     --events E                    (default 200)
  *     --list PATH                   GET PATH 5 times: median/max latency and item count
+ *     --list-paged PATH             PATH in pages of 500 (limit/continue, as informers
+ *                                   list) 5 times: median/max of the whole walk, pages
  * One "figure value unit" line per result. */
 #include "controlplane/store/store.h"
 #include "selftests/bench/bench_http.h"
@@ -237,6 +240,9 @@ static int watch_latency(int nw, int events)
 	struct watcher *w = calloc(nw, sizeof(*w));
 	CURL **wh = calloc(nw, sizeof(*wh));
 	double *lat = calloc((size_t)nw * events, sizeof(*lat));
+	/* per event: first to last watcher, what the fan-out itself costs */
+	double *spread = calloc((size_t)events, sizeof(*spread));
+	size_t nspread = 0;
 	struct curl_slist *h = json_hdr();
 	size_t nlat = 0;
 	int running, missed = 0;
@@ -303,18 +309,32 @@ static int watch_latency(int nw, int events)
 		}
 		curl_multi_remove_handle(m, c);
 		curl_easy_cleanup(c);
+		double first = 0, last = 0;
+
 		for (int i = 0; i < nw && e >= 0; i++) {
-			if (w[i].got)
+			if (w[i].got) {
 				lat[nlat++] = w[i].got - t0;
-			else
+				first = !first || w[i].got < first ? w[i].got : first;
+				last = w[i].got > last ? w[i].got : last;
+			} else {
 				missed++;
+			}
 		}
+		if (e >= 0 && first)
+			spread[nspread++] = last - first;
 	}
 	qsort(lat, nlat, sizeof(*lat), cmp_d);
 	if (nlat)
 		printf("watch_latency_%d_watchers_ms p50 %.2f p99 %.2f max %.2f (%zu deliveries, "
 		       "%d missed)\n",
 		       nw, lat[nlat / 2], lat[nlat * 99 / 100], lat[nlat - 1], nlat, missed);
+	qsort(spread, nspread, sizeof(*spread), cmp_d);
+	if (nspread && nw > 1)
+		printf("watch_fanout_spread_%d_watchers_ms p50 %.2f p99 %.2f max %.2f (first to "
+		       "last "
+		       "watcher, %zu events)\n",
+		       nw, spread[nspread / 2], spread[nspread * 99 / 100], spread[nspread - 1],
+		       nspread);
 	for (int i = 0; i < nw; i++) {
 		curl_multi_remove_handle(m, wh[i]);
 		curl_easy_cleanup(wh[i]);
@@ -325,32 +345,77 @@ static int watch_latency(int nw, int events)
 	free(w);
 	free(wh);
 	free(lat);
+	free(spread);
 	return missed || !nlat ? 1 : 0;
 }
 
-static int list_latency(const char *path)
+/* GET base+path (+ "continue" when cont): the parsed body, NULL on failure; *ms
+ * gets the time the request took (parsing the answer not counted). */
+static json_t *get_json(const char *path, const char *cont, double *ms)
+{
+	struct bench_body b = {0};
+	char full[4096];
+	json_t *j;
+
+	if (cont) {
+		char *esc = curl_easy_escape(NULL, cont, 0);
+
+		snprintf(full, sizeof(full), "%s&continue=%s", path, esc);
+		curl_free(esc);
+	} else {
+		snprintf(full, sizeof(full), "%s", path);
+	}
+	/* one connection for every page, as an informer keeps it */
+	static CURL *c;
+	char url[4200];
+
+	if (!c)
+		c = handle(full, NULL, NULL);
+	snprintf(url, sizeof(url), "%s%s", base_url, full);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, bench_collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	*ms = now_ms();
+	curl_easy_perform(c);
+	*ms = now_ms() - *ms;
+	j = b.p ? json_loads(b.p, 0, NULL) : NULL;
+	free(b.p);
+	return j;
+}
+
+/* paged: limit=500 and every continue until the end, as one figure */
+static int list_latency(const char *path, bool paged)
 {
 	double t[5];
-	size_t items = 0;
+	size_t items = 0, pages = 0;
+	char first[2048];
 
+	snprintf(first, sizeof(first), "%s%s", path, paged ? "?limit=500" : "");
 	for (int i = 0; i < 5; i++) {
-		struct bench_body b = {0};
-		CURL *c = handle(path, NULL, NULL);
-		double t0 = now_ms();
-		json_t *j;
+		char *cont = NULL;
 
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, bench_collect);
-		curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-		curl_easy_perform(c);
-		t[i] = now_ms() - t0;
-		j = b.p ? json_loads(b.p, 0, NULL) : NULL;
-		items = json_array_size(json_object_get(j, "items"));
-		json_decref(j);
-		free(b.p);
-		curl_easy_cleanup(c);
+		items = pages = 0;
+		t[i] = 0;
+		do {
+			double ms;
+			json_t *j = get_json(first, cont, &ms);
+			const char *next = json_string_value(
+				json_object_get(json_object_get(j, "metadata"), "continue"));
+
+			free(cont);
+			cont = next && next[0] ? strdup(next) : NULL;
+			items += json_array_size(json_object_get(j, "items"));
+			pages++;
+			t[i] += ms;
+			json_decref(j);
+		} while (cont);
 	}
 	qsort(t, 5, sizeof(*t), cmp_d);
-	printf("list_latency_ms median %.1f max %.1f (%zu items)\n", t[2], t[4], items);
+	if (paged)
+		printf("list_paged_latency_ms median %.1f max %.1f (%zu items in %zu pages)\n",
+		       t[2], t[4], items, pages);
+	else
+		printf("list_latency_ms median %.1f max %.1f (%zu items)\n", t[2], t[4], items);
 	return items ? 0 : 1;
 }
 
@@ -365,7 +430,8 @@ int main(int argc, char **argv)
 			    argc == 6 && !strcmp(argv[5], "plain"));
 	if (argc < 4 || strcmp(argv[1], "http")) {
 		fprintf(stderr, "usage: bench_cp seed DB NSVC EPS [plain] | bench_cp http URL PKI "
-				"[--writes SECS] [--events E] [--watch N]... [--list PATH]\n");
+				"[--writes SECS] [--events E] [--watch N]... [--list PATH] "
+				"[--list-paged PATH]\n");
 		return 2;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -379,7 +445,9 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--watch"))
 			rc |= watch_latency(atoi(argv[i + 1]), events);
 		else if (!strcmp(argv[i], "--list"))
-			rc |= list_latency(argv[i + 1]);
+			rc |= list_latency(argv[i + 1], false);
+		else if (!strcmp(argv[i], "--list-paged"))
+			rc |= list_latency(argv[i + 1], true);
 	}
 	curl_global_cleanup();
 	return rc;

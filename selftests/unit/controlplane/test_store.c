@@ -126,6 +126,62 @@ Test(store, list_pages_with_limit_and_start_after)
 	bl_kv_list_free(&l);
 }
 
+/* Pages at a fixed revision, through tombstones and rows written after it, give
+ * exactly the unpaged list at that revision. */
+Test(store, pages_at_a_revision_equal_the_whole_list_at_it)
+{
+	struct bl_kv_list all, l;
+	char key[32], val[32], *after = NULL;
+	int64_t rev;
+	size_t got = 0;
+
+	for (int i = 0; i < 40; i++) {
+		snprintf(key, sizeof(key), "/p/%02d", i);
+		put(key, "v0");
+	}
+	for (int i = 0; i < 40; i += 3) {
+		snprintf(key, sizeof(key), "/p/%02d", i);
+		cr_assert_eq(bl_store_delete(st, key, 0, NULL, NULL), 0);
+	}
+	for (int i = 1; i < 40; i += 4) {
+		if (i % 3 == 0)
+			continue;
+		snprintf(key, sizeof(key), "/p/%02d", i);
+		cr_assert_eq(bl_store_update(st, key, "v1", 2, 0, NULL), 0);
+	}
+	rev = bl_store_current_rev(st);
+	cr_assert_eq(bl_store_list(st, "/p/", NULL, rev, 0, &all), 0);
+	cr_assert_eq(all.n, 40 - 14);
+	for (int i = 0; i < 40; i++) {
+		/* after rev: none of this may show */
+		snprintf(key, sizeof(key), "/p/%02d", i);
+		snprintf(val, sizeof(val), "late%d", i);
+		if (i % 3 == 0)
+			put(key, val);
+		else if (i % 2)
+			cr_assert_eq(bl_store_delete(st, key, 0, NULL, NULL), 0);
+		else
+			cr_assert_eq(bl_store_update(st, key, val, strlen(val), 0, NULL), 0);
+	}
+	do {
+		cr_assert_eq(bl_store_list(st, "/p/", after, rev, 3, &l), 0);
+		cr_assert_eq(l.rev, rev);
+		cr_assert(l.n == 3 || !l.more);
+		for (size_t i = 0; i < l.n; i++, got++) {
+			cr_assert_lt(got, all.n);
+			cr_assert_str_eq(l.items[i].key, all.items[got].key);
+			cr_assert_str_eq(l.items[i].value, all.items[got].value);
+			cr_assert_eq(l.items[i].mod_rev, all.items[got].mod_rev);
+		}
+		free(after);
+		after = l.n ? strdup(l.items[l.n - 1].key) : NULL;
+		bl_kv_list_free(&l);
+	} while (l.more);
+	cr_assert_eq(got, all.n);
+	free(after);
+	bl_kv_list_free(&all);
+}
+
 struct seen {
 	int n;
 	char what[16][64];

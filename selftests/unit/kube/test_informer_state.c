@@ -275,3 +275,72 @@ Test(informer_state, consecutive_failures_in_the_machine_reach_the_cap)
 	cr_assert_eq(s.failures, 12);
 	bl_inf_free(&s);
 }
+
+/* A page read from its text, an item at a time, fills the cache as the parsed page
+ * does: compact text kept as written when it has kind and apiVersion, stamped and
+ * written again when not; bad items skipped and counted; a page that is not one
+ * well-formed list leaves the cache alone and backs off. */
+Test(informer_state, list_text_equals_list_page)
+{
+	static const char *const pages[] = {
+		"{\"kind\":\"ServiceList\",\"metadata\":{\"resourceVersion\":\"7\",\"continue\":"
+		"\"c\"},"
+		"\"items\":[{\"kind\":\"Service\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":"
+		"\"a\","
+		"\"namespace\":\"d\"},\"spec\":{\"ports\":[{\"port\":1}]}},{\"metadata\":{}}]}",
+		" {\"items\" : [ {\"metadata\":{\"name\":\"b\",\"namespace\":\"d\"},\"spec\":{"
+		"\"x\":\"\\u00e9\\n\"}} ] , \"metadata\":{\"resourceVersion\":\"7\"}} \n",
+	};
+	struct bl_inf_state a, b;
+	json_t *v;
+	const char *k;
+
+	bl_inf_init(&a, "Service", "v1");
+	bl_inf_init(&b, "Service", "v1");
+	a.compact = b.compact = true;
+	bl_inf_start(&a);
+	bl_inf_start(&b);
+	for (int i = 0; i < 2; i++) {
+		json_t *body = J(pages[i]);
+		struct bl_inf_step sa = bl_inf_list_page(&a, body);
+		struct bl_inf_step sb = bl_inf_list_text(&b, pages[i], strlen(pages[i]));
+
+		cr_assert_eq(sa.what, sb.what);
+		cr_assert_eq(sb.what, i == 0 ? BL_INF_LIST : BL_INF_WATCH);
+		json_decref(body);
+	}
+	cr_assert_eq(json_object_size(b.cache), 2);
+	cr_assert_eq(b.bad_events, 1, "the item without a name");
+	cr_assert_str_eq(b.rv, "7");
+	json_object_foreach(a.cache, k, v)
+	{
+		json_t *x = bl_inf_object(v), *y = bl_inf_object(json_object_get(b.cache, k));
+
+		cr_assert(json_equal(x, y), "%s differs", k);
+		cr_assert_str_eq(json_string_value(json_object_get(y, "kind")), "Service");
+		json_decref(x);
+		json_decref(y);
+	}
+	cr_assert_str_eq(json_string_value(json_object_get(b.cache, "d/a")),
+			 "{\"kind\":\"Service\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"a\","
+			 "\"namespace\":\"d\"},\"spec\":{\"ports\":[{\"port\":1}]}}",
+			 "kept as the server wrote it");
+
+	/* not a list, or not whole: nothing taken */
+	static const char *const bad[] = {
+		"{\"metadata\":{\"resourceVersion\":\"8\"},\"items\":[{\"metadata\":{\"name\":"
+		"\"c\"}}",
+		"{\"metadata\":{\"resourceVersion\":\"8\"},\"items\":{}}",
+		"{\"items\":[]}",
+		"[]",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		bl_inf_start(&b);
+		cr_assert_eq(bl_inf_list_text(&b, bad[i], strlen(bad[i])).what, BL_INF_WAIT, "%s",
+			     bad[i]);
+		cr_assert_eq(json_object_size(b.cache), 2);
+		cr_assert_null(json_object_get(b.cache, "c"));
+	}
+	bl_inf_free(&a);
+	bl_inf_free(&b);
+}

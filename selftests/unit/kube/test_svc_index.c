@@ -109,3 +109,59 @@ Test(svc_index, fed_by_the_informer_hook)
 	bl_inf_free(&s);
 	bl_svc_index_free(&x);
 }
+
+static void listed(void *arg, const char *key, json_t *obj, json_t *stored)
+{
+	bl_svc_index_slice_listed(arg, key, obj, stored);
+}
+
+static void relisted(void *arg, const char *key, json_t *obj, json_t *stored)
+{
+	(void)obj;
+	(void)stored;
+	if (!key)
+		bl_svc_index_slices_relisted(arg, NULL);
+}
+
+/* The index built from a relist's items as they arrive (a list that failed half-way
+ * forgotten) is the one a reset from the finished cache gives. */
+Test(svc_index, built_from_list_items_equals_reset_from_the_cache)
+{
+	struct bl_inf_state s;
+	struct bl_svc_index x, y;
+	json_t *page;
+
+	bl_svc_index_init(&x);
+	bl_svc_index_init(&y);
+	bl_inf_init(&s, "EndpointSlice", "discovery.k8s.io/v1");
+	s.compact = true;
+	s.on_change = relisted;
+	s.on_list_item = listed;
+	s.change_arg = &x;
+	bl_inf_start(&s);
+	page = json_pack("{s:{s:s, s:s}, s:[o, o]}", "metadata", "resourceVersion", "5", "continue",
+			 "c1", "items", slice("s1", "web"), slice("s2", "db"));
+	cr_assert_eq(bl_inf_list_page(&s, page).what, BL_INF_LIST);
+	json_decref(page);
+	/* the second page fails: the list starts over */
+	bl_inf_done(&s, 500, true, 0.5);
+	bl_inf_backoff_done(&s);
+	page = json_pack("{s:{s:s, s:s}, s:[o, o]}", "metadata", "resourceVersion", "6", "continue",
+			 "c2", "items", slice("s1", "web"), slice("s3", "web"));
+	bl_inf_list_page(&s, page);
+	json_decref(page);
+	page = json_pack("{s:{s:s}, s:[o]}", "metadata", "resourceVersion", "6", "items",
+			 slice("s4", "api"));
+	cr_assert_eq(bl_inf_list_page(&s, page).what, BL_INF_WATCH);
+	json_decref(page);
+	cr_assert_null(bl_svc_index_slices(&x, "ns/db"), "s2 was in the failed list only");
+	cr_assert_eq(json_object_size(bl_svc_index_slices(&x, "ns/web")), 2);
+	cr_assert_eq(json_object_get(bl_svc_index_slices(&x, "ns/api"), "ns/s4"),
+		     json_object_get(s.cache, "ns/s4"), "the cache's own values");
+	bl_svc_index_slices_reset(&y, s.cache);
+	cr_assert(json_equal(x.slices, y.slices));
+	cr_assert(json_equal(x.group, y.group));
+	bl_inf_free(&s);
+	bl_svc_index_free(&x);
+	bl_svc_index_free(&y);
+}

@@ -1,0 +1,125 @@
+#include "agent/kube/parse_ahead.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#define WINDOW 64 /* groups read ahead at most: their trees are what it costs */
+
+struct slot {
+	json_t **objs;
+	size_t n;
+};
+
+struct bl_parse_ahead {
+	const struct bl_kube_source *k;
+	const char *const *keys;
+	size_t n;
+	bl_group_reader read;
+	struct slot *slots;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	size_t done;  /* the thread has read its groups below this */
+	size_t taken; /* the compiler took the groups below this */
+	bool stop;
+};
+
+static void *reader(void *arg)
+{
+	struct bl_parse_ahead *pa = arg;
+
+	for (size_t i = 1; i < pa->n; i += 2) {
+		bool stop;
+
+		pthread_mutex_lock(&pa->mu);
+		while (!pa->stop && i >= pa->taken + WINDOW)
+			pthread_cond_wait(&pa->cv, &pa->mu);
+		stop = pa->stop;
+		pthread_mutex_unlock(&pa->mu);
+		if (stop)
+			break;
+		pa->slots[i].objs = pa->read(pa->k, pa->keys[i], &pa->slots[i].n);
+		pthread_mutex_lock(&pa->mu);
+		pa->done = i + 1;
+		pthread_cond_broadcast(&pa->cv);
+		pthread_mutex_unlock(&pa->mu);
+	}
+	pthread_mutex_lock(&pa->mu);
+	pa->done = pa->n;
+	pthread_cond_broadcast(&pa->cv);
+	pthread_mutex_unlock(&pa->mu);
+	return NULL;
+}
+
+struct bl_parse_ahead *bl_parse_ahead_start(const struct bl_kube_source *k, const char *const *keys,
+					    size_t n, bl_group_reader read)
+{
+	struct bl_parse_ahead *pa = calloc(1, sizeof(*pa));
+
+	if (!pa || n < 2 || !(pa->slots = calloc(n, sizeof(*pa->slots)))) {
+		if (pa)
+			free(pa->slots);
+		free(pa);
+		return NULL;
+	}
+	pa->k = k;
+	pa->keys = keys;
+	pa->n = n;
+	pa->read = read;
+	pthread_mutex_init(&pa->mu, NULL);
+	pthread_cond_init(&pa->cv, NULL);
+	if (pthread_create(&pa->thread, NULL, reader, pa)) {
+		pthread_mutex_destroy(&pa->mu);
+		pthread_cond_destroy(&pa->cv);
+		free(pa->slots);
+		free(pa);
+		return NULL;
+	}
+	return pa;
+}
+
+json_t **bl_parse_ahead_take(struct bl_parse_ahead *pa, const struct bl_kube_source *k,
+			     const char *const *keys, size_t i, bl_group_reader read, size_t *n)
+{
+	json_t **objs;
+
+	if (!pa || i % 2 == 0) {
+		objs = read(k, keys[i], n);
+	} else {
+		pthread_mutex_lock(&pa->mu);
+		while (pa->done <= i)
+			pthread_cond_wait(&pa->cv, &pa->mu);
+		pthread_mutex_unlock(&pa->mu);
+		objs = pa->slots[i].objs;
+		*n = pa->slots[i].n;
+		pa->slots[i].objs = NULL;
+	}
+	if (pa) {
+		pthread_mutex_lock(&pa->mu);
+		pa->taken = i + 1;
+		pthread_cond_broadcast(&pa->cv);
+		pthread_mutex_unlock(&pa->mu);
+	}
+	return objs;
+}
+
+void bl_parse_ahead_stop(struct bl_parse_ahead *pa)
+{
+	if (!pa)
+		return;
+	pthread_mutex_lock(&pa->mu);
+	pa->stop = true;
+	pthread_cond_broadcast(&pa->cv);
+	pthread_mutex_unlock(&pa->mu);
+	pthread_join(pa->thread, NULL);
+	for (size_t i = 0; i < pa->n; i++) {
+		for (size_t j = 0; pa->slots[i].objs && j < pa->slots[i].n; j++)
+			json_decref(pa->slots[i].objs[j]);
+		free(pa->slots[i].objs);
+	}
+	pthread_mutex_destroy(&pa->mu);
+	pthread_cond_destroy(&pa->cv);
+	free(pa->slots);
+	free(pa);
+}

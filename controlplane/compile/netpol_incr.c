@@ -105,10 +105,18 @@ struct pol_e {
 /* Entries in the maps-to-be: who produced them, what was handed out last. */
 struct row_e {
 	struct bpflet_pol_key key;
-	uint32_t *ids, n, cap, written;
+	uint32_t *ids, n, cap, written; /* ids: inl until more than two rules share it */
+	uint32_t inl[2];
 	bool dirty;
 	UT_hash_handle hh;
 };
+
+static void row_free(struct row_e *r)
+{
+	if (r->ids != r->inl)
+		free(r->ids);
+	free(r);
+}
 
 struct ipc_e {
 	struct bpflet_ipcache_key key;
@@ -179,13 +187,19 @@ static int row_ref(struct bl_netpol_incr *c, const struct bpflet_pol_key *k, uin
 		if (!(r = calloc(1, sizeof(*r))))
 			return -ENOMEM;
 		r->key = *k;
+		r->ids = r->inl;
+		r->cap = 2;
 		HASH_ADD(hh, c->rows, key, sizeof(r->key), r);
 	}
 	if (r->n == r->cap) {
-		uint32_t cap = r->cap ? r->cap * 2 : 2, *ids = realloc(r->ids, cap * sizeof(*ids));
+		uint32_t cap = r->cap * 2, *ids = r->ids == r->inl
+							  ? malloc(cap * sizeof(*ids))
+							  : realloc(r->ids, cap * sizeof(*ids));
 
 		if (!ids)
 			return -ENOMEM;
+		if (r->ids == r->inl)
+			memcpy(ids, r->inl, sizeof(r->inl));
 		r->ids = ids;
 		r->cap = cap;
 	}
@@ -909,9 +923,9 @@ int bl_netpol_incr_set(struct bl_netpol_incr *c, const json_t *obj, struct bl_er
 	if (kind_is(kind, "Namespace"))
 		e = set_ns(c, m.name, labels, true);
 	else {
-		if (!(copy = json_deep_copy(obj)))
-			return -ENOMEM;
-		/* labels again, in the copy the compiler keeps */
+		/* held, not copied: objects from caches and files are replaced, never changed */
+		copy = json_incref((json_t *)obj);
+		/* labels again, in the object the compiler keeps */
 		bl_k8s_meta_parse(copy, false, &m, &labels, err, sizeof(err));
 		snprintf(key, sizeof(key), "%s/%s", m.ns, m.name);
 		e = kind_is(kind, "Pod") ? set_pod(c, key, &m, copy, labels)
@@ -1100,8 +1114,7 @@ static int hand_out(struct bl_netpol_incr *c, struct bl_pol_delta *d)
 		r->written = v;
 		if (!r->n) {
 			HASH_DEL(c->rows, r);
-			free(r->ids);
-			free(r);
+			row_free(r);
 		}
 	}
 	c->d_rows.n = 0;
@@ -1286,8 +1299,7 @@ void bl_netpol_incr_free(struct bl_netpol_incr *c)
 	HASH_ITER(hh, c->rows, r, rt)
 	{
 		HASH_DEL(c->rows, r);
-		free(r->ids);
-		free(r);
+		row_free(r);
 	}
 	HASH_ITER(hh, c->ipc, ie, it)
 	{

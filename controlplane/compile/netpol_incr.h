@@ -53,8 +53,9 @@ struct bl_netpol_incr *bl_netpol_incr_new(void);
 void bl_netpol_incr_free(struct bl_netpol_incr *c);
 
 /* A Pod, Namespace or NetworkPolicy, new or changed (other kinds: ignored, 0). The
- * compiler keeps its own copy. A bad one: -EINVAL and a message in errs naming it,
- * the previous version kept. -ENOMEM leaves the state in need of a rebuild. */
+ * compiler holds a reference: the caller must not change the object afterwards (a new
+ * version is a new object). A bad one: -EINVAL and a message in errs naming it, the
+ * previous version kept. -ENOMEM leaves the state in need of a rebuild. */
 int bl_netpol_incr_set(struct bl_netpol_incr *c, const json_t *obj, struct bl_errlist *errs);
 /* Removes "Pod"/"Namespace"/"NetworkPolicy" ns/name (a Namespace: ns ignored). */
 int bl_netpol_incr_remove(struct bl_netpol_incr *c, const char *kind, const char *ns,

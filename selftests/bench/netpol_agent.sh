@@ -10,7 +10,7 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 BL_TAG=npb$$
 . "$HERE/../../scripts/netns_lib.sh"
-trap 'bl_teardown' EXIT
+trap '[ -n "${NPB_KEEP_LOG:-}" ] && cp "$BL_AGENT_LOG" "$NPB_KEEP_LOG"; bl_teardown' EXIT
 trap 'exit 130' INT TERM HUP PIPE
 N=${NPB_CHANGES:-15}
 k() { ip netns exec "$BL_NODE" kubectl --kubeconfig "$BL_KCFG" "$@"; }
@@ -41,7 +41,8 @@ stats() { # stats LABEL: p50/max of the numbers on stdin
 
 bl_node_up
 mkdir -p -m 0700 "$BL_CP_DATA"
-"$BL_BIN/bench_cp" seed-netpol "$BL_CP_DATA/state.db" | sed 's/^/   /' || exit 1
+# the pods are bound to the agent's node: the scheduler leaves them alone
+"$BL_BIN/bench_cp" seed-netpol "$BL_CP_DATA/state.db" "$BL_TAG-n1" | sed 's/^/   /' || exit 1
 bl_cp_start || { echo "bench: the control plane does not start" >&2; exit 1; }
 start=$(now_ms)
 BL_AGENT_API_ONLY=1 bl_agent_start --kubeconfig "$BL_KCFG" --node-name "$BL_TAG-n1" \

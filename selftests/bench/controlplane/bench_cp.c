@@ -1,6 +1,7 @@
 /* Control-plane figures for make bench.
- *   bench_cp seed-netpol DB         writes the NetworkPolicy benchmarks' namespaces, pods
- *                                   and policies (selftests/bench/np_objects.h) into DB
+ *   bench_cp seed-netpol DB [NODE]  writes the NetworkPolicy benchmarks' namespaces, pods
+ *                                   (bound to NODE) and policies (selftests/bench/
+ *                                   np_objects.h) into DB
  *   bench_cp seed DB NSVC EPS [plain]  writes NSVC Services and as many EndpointSlices of
  *                                   EPS endpoints each into the SQLite store DB (a tmpfs path:
  *                                   seeding is not what is measured); "plain": Services
@@ -127,7 +128,8 @@ static int put(struct bl_store *st, const char *resource, json_t *o, unsigned se
 	return rc;
 }
 
-static int seed_netpol(const char *db)
+/* node: every pod's spec.nodeName, so the scheduler leaves them as they are */
+static int seed_netpol(const char *db, const char *node)
 {
 	struct bl_store *st;
 	unsigned serial = 0;
@@ -140,8 +142,14 @@ static int seed_netpol(const char *db)
 	for (unsigned i = 0; i < NP_PODS && !rc; i++) {
 		char app[16];
 
+		json_t *pod;
+
 		snprintf(app, sizeof(app), "app-%u", (i / NP_NS) % 10);
-		rc = put(st, "pods", np_pod(i, app), serial++);
+		pod = np_pod(i, app);
+		if (node)
+			json_object_set_new(json_object_get(pod, "spec"), "nodeName",
+					    json_string(node));
+		rc = put(st, "pods", pod, serial++);
 	}
 	for (unsigned i = 0; i < NP_POLICIES && !rc; i++)
 		rc = put(st, "networkpolicies", np_policy(i), serial++);
@@ -423,8 +431,8 @@ int main(int argc, char **argv)
 {
 	int rc = 0, events = 200;
 
-	if (argc == 3 && !strcmp(argv[1], "seed-netpol"))
-		return seed_netpol(argv[2]);
+	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "seed-netpol"))
+		return seed_netpol(argv[2], argc == 4 ? argv[3] : NULL);
 	if ((argc == 5 || argc == 6) && !strcmp(argv[1], "seed"))
 		return seed(argv[2], atoi(argv[3]), atoi(argv[4]),
 			    argc == 6 && !strcmp(argv[5], "plain"));

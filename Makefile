@@ -54,18 +54,19 @@ asan = $(patsubst %.c,$(B)/asan/%.o,$(1))
 
 BINS := $(B)/bin/bpflet $(B)/bin/bpflet-cni $(B)/bin/bpfletctl
 TEST_BINS := $(B)/bin/test_compile $(B)/bin/test_cni $(B)/bin/test_dataplane $(B)/bin/test_kube $(B)/bin/test_bpf \
-	$(B)/bin/xdp_second
+	$(B)/bin/xdp_second $(B)/bin/tcp_rr $(B)/bin/kp_fe_wait
 # the control plane joins the build as soon as it has an entry point
 ifneq ($(wildcard controlplane/main.c),)
 BINS += $(B)/bin/bpflet-controlplane
 TEST_BINS += $(B)/bin/test_controlplane
 endif
-BENCH_BINS := $(B)/bin/bench_prog $(B)/bin/tcp_rr $(B)/bin/bench_maglev $(B)/bin/bench_policy
+BENCH_BINS := $(B)/bin/bench_prog $(B)/bin/tcp_rr $(B)/bin/bench_maglev $(B)/bin/bench_policy \
+	$(B)/bin/kp_fe_wait
 ifneq ($(wildcard controlplane/main.c),)
 BENCH_BINS += $(B)/bin/bench_cp $(B)/bin/bench_kube_change
 endif
 
-.PHONY: all check bench demo deps clean format test-unit test-bpf test-e2e
+.PHONY: all check bench bench-plot demo deps clean format test-unit test-bpf test-e2e
 # keep the BPF objects: bpftool and tests load them too, not only the skeletons
 .SECONDARY: $(BPF_OBJS)
 all: $(BINS)
@@ -122,6 +123,8 @@ $(B)/bin/bench_maglev: $(call obj,selftests/bench/bench_maglev.c agent/dataplane
 	$(CC) $(CFLAGS) -o $@ $^
 $(B)/bin/tcp_rr: $(call obj,selftests/bench/tcp_rr.c) | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $^
+$(B)/bin/kp_fe_wait: $(call obj,selftests/bench/kp_fe_wait.c) | $(B)/bin
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/bin/bench_cp: $(call obj,selftests/bench/controlplane/bench_cp.c selftests/bench/np_objects.c selftests/bench/bench_http.c $(CP_SRCS) $(COMMON_SRCS)) | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(CP_LIBS)
 $(B)/bin/bench_kube_change: $(call obj,selftests/bench/bench_kube_change.c selftests/bench/bench_http.c) | $(B)/bin
@@ -146,6 +149,10 @@ test-e2e: all
 
 bench: all $(BENCH_BINS)
 	bash selftests/bench/run.sh
+
+# docs/bench-kp.png from the last kube-proxy comparison (build/bench-kp.json)
+bench-plot:
+	bash selftests/bench/kp_plot.sh
 
 demo: all
 	bash scripts/demo.sh

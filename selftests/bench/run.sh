@@ -8,7 +8,9 @@
 #  3. NetworkPolicy per-packet and compile costs (bench_policy);
 #  4. the control plane, the agent's full sync / change latency / memory at 10k
 #     Services from it (kube_agent.sh) and at 1k NetworkPolicies over 10k pods
-#     (netpol_agent.sh), north-south at XDP (northsouth.sh).
+#     (netpol_agent.sh), north-south at XDP (northsouth.sh);
+#  5. kube-proxy side by side (kp_bench.sh): direct, bpflet, kube-proxy's iptables and
+#     nftables dataplanes at 10, 1k and 10k Services (docs/benchmarks.md).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 BL_TAG=bench$$
@@ -125,3 +127,9 @@ fi
 echo
 echo "== north-south: NodePort to a backend on another node, xdp_uplink vs iptables DNAT+MASQUERADE"
 NS_PERF=1 bash "$HERE/northsouth.sh" # the CPU split only where perf is installed
+rc=$?
+
+echo
+echo "== kube-proxy side by side: direct, bpflet, iptables, nftables at 10/1k/10k Services (~6-9 min)"
+bash "$HERE/kp_bench.sh" || rc=1
+exit $rc

@@ -74,7 +74,16 @@ spread() {
 	done
 	echo "$seen" | fold -w1 | sort | tr -d '\n'
 }
-udp_req() { echo x | ip netns exec "$T-c" timeout 3 socat -T1 - "UDP:$VIP:53" 2>&1; }
+# udp_req: one datagram's answer; up to 3 tries, as a resolver would (socat's forking
+# UDP server, forking a shell per datagram, can miss the 1 s wait on a loaded machine)
+udp_req() {
+	local out
+	for _ in 1 2 3; do
+		out=$(echo x | ip netns exec "$T-c" timeout 3 socat -T1 - "UDP:$VIP:53" 2>&1)
+		[ -n "$out" ] && break
+	done
+	echo "$out"
+}
 
 # check_dataplane NAME: traffic through whichever rule set is loaded
 check_dataplane() {

@@ -117,7 +117,7 @@ $(B)/bin/xdp_second: $(call obj,selftests/e2e/xdp_second.c) | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/bin/bench_prog: $(call obj,selftests/bench/bench_prog.c selftests/bpf/packet.c $(COMMON_SRCS)) | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
-$(B)/bin/bench_policy: $(call obj,selftests/bench/bench_policy.c selftests/bpf/packet.c agent/dataplane/pol_sync.c $(COMPILE_SRCS) $(COMMON_SRCS)) | $(B)/bin
+$(B)/bin/bench_policy: $(call obj,selftests/bench/bench_policy.c selftests/bench/np_objects.c selftests/bpf/packet.c agent/dataplane/pol_sync.c $(COMPILE_SRCS) $(COMMON_SRCS)) | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/bin/bench_maglev: $(call obj,selftests/bench/bench_maglev.c agent/dataplane/svc_sync.c agent/dataplane/id_table.c controlplane/compile/maglev.c) | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $^
@@ -125,7 +125,7 @@ $(B)/bin/tcp_rr: $(call obj,selftests/bench/tcp_rr.c) | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $^
 $(B)/bin/kp_fe_wait: $(call obj,selftests/bench/kp_fe_wait.c) | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
-$(B)/bin/bench_cp: $(call obj,selftests/bench/controlplane/bench_cp.c selftests/bench/bench_http.c $(CP_SRCS) $(COMMON_SRCS)) | $(B)/bin
+$(B)/bin/bench_cp: $(call obj,selftests/bench/controlplane/bench_cp.c selftests/bench/np_objects.c selftests/bench/bench_http.c $(CP_SRCS) $(COMMON_SRCS)) | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(CP_LIBS)
 $(B)/bin/bench_kube_change: $(call obj,selftests/bench/bench_kube_change.c selftests/bench/bench_http.c) | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lpthread

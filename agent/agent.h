@@ -8,6 +8,7 @@
 #include "agent/endpoints.h"
 #include "agent/policy_events.h"
 #include "controlplane/compile/netpol.h"
+#include "controlplane/compile/netpol_incr.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -85,7 +86,9 @@ struct bl_agent {
 	struct bl_ct_gc_stats ct_gc; /* totals since start */
 	unsigned long ct_gc_runs;
 	int inotify_fd;
-	struct bl_pol_table pol_applied; /* what the policy maps hold */
+	struct bl_netpol_incr *pol_incr; /* policy_source.c: compiled by change */
+	struct bl_pol_seen *pol_seen;	 /* the versions handed to it */
+	bool pol_rewrite;		 /* a write failed: maps rewritten whole next */
 	bool pol_dirty;			 /* rewrite the policy maps at the next sync */
 	struct bl_pol_events *pol_ev;	 /* policy_events.c */
 	struct bl_kube_source *kube;	 /* NULL without the API */
@@ -110,6 +113,8 @@ int bl_service_resync(struct bl_agent *a);
 
 /* policy_source.c: Pods, Namespaces, NetworkPolicies among objs → policy maps. */
 int bl_policy_resync(struct bl_agent *a, json_t **objs, size_t n);
+/* The name of policy rule id ("ns/policy ingress[0]"), NULL when unused. */
+const char *bl_policy_rule_name(const struct bl_agent *a, uint32_t id);
 
 /* ct_gc_timer.c: periodic conntrack GC; a purge-only pass after Service changes. */
 int bl_ct_gc_start(struct bl_agent *a);

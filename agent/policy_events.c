@@ -25,9 +25,9 @@ struct bl_pol_events {
 
 static const char *rule_name(const struct bl_agent *a, __u32 id)
 {
-	if (id && id <= a->pol_applied.n_rule_names)
-		return a->pol_applied.rule_names[id - 1];
-	return id ? "a rule since removed" : "default deny";
+	const char *n = bl_policy_rule_name(a, id);
+
+	return n ? n : id ? "a rule since removed" : "default deny";
 }
 
 static bool under_limit(struct bl_pol_events *pe)

@@ -228,7 +228,10 @@ static __always_inline int tc_pod_path(struct __sk_buff *skb)
 	}
 	case PARSE_OTHER_L4:
 		if (parse_sctp_ports(skb, &p)) {
-			if (pol_from_pod(skb, &p) == POL_DROP)
+			ct_key_of(&ct_key, p.saddr, p.daddr, p.sport, p.dport, p.proto);
+			ct = ct_lookup(&ct_key);
+			if (!(ct && ct_is_pass(ct) && pol_pass_follow(skb, &p, ct, &ct_key)) &&
+			    pol_from_pod(skb, &p) == POL_DROP)
 				return TC_ACT_SHOT;
 			count(skb, BPFLET_CNT_PASS);
 			return TC_ACT_OK;
@@ -247,8 +250,15 @@ static __always_inline int tc_pod_path(struct __sk_buff *skb)
 	if (!bench_skip_ct_lookup) {
 		ct_key_of(&ct_key, p.saddr, p.daddr, p.sport, p.dport, p.proto);
 		ct = ct_lookup(&ct_key);
-		if (ct)
+		if (ct && ct_is_pass(ct)) {
+			/* a direct flow NetworkPolicy allowed: nothing else to look up */
+			if (pol_pass_follow(skb, &p, ct, &ct_key)) {
+				count(skb, BPFLET_CNT_PASS);
+				return TC_ACT_OK;
+			}
+		} else if (ct) {
 			return follow_ct(skb, &p, &ct_key, ct);
+		}
 	}
 
 	fe_key.addr.addr[0] = p.daddr;

@@ -201,6 +201,32 @@ print(sum(len(s['backends']) for s in d if s['name'].startswith('default/$name:'
 	return 1
 }
 
+# bl_cp_start [server args]: bpflet-controlplane in the node namespace on
+# 127.0.0.1:6443 with its data in $BL_CP_DATA (kept across restarts); waits until it is
+# ready. kubectl reaches it with $BL_KCFG. Stopped by bl_cp_stop and bl_teardown.
+BL_CP_DATA=$BL_WORK/cp
+BL_KCFG=$BL_CP_DATA/admin.kubeconfig
+BL_CP_PID=
+bl_cp_start() {
+	mkdir -p "$BL_CP_DATA"
+	ip netns exec "$BL_NODE" "$BL_BIN/bpflet-controlplane" --data-dir "$BL_CP_DATA" \
+		--listen 127.0.0.1:6443 "$@" >>"$BL_WORK/cp.log" 2>&1 &
+	BL_CP_PID=$!
+	for _ in $(seq 100); do
+		ip netns exec "$BL_NODE" curl -sk -m 1 https://127.0.0.1:6443/readyz >/dev/null 2>&1 &&
+			return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+bl_cp_stop() {
+	[ -n "$BL_CP_PID" ] || return 0
+	kill "$BL_CP_PID" 2>/dev/null
+	wait "$BL_CP_PID" 2>/dev/null
+	BL_CP_PID=
+}
+
 # The pods of this run, from the namespaces themselves (bl_pod_add runs in $(...)
 # subshells, so a shell array would not see them).
 bl_pods() {
@@ -215,6 +241,7 @@ bl_teardown() {
 		kill "$pid" 2>/dev/null
 	done
 	bl_agent_stop
+	bl_cp_stop
 	if [ -x "$BL_BIN/bpflet" ] && ip netns list | grep -qw "$BL_NODE"; then
 		for pod in $(bl_pods); do
 			bl_cni DEL "$pod" >/dev/null 2>&1

@@ -1,9 +1,12 @@
 /* Policy maps: a sorted-array diff per map (see pol_sync.h). */
 #include "agent/dataplane/pol_sync.h"
 
+#include "agent/common/maps_util.h"
+
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,5 +136,100 @@ int bl_pol_sync(const struct bl_pol_fds *fds, const struct bl_pol_table *prev,
 	    (err = remove_old(fds->rules, &pr, &nr, st)) ||
 	    (err = remove_old(fds->ipcache, &pi, &ni, st)))
 		return err;
+	return 0;
+}
+
+static int upd(int fd, const void *k, const void *v, struct bl_pol_sync_stats *st)
+{
+	if (bpf_map_update_elem(fd, k, v, BPF_ANY)) {
+		st->errors++;
+		return -errno;
+	}
+	st->writes++;
+	return 0;
+}
+
+static int rm(int fd, const void *k, struct bl_pol_sync_stats *st)
+{
+	if (bpf_map_delete_elem(fd, k) && errno != ENOENT) {
+		st->errors++;
+		return -errno;
+	}
+	st->removes++;
+	return 0;
+}
+
+int bl_pol_sync_delta(const struct bl_pol_fds *fds, const struct bl_netpol_incr *c,
+		      const struct bl_pol_delta *d, struct bl_pol_sync_stats *st)
+{
+	int err = 0;
+
+	memset(st, 0, sizeof(*st));
+	for (size_t i = 0; i < d->n_name_up && !err; i++) {
+		struct bpflet_pol_name v = {0};
+		const char *n = bl_netpol_incr_rule_name(c, d->name_up[i]);
+
+		snprintf(v.name, sizeof(v.name), "%s", n ? n : "");
+		err = upd(fds->names, &d->name_up[i], &v, st);
+	}
+	for (size_t i = 0; i < d->n_rule_up && !err; i++)
+		err = upd(fds->rules, &d->rule_up[i].key, &d->rule_up[i].val, st);
+	for (size_t i = 0; i < d->n_ipc_up && !err; i++)
+		err = upd(fds->ipcache, &d->ipc_up[i].key, &d->ipc_up[i].val, st);
+	for (size_t i = 0; i < d->n_ep_up && !err; i++)
+		err = upd(fds->endpoints, &d->ep_up[i].addr, &d->ep_up[i].val, st);
+	for (size_t i = 0; i < d->n_ep_del && !err; i++)
+		err = rm(fds->endpoints, &d->ep_del[i], st);
+	for (size_t i = 0; i < d->n_rule_del && !err; i++)
+		err = rm(fds->rules, &d->rule_del[i], st);
+	for (size_t i = 0; i < d->n_ipc_del && !err; i++)
+		err = rm(fds->ipcache, &d->ipc_del[i], st);
+	for (size_t i = 0; i < d->n_name_del && !err; i++)
+		if (!bpf_map_delete_elem(fds->names, &d->name_del[i]))
+			st->removes++;
+	return err;
+}
+
+/* Appends each entry of a map walk to one of the table's arrays (layout: f). */
+struct reader {
+	void *arr; /* address of the array pointer */
+	size_t *n;
+	struct rec_set f;
+};
+
+static int read_one(void *arg, const void *k, const void *v)
+{
+	struct reader *r = arg;
+	char *a = realloc(*(char **)r->arr, (*r->n + 1) * r->f.elem);
+
+	if (!a)
+		return -ENOMEM;
+	memset(a + *r->n * r->f.elem, 0, r->f.elem);
+	memcpy(a + *r->n * r->f.elem, k, r->f.ksz);
+	memcpy(a + *r->n * r->f.elem + r->f.voff, v, r->f.vsz);
+	*(char **)r->arr = a;
+	(*r->n)++;
+	return 0;
+}
+
+int bl_pol_read_maps(const struct bl_pol_fds *fds, struct bl_pol_table *t)
+{
+	int err;
+
+	memset(t, 0, sizeof(*t));
+	struct reader rules = {&t->rules, &t->n_rules, RULES(t)};
+	struct reader ipc = {&t->ipcache, &t->n_ipcache, IPC(t)};
+	struct reader eps = {&t->endpoints, &t->n_endpoints, EPS(t)};
+
+	err = bl_map_walk(fds->rules, rules.f.ksz, rules.f.vsz, read_one, &rules);
+	if (!err)
+		err = bl_map_walk(fds->ipcache, ipc.f.ksz, ipc.f.vsz, read_one, &ipc);
+	if (!err)
+		err = bl_map_walk(fds->endpoints, eps.f.ksz, eps.f.vsz, read_one, &eps);
+	if (err) {
+		bl_pol_table_free(t);
+		return err;
+	}
+	bl_pol_table_sort(t);
 	return 0;
 }

@@ -8,6 +8,7 @@
 #define BPFLET_POL_SYNC_H
 
 #include "controlplane/compile/netpol.h"
+#include "controlplane/compile/netpol_incr.h"
 
 struct bl_pol_fds {
 	int ipcache, rules, endpoints, names;
@@ -21,5 +22,14 @@ struct bl_pol_sync_stats {
  * replaced by next; on error (-errno) the maps hold a mix and the caller retries. */
 int bl_pol_sync(const struct bl_pol_fds *fds, const struct bl_pol_table *prev,
 		const struct bl_pol_table *next, struct bl_pol_sync_stats *st);
+
+/* Writes a delta of the incremental compiler (names from c), in the same safe order:
+ * names, allow entries, identities, isolation; then isolation lifted, entries and
+ * identities removed. On error (-errno) the maps hold a mix: the caller rewrites them
+ * whole from the compiler's table (bl_pol_sync over bl_pol_read_maps). */
+int bl_pol_sync_delta(const struct bl_pol_fds *fds, const struct bl_netpol_incr *c,
+		      const struct bl_pol_delta *d, struct bl_pol_sync_stats *st);
+/* What the ipcache, rule and endpoint maps hold now (rule names left empty). */
+int bl_pol_read_maps(const struct bl_pol_fds *fds, struct bl_pol_table *t);
 
 #endif

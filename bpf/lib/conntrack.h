@@ -23,6 +23,13 @@ static __always_inline void ct_key_of(struct bpflet_ct_key *k, __be32 saddr, __b
 	k->family = BPFLET_AF_INET;
 }
 
+/* A NetworkPolicy pass entry (lib/policy.h): a direct flow's verdict, nothing to
+ * translate. Service entries always carry their svc_id (>= 1). */
+static __always_inline bool ct_is_pass(const struct bpflet_ct_val *v)
+{
+	return v->svc_id == 0 && v->dir == BPFLET_CT_FORWARD;
+}
+
 static __always_inline struct bpflet_ct_val *ct_lookup(const struct bpflet_ct_key *k)
 {
 	struct bpflet_ct_val *v;

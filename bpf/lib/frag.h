@@ -89,7 +89,7 @@ static __always_inline int frag_follow(struct __sk_buff *skb, struct pkt *p, boo
 	*translated = false;
 	ct_key_of(&k, p->saddr, p->daddr, p->sport, p->dport, p->proto);
 	ct = ct_lookup(&k);
-	if (!ct)
+	if (!ct || ct_is_pass(ct))
 		return 0;
 	fwd = ct->dir == BPFLET_CT_FORWARD;
 	hairpin = ct->flags & BPFLET_CT_F_HAIRPIN;

@@ -107,7 +107,7 @@ static __always_inline struct bpflet_ct_val *icmp_error_rewrite(void *data, void
 	/* the quoted packet went is → id; its flow's entry for the other way is id → is */
 	ct_key_of(&k, in->daddr, in->saddr, ((__be16 *)l4)[1], ((__be16 *)l4)[0], in->protocol);
 	ct = ct_lookup(&k);
-	if (!ct)
+	if (!ct || ct_is_pass(ct)) /* a policy pass entry: nothing was translated */
 		return NULL;
 	/* REPLY entry: the quote is client → backend, from the backend's side: its
 	 * destination becomes the VIP. FORWARD entry: the quote is VIP → client, from

@@ -2,13 +2,18 @@
  * NetworkPolicy enforcement (headers/bpflet/policy_abi.h), shared by the pod's two
  * hooks: tc_pod checks what a pod sends (its egress, after the Service translation, so
  * the peer is the real backend) and tc_pod_to what is delivered to it (its ingress).
- * The rules are read only when the policy conntrack has no entry for the tuple; an
- * allowed connection leaves entries for itself and for its replies.
+ * The rules are read only for a connection without a verdict yet; an allowed one
+ * leaves entries for itself and for its replies. What a pod sends keeps its verdict in
+ * the Service conntrack (a pass entry, see ct_is_pass), which tc_pod looks up first
+ * anyway: an established flow of an isolated pod costs that one lookup, and skips the
+ * frontend lookups a flow of a pod without policy still pays. What a pod receives keeps
+ * its verdict in the policy conntrack of tc_pod_to.
  */
 #ifndef BPFLET_BPF_POLICY_H
 #define BPFLET_BPF_POLICY_H
 
 #include "lib/clock.h"
+#include "lib/conntrack.h"
 #include "lib/counters.h"
 #include "lib/parse.h"
 
@@ -111,10 +116,12 @@ struct pol_ask {
 	__u8 dir;		       /* enum bpflet_pol_dir */
 	__u8 has_own;
 	__u32 epf; /* the endpoint's BPFLET_POL_EP_* flags */
-	/* scratch for the lookups, off the stack */
+	/* scratch for the lookups and entries, off the stack */
 	struct bpflet_ipcache_key ik;
 	struct bpflet_pol_key rk;
 	struct bpflet_polct_val ct;
+	struct bpflet_ct_key ck;
+	struct bpflet_ct_val cv;
 };
 
 /* The rules of a's endpoint for its peer: the peer's identity, then the wildcard
@@ -211,6 +218,61 @@ static __always_inline void polct_put(struct bpflet_polct_val *v, const struct b
 	bpf_map_update_elem(&bl_polct_v1, k, v, BPF_ANY);
 }
 
+/*
+ * The verdict for what a pod sends, as a pass entry of the Service conntrack keyed by
+ * the tuple as tc_pod sees it. A reply entry never replaces a Service flow's own entry
+ * for the same tuple (the backend's side of a translated flow); the GC ages pass
+ * entries like any other, by protocol and TCP state.
+ */
+static __always_inline void pol_put_pass(struct pol_ask *a, const struct bpflet_polct_key *k,
+					 __u32 rule_id, __u8 tcp_bits, bool reply)
+{
+	struct bpflet_ct_val *v = &a->cv;
+
+	ct_key_of(&a->ck, k->saddr, k->daddr, k->sport, k->dport, k->proto);
+	__builtin_memset(v, 0, sizeof(*v));
+	v->nat_addr.addr[0] = k->daddr; /* identity: nothing to translate */
+	v->nat_port = k->dport;
+	v->dir = BPFLET_CT_FORWARD;
+	v->backend_id = rule_id;
+	v->flags = tcp_bits;
+	v->created_ns = v->last_seen_ns = coarse_now();
+	/* full: the next packet asks the rules again */
+	ct_insert(&a->ck, v, reply ? BPF_NOEXIST : BPF_ANY);
+}
+
+static __always_inline void pol_put(struct pol_ask *a, const struct pkt *p,
+				    const struct bpflet_polct_key *k, __u32 rule_id, __u32 flags)
+{
+	bool reply = flags & BPFLET_POLCT_F_REPLY;
+
+	if (k->hook == BPFLET_POL_HOOK_FROM_POD)
+		pol_put_pass(a, k, rule_id, reply ? 0 : ct_tcp_bits(p->tcp_flags), reply);
+	else
+		polct_put(&a->ct, k, rule_id, flags);
+}
+
+/*
+ * tc_pod found a pass entry for the packet's tuple: the flow's verdict. A TCP SYN
+ * opens the tuple anew and is judged again (false; the entry is gone).
+ */
+static __always_inline bool pol_pass_follow(struct __sk_buff *skb, const struct pkt *p,
+					    struct bpflet_ct_val *ct, const struct bpflet_ct_key *k)
+{
+	if (opens_connection(p)) {
+		ct_remove(k);
+		return false;
+	}
+	ct_touch(ct, p);
+	/* the client's first ACK ends the handshake: established, for the GC's timeouts
+	 * (the SYN-ACK is seen by the entry for the other way, when there is one) */
+	if (p->proto == IPPROTO_TCP && (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_ACK &&
+	    !(ct->flags & BPFLET_CT_F_SYNACK_SEEN))
+		ct->flags |= BPFLET_CT_F_SYNACK_SEEN;
+	pol_count_rule(ct->backend_id, skb->len);
+	return true;
+}
+
 enum pol_result { POL_PASS, POL_DROP };
 
 /* Per-CPU room for the question: the pod program's own stack is nearly full. */
@@ -261,9 +323,9 @@ static __noinline int pol_decide(struct __sk_buff *skb, const struct pkt *p, str
 	}
 	pol_count_rule(rule_id, skb->len);
 	if (a->has_own)
-		polct_put(&a->ct, &a->own, rule_id, flags);
+		pol_put(a, p, &a->own, rule_id, flags);
 	if (a->epf & reply_isolated)
-		polct_put(&a->ct, &a->reply, rule_id, flags | BPFLET_POLCT_F_REPLY);
+		pol_put(a, p, &a->reply, rule_id, flags | BPFLET_POLCT_F_REPLY);
 	return POL_PASS;
 }
 
@@ -275,8 +337,9 @@ static __always_inline __u32 pol_ep_flags(__be32 addr)
 }
 
 /*
- * tc_pod, a packet the pod sends that is not Service traffic: the pod's egress rules
- * for its destination. Replies reach tc_pod_to with the tuple reversed.
+ * tc_pod, a packet the pod sends that is not Service traffic and has no pass entry:
+ * the pod's egress rules for its destination. Replies reach tc_pod_to with the tuple
+ * reversed.
  */
 static __always_inline int pol_from_pod(struct __sk_buff *skb, const struct pkt *p)
 {
@@ -288,8 +351,6 @@ static __always_inline int pol_from_pod(struct __sk_buff *skb, const struct pkt 
 	a->epf = epf;
 	polct_key(&a->own, p->saddr, p->daddr, p->sport, p->dport, p->proto,
 		  BPFLET_POL_HOOK_FROM_POD);
-	if (polct_follow(&a->own, p, skb->len))
-		return POL_PASS;
 	polct_key(&a->reply, p->daddr, p->saddr, p->dport, p->sport, p->proto,
 		  BPFLET_POL_HOOK_TO_POD);
 	a->ep = p->saddr;
@@ -333,20 +394,22 @@ static __always_inline int pol_from_pod_service(struct __sk_buff *skb, const str
 static __always_inline int pol_to_pod(struct __sk_buff *skb, const struct pkt *p,
 				      __be32 hairpin_addr)
 {
+	struct bpflet_polct_key own;
 	struct pol_ask *a;
 	__u32 epf = pol_ep_flags(p->daddr);
 
-	if (!epf || !(a = pol_scratch()))
+	if (!epf)
+		return POL_PASS;
+	/* the established path first, its key on the stack: one lookup */
+	polct_key(&own, p->saddr, p->daddr, p->sport, p->dport, p->proto, BPFLET_POL_HOOK_TO_POD);
+	if (polct_follow(&own, p, skb->len) || !(a = pol_scratch()))
 		return POL_PASS;
 	/* from the node: allowed whatever the ingress rules say, but its replies still
 	 * need their entry when the pod's egress is isolated */
 	if (skb->ingress_ifindex == 0)
 		epf &= ~BPFLET_POL_EP_ISOLATED_INGRESS;
 	a->epf = epf;
-	polct_key(&a->own, p->saddr, p->daddr, p->sport, p->dport, p->proto,
-		  BPFLET_POL_HOOK_TO_POD);
-	if (polct_follow(&a->own, p, skb->len))
-		return POL_PASS;
+	a->own = own;
 	polct_key(&a->reply, p->daddr, p->saddr, p->dport, p->sport, p->proto,
 		  BPFLET_POL_HOOK_FROM_POD);
 	a->ep = p->daddr;

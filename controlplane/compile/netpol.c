@@ -5,6 +5,7 @@
 #include "controlplane/compile/k8s_json.h"
 #include "controlplane/compile/k8s_object.h"
 #include "controlplane/compile/label_selector.h"
+#include "controlplane/compile/netpol_rules.h"
 #include "controlplane/compile/netpol_validate.h"
 
 #include <arpa/inet.h>
@@ -36,11 +37,6 @@ struct ident {
 	uint32_t hash, id;
 };
 
-struct block {
-	struct bl_cidr4 cidr, ex[64];
-	size_t n_ex;
-};
-
 struct ctx {
 	struct ns_ent *ns;
 	size_t n_ns;
@@ -48,7 +44,7 @@ struct ctx {
 	size_t n_pods;
 	json_t *const *pols;
 	size_t n_pols;
-	struct block *blocks;
+	struct bl_np_block *blocks;
 	size_t n_blocks;
 	struct ident *ids;
 	size_t n_ids;
@@ -134,12 +130,41 @@ void bl_pol_table_free(struct bl_pol_table *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* Pass 1: Namespaces, Pods and policies, every object checked. */
+static bool policy_kind(const char *kind)
+{
+	return kind && (!strcmp(kind, "Pod") || !strcmp(kind, "Namespace") ||
+			!strcmp(kind, "NetworkPolicy"));
+}
+
+static int check_obj(const json_t *obj, const char *kind, struct bl_k8s_meta *m,
+		     const json_t **labels, char *err, size_t errlen)
+{
+	/* Namespace names are DNS labels, the others DNS subdomains */
+	int e = bl_k8s_meta_parse(obj, !strcmp(kind, "Namespace"), m, labels, err, errlen);
+
+	if (!e && !strcmp(kind, "Pod"))
+		e = bl_pod_validate(obj, err, errlen);
+	if (!e && !strcmp(kind, "NetworkPolicy"))
+		e = bl_netpol_validate(obj, err, errlen);
+	return e;
+}
+
+int bl_netpol_check(const json_t *obj, char *err, size_t errlen)
+{
+	const char *kind = json_string_value(json_object_get(obj, "kind"));
+	struct bl_k8s_meta m;
+	const json_t *labels;
+
+	return policy_kind(kind) ? check_obj(obj, kind, &m, &labels, err, errlen) : 0;
+}
+
+/* Pass 1: Namespaces, Pods and policies, every object checked; a bad one is reported
+ * and left out. */
 static int collect(struct ctx *c, json_t *const *objs, size_t n, struct bl_errlist *errs)
 {
 	json_t **pols = calloc(n + 1, sizeof(*pols));
 	char err[256], what[200];
-	int bad = 0, e;
+	int e;
 
 	c->pods = calloc(n + 1, sizeof(*c->pods));
 	if (!pols || !c->pods) {
@@ -153,20 +178,12 @@ static int collect(struct ctx *c, json_t *const *objs, size_t n, struct bl_errli
 		const json_t *labels;
 		bool ns_kind;
 
-		if (!kind || (strcmp(kind, "Pod") && strcmp(kind, "Namespace") &&
-			      strcmp(kind, "NetworkPolicy")))
+		if (!policy_kind(kind))
 			continue;
 		ns_kind = !strcmp(kind, "Namespace");
-		/* Namespace names are DNS labels, the others DNS subdomains */
-		e = bl_k8s_meta_parse(objs[i], ns_kind, &m, &labels, err, sizeof(err));
-		if (!e && !strcmp(kind, "Pod"))
-			e = bl_pod_validate(objs[i], err, sizeof(err));
-		if (!e && !strcmp(kind, "NetworkPolicy"))
-			e = bl_netpol_validate(objs[i], err, sizeof(err));
-		if (e) {
+		if (check_obj(objs[i], kind, &m, &labels, err, sizeof(err))) {
 			bl_errlist_add(errs, "%s: %s", bl_k8s_describe(objs[i], what, sizeof(what)),
 				       err);
-			bad = 1;
 			continue;
 		}
 		if (ns_kind) {
@@ -196,7 +213,7 @@ static int collect(struct ctx *c, json_t *const *objs, size_t n, struct bl_errli
 				return e;
 		}
 	}
-	return bad ? -EINVAL : 0;
+	return 0;
 }
 
 #define FOR_PEERS(c, fn)                                                                           \
@@ -217,25 +234,17 @@ static int collect(struct ctx *c, json_t *const *objs, size_t n, struct bl_errli
 	}
 
 /* The IPv4 ipBlocks of all policies, numbered in policy order (peer_ is in scope). */
-static const json_t *v4_block(const json_t *peer)
-{
-	const json_t *b = json_object_get(peer, "ipBlock");
-	const char *cidr = json_string_value(json_object_get(b, "cidr"));
-
-	return cidr && !strchr(cidr, ':') ? b : NULL;
-}
-
 static int collect_blocks(struct ctx *c)
 {
 	size_t n = 0;
 
-	FOR_PEERS(c, n += v4_block(peer_) != NULL);
+	FOR_PEERS(c, n += bl_np_v4_block(peer_) != NULL);
 	c->blocks = calloc(n + 1, sizeof(*c->blocks));
 	if (!c->blocks)
 		return -ENOMEM;
 	FOR_PEERS(c, {
-		const json_t *b = v4_block(peer_);
-		struct block *k = &c->blocks[c->n_blocks];
+		const json_t *b = bl_np_v4_block(peer_);
+		struct bl_np_block *k = &c->blocks[c->n_blocks];
 		size_t xi;
 		json_t *x;
 
@@ -252,59 +261,25 @@ static int collect_blocks(struct ctx *c)
 	return 0;
 }
 
-static bool cidr_inside(const struct bl_cidr4 *outer, const struct bl_cidr4 *inner)
-{
-	return inner->plen >= outer->plen && bl_cidr4_contains(outer, inner->net);
-}
-
 /* Membership of an address range (a /32 for a pod) in every block, as '0'/'1'. */
 static void block_bits(const struct ctx *c, const struct bl_cidr4 *r, char *bits)
 {
-	for (size_t j = 0; j < c->n_blocks; j++) {
-		const struct block *b = &c->blocks[j];
-		bool in = cidr_inside(&b->cidr, r);
-
-		for (size_t x = 0; in && x < b->n_ex; x++)
-			if (cidr_inside(&b->ex[x], r))
-				in = false;
-		bits[j] = in ? '1' : '0';
-	}
-	bits[c->n_blocks] = '\0';
-}
-
-static uint32_t fnv1a(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h;
+	bl_np_block_bits(c->blocks, c->n_blocks, r, bits);
 }
 
 static char *pod_sig(const struct ctx *c, const struct pod_ent *p)
 {
 	struct bl_cidr4 r = {.net = p->ip, .plen = 32};
-	char *bits = malloc(c->n_blocks + 1), *labels, *ports, *sig = NULL;
-	json_t *all = json_array();
-	size_t i;
-	json_t *ct;
+	char *bits = malloc(c->n_blocks + 1), *sig = NULL;
 
-	json_array_foreach(p->containers, i, ct)
-		json_array_extend(all, json_object_get(ct, "ports"));
-	labels = json_dumps(p->labels ? p->labels : json_object(), JSON_COMPACT | JSON_SORT_KEYS);
-	ports = json_dumps(all, JSON_COMPACT | JSON_SORT_KEYS);
-	if (bits && labels && ports) {
-		if (p->has_ip)
-			block_bits(c, &r, bits);
-		else
-			memset(bits, '0', c->n_blocks), bits[c->n_blocks] = '\0';
-		if (asprintf(&sig, "P%s\n%s\n%s\n%s", bits, p->meta.ns, labels, ports) < 0)
-			sig = NULL;
-	}
+	if (!bits)
+		return NULL;
+	if (p->has_ip)
+		block_bits(c, &r, bits);
+	else
+		memset(bits, '0', c->n_blocks), bits[c->n_blocks] = '\0';
+	sig = bl_np_pod_sig(bits, p->meta.ns, p->labels, p->containers);
 	free(bits);
-	free(labels);
-	free(ports);
-	json_decref(all);
 	return sig;
 }
 
@@ -374,7 +349,7 @@ static void assign_ids(struct ctx *c)
 	uint32_t prev = 0;
 
 	for (size_t i = 0; i < c->n_ids; i++)
-		c->ids[i].hash = BPFLET_POL_PEER_MIN + fnv1a(c->ids[i].sig) % 0x70000000u;
+		c->ids[i].hash = BPFLET_POL_PEER_MIN + bl_np_fnv1a(c->ids[i].sig) % 0x70000000u;
 	qsort(c->ids, c->n_ids, sizeof(*c->ids), ident_by_hash);
 	for (size_t i = 0; i < c->n_ids; i++) {
 		c->ids[i].id = i && c->ids[i].hash <= prev ? prev + 1 : c->ids[i].hash;
@@ -499,9 +474,10 @@ nomem:
 	return -ENOMEM;
 }
 
-static int push_rule(struct ctx *c, uint32_t ep, uint32_t peer, uint8_t dir, uint8_t proto,
+static int push_rule(void *arg, uint32_t ep, uint32_t peer, uint8_t dir, uint8_t proto,
 		     uint16_t port, uint32_t plen, uint32_t rule_id)
 {
+	struct ctx *c = arg;
 	struct bl_pol_table *t = c->t;
 	struct bl_pol_rule *r;
 
@@ -514,129 +490,30 @@ static int push_rule(struct ctx *c, uint32_t ep, uint32_t peer, uint8_t dir, uin
 		t->rules = r;
 		c->cap_rules = nc;
 	}
-	r = &t->rules[t->n_rules++];
-	memset(r, 0, sizeof(*r));
-	r->key.prefixlen = plen;
-	r->key.ep_addr = htonl(ep);
-	r->key.peer_id = peer;
-	r->key.dir = dir;
-	if (plen > BPFLET_POL_PLEN_DIR)
-		r->key.proto = proto;
-	if (plen > BPFLET_POL_PLEN_PROTO)
-		r->key.port = htons(port);
-	r->val.rule_id = rule_id;
+	bl_np_rule_fill(&t->rules[t->n_rules++], ep, peer, dir, proto, port, plen, rule_id);
 	return 0;
-}
-
-/* A container port of pod p by name and protocol; 0 when it has none. */
-static uint16_t named_port(const struct pod_ent *p, const char *name, uint8_t proto)
-{
-	size_t i, j;
-	json_t *ct, *pt;
-
-	json_array_foreach(p->containers, i, ct)
-	{
-		json_array_foreach(json_object_get(ct, "ports"), j, pt)
-		{
-			const char *n = json_string_value(json_object_get(pt, "name"));
-			const char *pr = json_string_value(json_object_get(pt, "protocol"));
-			uint8_t have = !pr || !strcmp(pr, "TCP") ? IPPROTO_TCP
-				       : !strcmp(pr, "UDP")	 ? IPPROTO_UDP
-								 : IPPROTO_SCTP;
-
-			if (n && !strcmp(n, name) && have == proto)
-				return (uint16_t)json_integer_value(
-					json_object_get(pt, "containerPort"));
-		}
-	}
-	return 0;
-}
-
-static uint8_t proto_of(const json_t *pt)
-{
-	const char *pr = json_string_value(json_object_get(pt, "protocol"));
-
-	return !pr || !strcmp(pr, "TCP") ? IPPROTO_TCP
-	       : !strcmp(pr, "UDP")	 ? IPPROTO_UDP
-					 : IPPROTO_SCTP;
-}
-
-/* Entries for one endpoint, one peer identity (rep = its pod, NULL for ranges or ANY)
- * and the rule's ports. */
-static int emit_ports(struct ctx *c, const struct pod_ent *ep, uint32_t peer,
-		      const struct pod_ent *peer_pod, uint8_t dir, const json_t *ports,
-		      uint32_t rule_id)
-{
-	size_t i;
-	json_t *pt;
-	int e;
-
-	if (json_array_size(ports) == 0)
-		return push_rule(c, ep->ip, peer, dir, 0, 0, BPFLET_POL_PLEN_DIR, rule_id);
-	json_array_foreach(ports, i, pt)
-	{
-		const json_t *port = json_object_get(pt, "port");
-		uint8_t proto = proto_of(pt);
-		uint16_t lo, hi, bases[32];
-		uint8_t plens[32];
-		size_t n;
-
-		if (!port || json_is_null(port)) {
-			if ((e = push_rule(c, ep->ip, peer, dir, proto, 0, BPFLET_POL_PLEN_PROTO,
-					   rule_id)))
-				return e;
-			continue;
-		}
-		if (json_is_string(port)) {
-			/* named: resolved on the destination pod */
-			const struct pod_ent *dst = dir == BPFLET_POL_INGRESS ? ep : peer_pod;
-
-			lo = dst ? named_port(dst, json_string_value(port), proto) : 0;
-			if (!lo)
-				continue;
-			hi = lo;
-		} else {
-			const json_t *end = json_object_get(pt, "endPort");
-
-			lo = (uint16_t)json_integer_value(port);
-			hi = json_is_integer(end) ? (uint16_t)json_integer_value(end) : lo;
-		}
-		n = bl_port_range_prefixes(lo, hi, bases, plens);
-		for (size_t k = 0; k < n; k++)
-			if ((e = push_rule(c, ep->ip, peer, dir, proto, bases[k],
-					   BPFLET_POL_PLEN_PROTO + plens[k], rule_id)))
-				return e;
-	}
-	return 0;
-}
-
-static bool has_named_port(const json_t *ports)
-{
-	size_t i;
-	json_t *pt;
-
-	json_array_foreach(ports, i, pt)
-	{
-		if (json_is_string(json_object_get(pt, "port")))
-			return true;
-	}
-	return false;
 }
 
 /* Does identity k match this peer of a policy in namespace pol_ns? */
 static bool peer_matches(const struct ctx *c, const struct ident *k, const json_t *peer,
 			 const char *pol_ns, size_t block_idx)
 {
-	const json_t *ps = json_object_get(peer, "podSelector");
-	const json_t *nss = json_object_get(peer, "namespaceSelector");
+	struct bl_np_ident id = {.ns = k->rep ? k->rep->meta.ns : NULL,
+				 .ns_labels = k->ns_labels,
+				 .labels = k->rep ? k->rep->labels : NULL,
+				 .block_bits = k->sig + 1};
 
-	if (json_object_get(peer, "ipBlock"))
-		return block_idx < c->n_blocks && k->sig[1 + block_idx] == '1';
-	if (!k->rep)
-		return false;
-	if (nss ? !bl_selector_matches(nss, k->ns_labels) : strcmp(k->rep->meta.ns, pol_ns))
-		return false;
-	return !ps || bl_selector_matches(ps, k->rep->labels);
+	return bl_np_peer_matches(&id, peer, pol_ns, block_idx, c->n_blocks);
+}
+
+/* The entries of a rule's ports for endpoint ep and one identity. */
+static int emit_ports(struct ctx *c, const struct pod_ent *ep, uint32_t peer,
+		      const struct pod_ent *peer_pod, uint8_t dir, const json_t *ports,
+		      uint32_t rule_id)
+{
+	return bl_np_emit_ports(ep->ip, ep->containers, peer,
+				peer_pod ? peer_pod->containers : NULL, dir, ports, rule_id,
+				push_rule, c);
 }
 
 /* match[q * n_ids + k]: does peer q of a rule take identity k. Depends on the rule and
@@ -653,7 +530,7 @@ static uint8_t *rule_matches(const struct ctx *c, const json_t *peers, const cha
 	json_array_foreach(peers, qi, peer)
 	{
 		bool is_block = json_object_get(peer, "ipBlock") != NULL;
-		bool v4 = v4_block(peer) != NULL;
+		bool v4 = bl_np_v4_block(peer) != NULL;
 		size_t bi = block_idx;
 
 		if (v4)
@@ -676,7 +553,7 @@ static int emit_rule(struct ctx *c, const struct pod_ent *ep, uint8_t dir, const
 
 	if (json_array_size(peers) == 0) {
 		/* all peers; an egress named port still needs each destination pod */
-		if (dir == BPFLET_POL_EGRESS && has_named_port(ports)) {
+		if (dir == BPFLET_POL_EGRESS && bl_np_has_named_port(ports)) {
 			for (size_t k = 0; k < c->n_ids; k++)
 				if (c->ids[k].rep &&
 				    (e = emit_ports(c, ep, c->ids[k].id, c->ids[k].rep, dir, ports,
@@ -729,23 +606,6 @@ static int add_rule_name(struct bl_pol_table *t, const struct bl_k8s_meta *m, co
 	return 0;
 }
 
-static bool lists_type(const json_t *spec, const char *type)
-{
-	const json_t *types = json_object_get(spec, "policyTypes");
-	size_t i;
-	json_t *v;
-
-	if (json_array_size(types) == 0) /* default: Ingress, Egress when egress is set */
-		return !strcmp(type, "Ingress") || (json_object_get(spec, "egress") &&
-						    !json_is_null(json_object_get(spec, "egress")));
-	json_array_foreach(types, i, v)
-	{
-		if (!strcmp(json_string_value(v), type))
-			return true;
-	}
-	return false;
-}
-
 /* Pass 3: every policy's selected pods become isolated endpoints with allow entries. */
 static int build_rules(struct ctx *c)
 {
@@ -784,7 +644,7 @@ static int build_rules(struct ctx *c)
 		}
 		for (int d = 0; d < 2 && !e; d++) {
 			const json_t *rules = json_object_get(spec, dirs[d]);
-			bool on = lists_type(spec, types[d]);
+			bool on = bl_np_lists_type(spec, types[d]);
 			size_t ri;
 			json_t *rule;
 
@@ -812,7 +672,7 @@ static int build_rules(struct ctx *c)
 					break;
 				/* blocks are numbered whether or not a pod was selected */
 				json_array_foreach(peers, qi, peer) next_block +=
-					v4_block(peer) != NULL;
+					bl_np_v4_block(peer) != NULL;
 			}
 			for (size_t x = 0; on && x < n_sel && !e; x++) {
 				const struct pod_ent *p = &c->pods[sel_pods[x]];
@@ -864,6 +724,16 @@ out:
 		t->n_rules = k;
 	}
 	return 0;
+}
+
+void bl_pol_table_sort(struct bl_pol_table *t)
+{
+	if (t->n_rules)
+		qsort(t->rules, t->n_rules, sizeof(*t->rules), rule_cmp);
+	if (t->n_ipcache)
+		qsort(t->ipcache, t->n_ipcache, sizeof(*t->ipcache), cidr_cmp);
+	if (t->n_endpoints)
+		qsort(t->endpoints, t->n_endpoints, sizeof(*t->endpoints), ep_cmp);
 }
 
 int bl_netpol_compile(json_t *const *objs, size_t n, struct bl_pol_table *t,

@@ -46,14 +46,20 @@ struct bl_pol_table {
 	size_t n_rule_names;
 };
 
-/* Compiles every Pod, Namespace and NetworkPolicy in objs (other kinds ignored).
- * Bad Pods or NetworkPolicies make the whole compile fail: -EINVAL with one message
- * per bad object in errs ("NetworkPolicy ns/name: spec.ingress[0].ports[1].port: ...")
- * and an empty table, so a caller keeps its previous state rather than enforcing a
- * policy with a rule missing. Returns 0, -EINVAL or -ENOMEM. */
+/* Compiles every Pod, Namespace and NetworkPolicy in objs (other kinds ignored). A bad
+ * object is left out with one message in errs ("NetworkPolicy ns/name:
+ * spec.ingress[0].ports[1].port: ..."); the others compile as if it were absent. The
+ * agent compiles by change instead (netpol_incr.h), which keeps a bad object's last
+ * good version in force. Returns 0 or -ENOMEM. */
 int bl_netpol_compile(json_t *const *objs, size_t n, struct bl_pol_table *t,
 		      struct bl_errlist *errs);
+/* The checks bl_netpol_compile makes of one object: 0, or -EINVAL with the field and
+ * the reason in err. Kinds the compiler ignores pass. */
+int bl_netpol_check(const json_t *obj, char *err, size_t errlen);
 void bl_pol_table_free(struct bl_pol_table *t);
+/* Sorts rules (by key), ipcache (by prefix length, then address) and endpoints (by
+ * address) as the compiler leaves them. */
+void bl_pol_table_sort(struct bl_pol_table *t);
 
 /* Port range [lo, hi] (host order) → aligned blocks: ports[i] with plens[i] bits
  * fixed (16 = one port). Returns the count (at most 30). */

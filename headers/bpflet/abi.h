@@ -158,6 +158,11 @@ struct bpflet_ct_tcp_win {
 	__u16 pad;
 };
 
+/* A NetworkPolicy pass entry: FORWARD with svc_id 0 and nat_addr/nat_port equal to the
+ * key's destination (nothing to translate), backend_id = the policy rule that allowed
+ * the flow (0: the pod is not isolated that way). It holds the verdict of a direct
+ * flow a pod sends (headers/bpflet/policy_abi.h), so its later packets need no other
+ * lookup. */
 struct bpflet_ct_val {
 	/* FORWARD: the backend's address/port to write as destination.
 	 * REPLY: the VIP address/port to write as source. */

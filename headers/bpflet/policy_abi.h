@@ -88,6 +88,9 @@ struct bpflet_pol_ep {
  * one for the hook its replies reach (the reverse tuple, before the Service
  * translation for a ClusterIP flow), so replies pass without a lookup of the rules.
  * Denies are never stored: a policy that starts allowing a peer is seen at once.
+ * Entries for BPFLET_POL_HOOK_FROM_POD live in the Service conntrack instead, as pass
+ * entries (abi.h), found by the lookup tc_pod does first; this map holds those of
+ * BPFLET_POL_HOOK_TO_POD.
  */
 enum bpflet_pol_hook {
 	BPFLET_POL_HOOK_FROM_POD = 0, /* tc_pod: packets the pod sends (its egress) */

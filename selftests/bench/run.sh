@@ -7,7 +7,8 @@
 #     the direct path again with both pods isolated by an allow-all NetworkPolicy;
 #  3. NetworkPolicy per-packet and compile costs (bench_policy);
 #  4. the control plane, the agent's full sync / change latency / memory at 10k
-#     Services from it (kube_agent.sh), north-south at XDP (northsouth.sh);
+#     Services from it (kube_agent.sh) and at 1k NetworkPolicies over 10k pods
+#     (netpol_agent.sh), north-south at XDP (northsouth.sh);
 #  5. kube-proxy side by side (kp_bench.sh): direct, bpflet, kube-proxy's iptables and
 #     nftables dataplanes at 10, 1k and 10k Services (docs/benchmarks.md).
 set -u
@@ -115,6 +116,9 @@ if [ -x "$BL_BIN/bench_cp" ]; then
 	echo
 	echo "== the agent on the API: 10k Services x 10 endpoints from bpflet-controlplane"
 	bash "$HERE/kube_agent.sh"
+	echo
+	echo "== the agent on the API: 1k NetworkPolicies over 10k pods, changes made with kubectl"
+	bash "$HERE/netpol_agent.sh"
 	echo
 	echo "== the scheduler: 1000 pods onto 50 nodes, created pending vs created bound"
 	BL_BIN="$BL_BIN" bash "$HERE/scheduler.sh"

@@ -1,8 +1,10 @@
 /*
  * BPF_PROG_TEST_RUN cases for NetworkPolicy enforcement (bpf/lib/policy.h): the rule
  * lookup itself (a port block as an LPM prefix, the wildcard peer row, a wildcard
- * port), the policy conntrack that lets replies through, and the deny counter.
- * tc_pod_to is the pod's ingress, tc_pod its egress.
+ * port, the peer's row before the wildcard row), the verdicts kept for established
+ * flows (pass entries in the Service conntrack, the policy conntrack of tc_pod_to)
+ * that let replies through, Service flows judged against the backend, and the deny
+ * counter. tc_pod_to is the pod's ingress, tc_pod its egress.
  */
 #include "agent/common/maps_util.h"
 #include "selftests/bpf/harness.h"
@@ -23,6 +25,8 @@
 #define POD  "10.244.0.50" /* the isolated endpoint */
 #define PEER "10.244.0.51"
 #define FAR  "10.244.0.52" /* a pod no rule names */
+
+#define VIP "10.96.0.77" /* a ClusterIP in front of PEER or FAR */
 
 #define PEER_ID 1000u
 #define FAR_ID	1001u
@@ -77,6 +81,9 @@ static void setup_ep(uint32_t flags)
 	bl_map_clear(bpf_map__fd(svc_lb_skel->maps.bl_pol_v1));
 	bl_map_clear(bpf_map__fd(svc_lb_skel->maps.bl_polep_v1));
 	bl_map_clear(bpf_map__fd(svc_lb_skel->maps.bl_polct_v1));
+	bl_map_clear(bpf_map__fd(svc_lb_skel->maps.bl_ct_tcp_v2));
+	bl_map_clear(bpf_map__fd(svc_lb_skel->maps.bl_ct_any_v2));
+	bl_map_clear(bpf_map__fd(svc_lb_skel->maps.bl_fe_v1));
 	ipc(PEER, 32, PEER_ID);
 	ipc(FAR, 32, FAR_ID);
 	ipc(POD, 32, 999);
@@ -247,6 +254,151 @@ static void test_node_allowed(void)
 	       "an answer to a connection nobody allowed passed");
 }
 
+static void unrule(uint32_t peer, uint8_t dir, uint8_t proto, uint16_t port, uint32_t plen)
+{
+	struct bpflet_pol_key k = {.prefixlen = plen,
+				   .ep_addr = ip4(POD),
+				   .peer_id = peer,
+				   .dir = dir,
+				   .proto = proto,
+				   .port = htons(port)};
+
+	bpf_map_delete_elem(bpf_map__fd(svc_lb_skel->maps.bl_pol_v1), &k);
+}
+
+static bool ct_entry(const char *s, uint16_t sp, const char *d, uint16_t dp,
+		     struct bpflet_ct_val *out)
+{
+	struct bpflet_ct_key k = {.sport = htons(sp),
+				  .dport = htons(dp),
+				  .proto = IPPROTO_TCP,
+				  .family = BPFLET_AF_INET};
+
+	k.saddr.addr[0] = ip4(s);
+	k.daddr.addr[0] = ip4(d);
+	return bpf_map_lookup_elem(bpf_map__fd(svc_lb_skel->maps.bl_ct_tcp_v2), &k, out) == 0;
+}
+
+/* The peer's own row is asked first, the wildcard row after it: a port only the
+ * wildcard row allows still passes for a peer that has rows of its own. */
+static void test_peer_row_then_wildcard(void)
+{
+	setup_ep(BPFLET_POL_EP_ISOLATED_INGRESS);
+	rule(PEER_ID, BPFLET_POL_INGRESS, IPPROTO_TCP, 80, BPFLET_POL_PLEN_FULL, 21);
+	rule(BPFLET_POL_PEER_ANY, BPFLET_POL_INGRESS, IPPROTO_TCP, 443, BPFLET_POL_PLEN_FULL, 22);
+	EXPECT(send_pkt(true, PEER, POD, 6000, 80, IPPROTO_TCP, SYN) == TC_ACT_OK,
+	       "PEER's own row (80) denied");
+	EXPECT(send_pkt(true, PEER, POD, 6001, 443, IPPROTO_TCP, SYN) == TC_ACT_OK,
+	       "wildcard row (443) denied to a peer with rows of its own");
+	EXPECT(send_pkt(true, FAR, POD, 6002, 443, IPPROTO_TCP, SYN) == TC_ACT_OK,
+	       "wildcard row (443) denied to FAR");
+	EXPECT(send_pkt(true, FAR, POD, 6003, 80, IPPROTO_TCP, SYN) == TC_ACT_SHOT,
+	       "PEER's row allowed FAR");
+	EXPECT(rule_packets(21) == 1 && rule_packets(22) == 2, "rule counters %llu/%llu, want 1/2",
+	       rule_packets(21), rule_packets(22));
+}
+
+/* An allowed direct connection of an isolated pod keeps its verdict in the Service
+ * conntrack as a pass entry (identity, svc_id 0, the rule in backend_id): its later
+ * packets follow it, counted for the rule, even after the rule is gone; a SYN reusing
+ * the tuple is judged again. */
+static void test_pass_entry(void)
+{
+	struct bpflet_ct_val v;
+
+	setup_ep(BPFLET_POL_EP_ISOLATED_EGRESS);
+	rule(PEER_ID, BPFLET_POL_EGRESS, IPPROTO_TCP, 80, BPFLET_POL_PLEN_FULL, 31);
+	REQUIRE(send_pkt(false, POD, PEER, 33100, 80, IPPROTO_TCP, SYN) == TC_ACT_OK,
+		"allowed SYN dropped");
+	REQUIRE(ct_entry(POD, 33100, PEER, 80, &v), "no pass entry for the allowed connection");
+	EXPECT(v.svc_id == 0 && v.dir == BPFLET_CT_FORWARD && v.backend_id == 31 &&
+		       v.nat_addr.addr[0] == ip4(PEER) && v.nat_port == htons(80) &&
+		       (v.flags & BPFLET_CT_F_SYN_SEEN),
+	       "pass entry: svc %u dir %u rule %u nat %08x:%u flags %x", v.svc_id, v.dir,
+	       v.backend_id, ntohl(v.nat_addr.addr[0]), ntohs(v.nat_port), v.flags);
+	EXPECT(!ct_entry(PEER, 80, POD, 33100, &v), "a reply entry although ingress is open");
+	unrule(PEER_ID, BPFLET_POL_EGRESS, IPPROTO_TCP, 80, BPFLET_POL_PLEN_FULL);
+	EXPECT(send_pkt(false, POD, PEER, 33100, 80, IPPROTO_TCP, ACK) == TC_ACT_OK,
+	       "established packet dropped once its rule went");
+	EXPECT(rule_packets(31) == 2, "rule 31 counted %llu packets, want 2", rule_packets(31));
+	EXPECT(ct_entry(POD, 33100, PEER, 80, &v) && (v.flags & BPFLET_CT_F_SYNACK_SEEN),
+	       "the first ACK did not mark the pass entry established (flags %x)", v.flags);
+	EXPECT(send_pkt(false, POD, PEER, 33100, 80, IPPROTO_TCP, SYN) == TC_ACT_SHOT,
+	       "a SYN reusing the tuple passed on the old verdict");
+	EXPECT(!ct_entry(POD, 33100, PEER, 80, &v), "the pass entry outlived the new SYN");
+	EXPECT(cnt(BPFLET_CNT_DROP_POLICY) == 1, "drop_policy %llu, want 1",
+	       cnt(BPFLET_CNT_DROP_POLICY));
+}
+
+/* Ingress allowed, egress isolated: tc_pod_to leaves the pod's replies a pass entry,
+ * but never over an entry a Service flow already has for that tuple. */
+static void test_reply_pass_entry(void)
+{
+	struct bpflet_ct_key k = {.sport = htons(80),
+				  .dport = htons(41000),
+				  .proto = IPPROTO_TCP,
+				  .family = BPFLET_AF_INET};
+	struct bpflet_ct_val svc = {.dir = BPFLET_CT_REPLY, .svc_id = 3}, v;
+
+	setup_ep(BPFLET_POL_EP_ISOLATED_INGRESS | BPFLET_POL_EP_ISOLATED_EGRESS);
+	rule(BPFLET_POL_PEER_ANY, BPFLET_POL_INGRESS, IPPROTO_TCP, 80, BPFLET_POL_PLEN_FULL, 41);
+	REQUIRE(send_pkt(true, PEER, POD, 40000, 80, IPPROTO_TCP, SYN) == TC_ACT_OK,
+		"allowed ingress SYN dropped");
+	REQUIRE(ct_entry(POD, 80, PEER, 40000, &v), "no pass entry for the replies");
+	EXPECT(v.svc_id == 0 && v.backend_id == 41 && v.flags == 0,
+	       "reply pass entry: svc %u rule %u flags %x", v.svc_id, v.backend_id, v.flags);
+	EXPECT(send_pkt(false, POD, PEER, 80, 40000, IPPROTO_TCP, SYN | ACK) == TC_ACT_OK,
+	       "SYN-ACK dropped by the isolated egress");
+	EXPECT(ct_entry(POD, 80, PEER, 40000, &v) && (v.flags & BPFLET_CT_F_SYNACK_SEEN),
+	       "the SYN-ACK did not mark the reply entry (flags %x)", v.flags);
+	/* the backend's side of a translated flow: its Service entry stays */
+	k.saddr.addr[0] = ip4(POD);
+	k.daddr.addr[0] = ip4(FAR);
+	svc.nat_addr.addr[0] = ip4(VIP);
+	svc.nat_port = htons(80);
+	bpf_map_update_elem(bpf_map__fd(svc_lb_skel->maps.bl_ct_tcp_v2), &k, &svc, BPF_ANY);
+	EXPECT(send_pkt(true, FAR, POD, 41000, 80, IPPROTO_TCP, SYN) == TC_ACT_OK,
+	       "allowed ingress SYN from FAR dropped");
+	EXPECT(ct_entry(POD, 80, FAR, 41000, &v) && v.svc_id == 3 && v.dir == BPFLET_CT_REPLY,
+	       "the Service flow's reply entry was replaced (svc %u dir %u)", v.svc_id, v.dir);
+}
+
+/* A Service flow is judged against the backend the pod is sent to, not the ClusterIP. */
+static void test_service_flow_against_backend(void)
+{
+	struct bpflet_fe_key fk = {
+		.port = htons(80), .proto = IPPROTO_TCP, .family = BPFLET_AF_INET, .scope = 1};
+	struct bpflet_fe_val fv = {.svc_id = 12, .count = 1};
+	struct bpflet_slot_key sk = {.svc_id = 12, .slot = 0};
+	struct bpflet_backend b = {
+		.port = htons(8080), .proto = IPPROTO_TCP, .family = BPFLET_AF_INET};
+	uint32_t id = 1201;
+	struct bpflet_ct_val v;
+
+	setup_ep(BPFLET_POL_EP_ISOLATED_EGRESS);
+	rule(PEER_ID, BPFLET_POL_EGRESS, IPPROTO_TCP, 8080, BPFLET_POL_PLEN_FULL, 51);
+	ipc(VIP, 32, FAR_ID); /* the ClusterIP's own identity must not matter */
+	fk.addr.addr[0] = ip4(VIP);
+	b.addr.addr[0] = ip4(PEER);
+	bpf_map_update_elem(bpf_map__fd(svc_lb_skel->maps.bl_be_v1), &id, &b, BPF_ANY);
+	bpf_map_update_elem(bpf_map__fd(svc_lb_skel->maps.bl_slot_v1), &sk, &id, BPF_ANY);
+	bpf_map_update_elem(bpf_map__fd(svc_lb_skel->maps.bl_fe_v1), &fk, &fv, BPF_ANY);
+	EXPECT(send_pkt(false, POD, VIP, 34000, 80, IPPROTO_TCP, SYN) == TC_ACT_OK,
+	       "SYN to the ClusterIP of an allowed backend dropped");
+	EXPECT(ct_entry(POD, 34000, VIP, 80, &v) && v.svc_id == 12 &&
+		       v.nat_addr.addr[0] == ip4(PEER),
+	       "the Service flow was not translated to PEER");
+	EXPECT(rule_packets(51) == 1, "rule 51 counted %llu, want 1", rule_packets(51));
+	b.addr.addr[0] = ip4(FAR);
+	bpf_map_update_elem(bpf_map__fd(svc_lb_skel->maps.bl_be_v1), &id, &b, BPF_ANY);
+	EXPECT(send_pkt(false, POD, VIP, 34001, 80, IPPROTO_TCP, SYN) == TC_ACT_SHOT,
+	       "SYN to the ClusterIP of a backend no rule allows passed");
+	EXPECT(!ct_entry(POD, 34001, VIP, 80, &v), "a denied Service flow left conntrack");
+	bpf_map_delete_elem(bpf_map__fd(svc_lb_skel->maps.bl_fe_v1), &fk);
+	bpf_map_delete_elem(bpf_map__fd(svc_lb_skel->maps.bl_slot_v1), &sk);
+	bpf_map_delete_elem(bpf_map__fd(svc_lb_skel->maps.bl_be_v1), &id);
+}
+
 const struct test_case policy_cases[] = {
 	{"policy: a port range as an LPM prefix (80-83 of 79-84), per-rule counters",
 	 test_port_prefix},
@@ -255,5 +407,11 @@ const struct test_case policy_cases[] = {
 	{"policy: replies of an allowed connection pass, of a denied one not", test_replies_pass},
 	{"policy: pods without isolation are never looked at", test_not_isolated},
 	{"policy: the node's own traffic is allowed, with its replies", test_node_allowed},
+	{"policy: the peer's row first, then the wildcard row", test_peer_row_then_wildcard},
+	{"policy: an allowed direct flow's verdict as a pass entry in conntrack", test_pass_entry},
+	{"policy: a pass entry for the replies, never over a Service flow's entry",
+	 test_reply_pass_entry},
+	{"policy: a Service flow judged against its backend, not the ClusterIP",
+	 test_service_flow_against_backend},
 };
 const int policy_n_cases = sizeof(policy_cases) / sizeof(policy_cases[0]);

@@ -9,18 +9,10 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 BL_TAG=ks$$
 . "$HERE/../../scripts/netns_lib.sh"
 . "$HERE/assert.sh"
-CP_PID=
-stop_cp() {
-	[ -n "$CP_PID" ] || return 0
-	kill "$CP_PID" 2>/dev/null
-	wait "$CP_PID" 2>/dev/null
-	CP_PID=
-}
-trap 'stop_cp; bl_teardown' EXIT
+trap 'bl_teardown' EXIT
 trap 'exit 130' INT TERM HUP PIPE
 
-CP_DATA=$BL_WORK/cp
-KCFG=$CP_DATA/admin.kubeconfig
+KCFG=$BL_KCFG
 VIP=10.96.0.50
 k() { ip netns exec "$BL_NODE" kubectl --kubeconfig "$KCFG" "$@"; }
 tcp_req() { bl_in "$1" timeout 3 socat -T2 - "TCP:$2:$3,connect-timeout=2" </dev/null 2>&1; }
@@ -34,18 +26,6 @@ wait_backends() {
 	for _ in $(seq 100); do
 		[ "$(backends)" = "$1" ] && return 0
 		sleep 0.05
-	done
-	return 1
-}
-start_cp() { # [extra server args]
-	mkdir -p "$CP_DATA"
-	ip netns exec "$BL_NODE" "$BL_BIN/bpflet-controlplane" --data-dir "$CP_DATA" \
-		--listen 127.0.0.1:6443 "$@" >>"$BL_WORK/cp.log" 2>&1 &
-	CP_PID=$!
-	for _ in $(seq 100); do
-		ip netns exec "$BL_NODE" curl -sk -m 1 https://127.0.0.1:6443/readyz >/dev/null 2>&1 &&
-			return 0
-		sleep 0.1
 	done
 	return 1
 }
@@ -70,7 +50,7 @@ YAML
 }
 
 bl_node_up
-start_cp || { fail "bpflet-controlplane serves in the node namespace"; exit 1; }
+bl_cp_start || { fail "bpflet-controlplane serves in the node namespace"; exit 1; }
 pass "bpflet-controlplane up, $KCFG written"
 NODE_IP=192.168.254.1
 ip -n "$BL_NODE" addr add "$NODE_IP/32" dev lo
@@ -219,12 +199,12 @@ out=$(tcp_req client "$A" 8080)
 [ "$out" = "a $C" ] && pass "deleting the policy through the API allows again" || fail "after delete: '$out'"
 
 # the control plane goes away mid-watch: maps stay, the agent resumes afterwards
-stop_cp
+bl_cp_stop
 sleep 1
 [ "$(backends)" = 1 ] && pass "API server down: the Service keeps its backend" || fail "maps changed while the API was down: $(backends)"
 out=$(tcp_req client "$VIP" 80)
 [ "$out" = "a $C" ] && pass "traffic flows while the API is down" || fail "ClusterIP with the API down: '$out'"
-start_cp || { fail "bpflet-controlplane restarts on the same data"; tail -5 "$BL_WORK/cp.log"; }
+bl_cp_start || { fail "bpflet-controlplane restarts on the same data"; tail -5 "$BL_WORK/cp.log"; }
 slice "$A" "$B"
 check "after the API server's restart the watch resumes (2 backends again)" wait_backends 2
 
@@ -233,8 +213,8 @@ check "after the API server's restart the watch resumes (2 backends again)" wait
 # rebuilds every Service (in batches), traffic following the change it missed
 listed=$(grep -c ": listed " "$BL_AGENT_LOG")
 kill -STOP "$BL_AGENT_PID"
-stop_cp
-start_cp --compaction-interval 1 || fail "bpflet-controlplane restarts with compaction"
+bl_cp_stop
+bl_cp_start --compaction-interval 1 || fail "bpflet-controlplane restarts with compaction"
 slice "$A"
 sleep 2.5 # two compaction ticks: the agent's resourceVersion is history
 kill -CONT "$BL_AGENT_PID"

@@ -10,52 +10,17 @@ BL_TAG=np$$
 trap 'bl_teardown' EXIT
 trap 'exit 130' INT TERM HUP PIPE
 
-# count_lines: turn the driver's "ok   - " / "FAIL - " lines into our tallies
-count_lines() {
-	local l
-	while IFS= read -r l; do
-		case "$l" in
-		"ok   - "*) pass "${l#ok   - }" ;;
-		"FAIL - "*) fail "${l#FAIL - }" ;;
-		"driver exit 0") ;;
-		"driver exit "*) fail "truth-table driver: $l" ;;
-		*) echo "$l" ;;
-		esac
-	done
-}
+NP_HERE=$HERE/netpol
+. "$NP_HERE/lib.sh"
 
 bl_node_up
 # the node's own address, the source of its probes (kubelet's, in a cluster)
 ip -n "$BL_NODE" addr add 192.168.254.1/32 dev lo
 bl_agent_start || { fail "agent starts"; exit 1; }
-declare -A IPS=()
-for ns in x y z; do
-	for p in a b c; do
-		ip=$(BL_POD_NS=$ns BL_POD_NAME=$p bl_pod_add "$ns$p") || { fail "pod $ns/$p wired"; exit 1; }
-		IPS[$ns$p]=$ip
-	done
-done
+np_pods || { fail "nine pods wired by bpflet-cni, servers listening"; exit 1; }
 pass "nine pods in namespaces x, y, z wired by bpflet-cni"
-for k in "${!IPS[@]}"; do
-	bl_bg "$k" python3 "$HERE/netpol/serve.py" "${k:1}"
-done
-for k in "${!IPS[@]}"; do
-	bl_wait_port "$k" 81 || fail "servers of $k listening"
-done
-
-cfg=$BL_WORK/netpol.json
-{
-	printf '{"node_ns": "%s", "manifests": "%s", "ctl": "%s", "instance": "%s",' \
-		"$BL_NODE" "$BL_MANIFESTS" "$BL_BIN/bpfletctl" "$BL_INSTANCE"
-	printf ' "pod_ns_prefix": "%s-", "pods": {' "$BL_TAG"
-	sep=
-	for k in "${!IPS[@]}"; do
-		printf '%s"%s": {"ns": "%s", "name": "%s", "ip": "%s"}' "$sep" "$k" "${k:0:1}" "${k:1}" "${IPS[$k]}"
-		sep=", "
-	done
-	printf '}}\n'
-} >"$cfg"
-count_lines < <(timeout 900 python3 "$HERE/netpol/truth.py" "$cfg" 2>&1; echo "driver exit $?")
+np_cfg "$BL_WORK/netpol.json"
+np_truth "$BL_WORK/netpol.json"
 
 # every deny of the truth tables was reported on the ring buffer and logged
 grep -q "policy deny: .* -> ${IPS[xa]}:80 TCP, ingress of ${IPS[xa]}, default deny" "$BL_AGENT_LOG" &&
@@ -66,10 +31,24 @@ denies=$(ip netns exec "$BL_NODE" curl -s http://127.0.0.1:10249/metrics |
 [ "${denies:-0}" -gt 100 ] && pass "/metrics counts $denies deny events" ||
 	fail "/metrics deny events: '${denies:-}'"
 
-# --policy-audit: a deny-all policy only counts and reports
+# a policy deleted while the agent is down leaves nothing behind in the pinned maps
+n_isolated() {
+	"$BL_BIN/bpfletctl" --instance "$BL_INSTANCE" -o json policy list |
+		python3 -c 'import json,sys; print(len(json.load(sys.stdin)["endpoints"]))'
+}
+printf '%s\n' '{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "stale", "namespace": "y"}, "spec": {"podSelector": {}, "ingress": []}}' >"$BL_MANIFESTS/stale.json"
+for _ in $(seq 60); do [ "$(n_isolated)" = 3 ] && break; sleep 0.05; done
 bl_agent_stop
+rm -f "$BL_MANIFESTS/stale.json"
+[ "$(n_isolated)" = 3 ] && pass "y/stale's isolation pinned while the agent is down" ||
+	fail "y/stale: $(n_isolated) isolated endpoints before the restart"
+
+# --policy-audit: a deny-all policy only counts and reports
 : >"$BL_AGENT_LOG"
 bl_agent_start --policy-audit --policy-allow-events || { fail "agent restarts with --policy-audit"; exit 1; }
+for _ in $(seq 60); do [ "$(n_isolated)" = 0 ] && break; sleep 0.05; done
+[ "$(n_isolated)" = 0 ] && pass "restarted agent removes y/stale's entries (deleted while it was down)" ||
+	fail "after the restart $(n_isolated) endpoints are still isolated"
 cat >"$BL_MANIFESTS/policies.json.tmp" <<JSON
 {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
  "metadata": {"name": "deny", "namespace": "x"}, "spec": {"podSelector": {}, "ingress": []}}
@@ -115,4 +94,13 @@ for _ in $(seq 40); do
 	sleep 0.05
 done
 check "allow event names the rule x/web ingress[0]" grep -q "policy allow: ${IPS[yc]}:[0-9]* -> ${IPS[xb]}:81 TCP, ingress of ${IPS[xb]}, x/web ingress\[0\]" "$BL_AGENT_LOG"
+
+# a bad NetworkPolicy is logged by name and left out; the others are applied. Edited
+# into something bad, a policy keeps its last good version in force.
+policies() { # policies JSON...: policies.json holds exactly these
+	local IFS=,
+	printf '{"apiVersion": "v1", "kind": "List", "items": [%s]}\n' "$*" >"$BL_MANIFESTS/policies.json.tmp"
+	mv "$BL_MANIFESTS/policies.json.tmp" "$BL_MANIFESTS/policies.json"
+}
+np_bad_policies policies
 bl_summary

@@ -54,9 +54,11 @@ static int add_entry(void *arg, const void *k, const void *v)
 	ctl_endpoint(&val->nat_addr, key->family, val->nat_port, nat, sizeof(nat));
 	e = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:I}", "protocol",
 		      bl_proto_name(key->proto), "src", src, "dst", dst, "direction",
-		      val->dir == BPFLET_CT_REPLY ? "reply" : "forward", "nat", nat, "svc_id",
-		      val->svc_id, "backend_id", val->backend_id, "flags", val->flags,
-		      "idle_seconds",
+		      val->dir == BPFLET_CT_REPLY ? "reply"
+		      : val->svc_id == 0	  ? "policy" /* a pass entry: no translation */
+						  : "forward",
+		      "nat", nat, "svc_id", val->svc_id, "backend_id", val->backend_id, "flags",
+		      val->flags, "idle_seconds",
 		      (json_int_t)(w->now_ns > val->last_seen_ns
 					   ? (w->now_ns - val->last_seen_ns) / 1000000000ull
 					   : 0));

@@ -22,7 +22,7 @@ static int add_nat(void *arg, const void *k, const void *v)
 	char client[80], fe[80], be[80], name[BPFLET_SVC_NAME_LEN];
 	json_t *e;
 
-	if (val->dir != BPFLET_CT_FORWARD)
+	if (val->dir != BPFLET_CT_FORWARD || val->svc_id == 0) /* 0: a policy pass entry */
 		return 0;
 	ctl_endpoint(&key->saddr, key->family, key->sport, client, sizeof(client));
 	ctl_endpoint(&key->daddr, key->family, key->dport, fe, sizeof(fe));

@@ -3,6 +3,7 @@
  * from the agent's CNI registrations (/run/bpflet/<instance>/endpoints), rule names
  * from bl_polname_v1; trace asks the same maps the same questions the pod programs do.
  */
+#include "tools/bpfletctl/policy_maps.h"
 #include "tools/bpfletctl/ctl.h"
 #include "agent/common/endpoint_msg.h"
 #include "agent/common/paths.h"
@@ -17,11 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-struct pol_maps {
-	int ipc, rules, eps, names, cnt;
-	json_t *pods; /* "10.244.0.2" → "ns/name" (this node's registered pods) */
-};
 
 static void load_pods(const struct ctl *c, json_t *pods)
 {
@@ -56,7 +52,7 @@ static void load_pods(const struct ctl *c, json_t *pods)
 		closedir(d);
 }
 
-static int maps_open(const struct ctl *c, struct pol_maps *m)
+int pol_maps_open(const struct ctl *c, struct pol_maps *m)
 {
 	m->ipc = ctl_map_open(c, BPFLET_MAP_IPCACHE);
 	m->rules = m->ipc < 0 ? -1 : ctl_map_open(c, BPFLET_MAP_POLICY);
@@ -70,25 +66,25 @@ static int maps_open(const struct ctl *c, struct pol_maps *m)
 	return 0;
 }
 
-static void maps_close(struct pol_maps *m)
+void pol_maps_close(struct pol_maps *m)
 {
 	ctl_close_all((int[]){m->ipc, m->rules, m->eps, m->names, m->cnt}, 5);
 	json_decref(m->pods);
 }
 
-static const char *ip_str(__be32 a, char *buf)
+const char *pol_ip_str(__be32 a, char *buf)
 {
 	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
 }
 
-static json_t *pod_of(const struct pol_maps *m, __be32 a)
+json_t *pol_pod_of(const struct pol_maps *m, __be32 a)
 {
 	char ip[INET_ADDRSTRLEN];
 
-	return json_object_get(m->pods, ip_str(a, ip));
+	return json_object_get(m->pods, pol_ip_str(a, ip));
 }
 
-static const char *rule_name(const struct pol_maps *m, __u32 id, char *buf, size_t len)
+const char *pol_rule_name(const struct pol_maps *m, __u32 id, char *buf, size_t len)
 {
 	struct bpflet_pol_name n = {0};
 
@@ -100,7 +96,7 @@ static const char *rule_name(const struct pol_maps *m, __u32 id, char *buf, size
 }
 
 /* "ns/name" of a registered pod or a dotted quad → address (network order). */
-static int resolve(const struct pol_maps *m, const char *what, __be32 *out)
+int pol_resolve(const struct pol_maps *m, const char *what, __be32 *out)
 {
 	const char *k;
 	json_t *v;
@@ -151,10 +147,10 @@ static int add_endpoint(void *arg, const void *k, const void *val)
 	__be32 a = *(const __be32 *)k;
 	const struct bpflet_pol_ep *e = val;
 	char ip[INET_ADDRSTRLEN];
-	json_t *pod = pod_of(w->m, a);
+	json_t *pod = pol_pod_of(w->m, a);
 
 	json_array_append_new(
-		w->out, json_pack("{s:s, s:O?, s:b, s:b}", "ip", ip_str(a, ip), "pod", pod,
+		w->out, json_pack("{s:s, s:O?, s:b, s:b}", "ip", pol_ip_str(a, ip), "pod", pod,
 				  "ingress_isolated", !!(e->flags & BPFLET_POL_EP_ISOLATED_INGRESS),
 				  "egress_isolated", !!(e->flags & BPFLET_POL_EP_ISOLATED_EGRESS)));
 	return 0;
@@ -239,7 +235,7 @@ static int add_peer_cidr(void *arg, const void *k, const void *val)
 	const struct bpflet_ipcache_key *ik = k;
 	const struct bpflet_ipcache_val *iv = val;
 	char id[16], ip[INET_ADDRSTRLEN], cidr[24];
-	json_t *list, *pod = ik->prefixlen == 32 ? pod_of(w->m, ik->addr) : NULL;
+	json_t *list, *pod = ik->prefixlen == 32 ? pol_pod_of(w->m, ik->addr) : NULL;
 
 	snprintf(id, sizeof(id), "%u", iv->id);
 	list = json_object_get(w->peers, id);
@@ -247,7 +243,7 @@ static int add_peer_cidr(void *arg, const void *k, const void *val)
 		list = json_array();
 		json_object_set_new(w->peers, id, list);
 	}
-	snprintf(cidr, sizeof(cidr), "%s/%u", ip_str(ik->addr, ip), ik->prefixlen);
+	snprintf(cidr, sizeof(cidr), "%s/%u", pol_ip_str(ik->addr, ip), ik->prefixlen);
 	json_array_append_new(list, json_string(pod ? json_string_value(pod) : cidr));
 	return 0;
 }
@@ -283,7 +279,7 @@ static int add_get_rule(void *arg, const void *k, const void *val)
 			      json_pack("{s:i, s:o, s:s, s:i, s:s}", "peer_id", rk->peer_id, "peer",
 					peer ? peer : json_array(), "ports", ports, "rule_id",
 					rv->rule_id, "rule",
-					rule_name(w->m, rv->rule_id, name, sizeof(name))));
+					pol_rule_name(w->m, rv->rule_id, name, sizeof(name))));
 	return 0;
 }
 
@@ -311,7 +307,7 @@ static int policy_get(const struct ctl *c, struct pol_maps *m, const char *what)
 	char ip[INET_ADDRSTRLEN];
 	json_t *out;
 
-	if (resolve(m, what, &w.ep)) {
+	if (pol_resolve(m, what, &w.ep)) {
 		json_decref(w.peers);
 		return 1;
 	}
@@ -323,8 +319,8 @@ static int policy_get(const struct ctl *c, struct pol_maps *m, const char *what)
 	bl_map_walk(m->rules, sizeof(struct bpflet_pol_key), sizeof(struct bpflet_pol_val),
 		    add_get_rule, &w);
 	json_decref(w.peers);
-	out = json_pack("{s:s, s:O?, s:{s:b, s:o}, s:{s:b, s:o}}", "ip", ip_str(w.ep, ip), "pod",
-			pod_of(m, w.ep), "ingress", "isolated",
+	out = json_pack("{s:s, s:O?, s:{s:b, s:o}, s:{s:b, s:o}}", "ip", pol_ip_str(w.ep, ip),
+			"pod", pol_pod_of(m, w.ep), "ingress", "isolated",
 			!!(e.flags & BPFLET_POL_EP_ISOLATED_INGRESS), "allow", w.dirs[0], "egress",
 			"isolated", !!(e.flags & BPFLET_POL_EP_ISOLATED_EGRESS), "allow",
 			w.dirs[1]);
@@ -340,133 +336,6 @@ static int policy_get(const struct ctl *c, struct pol_maps *m, const char *what)
 	return 0;
 }
 
-/* ---- policy trace ---- */
-
-/* One endpoint's verdict for its direction, as pol_rules_allow decides it. */
-static json_t *trace_side(const struct pol_maps *m, __be32 ep, __be32 peer, __u8 dir, __u8 proto,
-			  __be16 port)
-{
-	__u32 flag = dir == BPFLET_POL_INGRESS ? BPFLET_POL_EP_ISOLATED_INGRESS
-					       : BPFLET_POL_EP_ISOLATED_EGRESS;
-	struct bpflet_ipcache_key ik = {.prefixlen = 32, .addr = peer};
-	struct bpflet_ipcache_val iv = {0};
-	struct bpflet_pol_key rk = {0};
-	struct bpflet_pol_val rv = {0};
-	struct bpflet_pol_ep e = {0};
-	char ip[INET_ADDRSTRLEN], name[BPFLET_POL_NAME_LEN + 16];
-	json_t *pod = pod_of(m, ep);
-	bool found;
-
-	if (bpf_map_lookup_elem(m->eps, &ep, &e) || !(e.flags & flag))
-		return json_pack("{s:s, s:O?, s:s, s:s}", "endpoint", ip_str(ep, ip), "pod", pod,
-				 "verdict", "allow", "reason", "not isolated");
-	if (bpf_map_lookup_elem(m->ipc, &ik, &iv))
-		iv.id = BPFLET_POL_PEER_ANY;
-	rk.prefixlen = BPFLET_POL_PLEN_FULL;
-	rk.ep_addr = ep;
-	rk.peer_id = iv.id;
-	rk.dir = dir;
-	rk.proto = proto;
-	rk.port = port;
-	found = !bpf_map_lookup_elem(m->rules, &rk, &rv);
-	if (!found && rk.peer_id != BPFLET_POL_PEER_ANY) {
-		rk.peer_id = BPFLET_POL_PEER_ANY;
-		found = !bpf_map_lookup_elem(m->rules, &rk, &rv);
-	}
-	if (!found)
-		return json_pack("{s:s, s:O?, s:s, s:s, s:i}", "endpoint", ip_str(ep, ip), "pod",
-				 pod, "verdict", "deny", "reason", "default deny", "peer_id",
-				 iv.id);
-	return json_pack("{s:s, s:O?, s:s, s:s, s:i, s:i}", "endpoint", ip_str(ep, ip), "pod", pod,
-			 "verdict", "allow", "reason", rule_name(m, rv.rule_id, name, sizeof(name)),
-			 "rule_id", rv.rule_id, "peer_id", iv.id);
-}
-
-/* "ns/pod", "10.0.0.1", either with ":80/tcp" (proto defaults to tcp) */
-static int parse_to(const struct pol_maps *m, const char *arg, __be32 *addr, __u8 *proto,
-		    __be16 *port)
-{
-	char buf[400], *colon, *slash, *end;
-	unsigned long p;
-
-	snprintf(buf, sizeof(buf), "%s", arg);
-	*proto = IPPROTO_TCP;
-	*port = 0;
-	colon = strrchr(buf, ':');
-	if (colon) {
-		*colon++ = '\0';
-		slash = strchr(colon, '/');
-		if (slash) {
-			*slash++ = '\0';
-			if (!strcasecmp(slash, "tcp"))
-				*proto = IPPROTO_TCP;
-			else if (!strcasecmp(slash, "udp"))
-				*proto = IPPROTO_UDP;
-			else if (!strcasecmp(slash, "sctp"))
-				*proto = IPPROTO_SCTP;
-			else {
-				fprintf(stderr, "bpfletctl: protocol '%s': use tcp, udp or sctp\n",
-					slash);
-				return -1;
-			}
-		}
-		p = strtoul(colon, &end, 10);
-		if (!*colon || *end || p < 1 || p > 65535) {
-			fprintf(stderr, "bpfletctl: port '%s': use 1-65535\n", colon);
-			return -1;
-		}
-		*port = htons((__u16)p);
-	}
-	return resolve(m, buf, addr);
-}
-
-static int policy_trace(const struct ctl *c, struct pol_maps *m, int argc, char **argv)
-{
-	const char *from = NULL, *to = NULL;
-	__be32 src, dst;
-	__be16 port;
-	__u8 proto;
-	json_t *eg, *in, *out;
-	bool allow;
-
-	for (int i = 1; i + 1 < argc; i += 2) {
-		if (!strcmp(argv[i], "--from"))
-			from = argv[i + 1];
-		else if (!strcmp(argv[i], "--to"))
-			to = argv[i + 1];
-	}
-	if (!from || !to) {
-		fprintf(stderr, "bpfletctl: usage: policy trace --from NS/POD|IP "
-				"--to NS/POD|IP[:PORT[/tcp|udp|sctp]]\n");
-		return 2;
-	}
-	if (resolve(m, from, &src) || parse_to(m, to, &dst, &proto, &port))
-		return 1;
-	eg = trace_side(m, src, dst, BPFLET_POL_EGRESS, proto, port);
-	in = trace_side(m, dst, src, BPFLET_POL_INGRESS, proto, port);
-	allow = !strcmp(json_string_value(json_object_get(eg, "verdict")), "allow") &&
-		!strcmp(json_string_value(json_object_get(in, "verdict")), "allow");
-	out = json_pack("{s:s, s:s, s:s, s:i, s:o, s:o}", "verdict", allow ? "allow" : "deny",
-			"protocol", bl_proto_name(proto), "port_note",
-			port ? "" : "no port given: only rules allowing every port count", "port",
-			ntohs(port), "egress", eg, "ingress", in);
-	if (c->json) {
-		ctl_print_json(out);
-		return 0;
-	}
-	printf("%s\n", allow ? "ALLOW" : "DENY");
-	printf("  egress of %-16s %-6s %s\n", json_string_value(json_object_get(eg, "endpoint")),
-	       json_string_value(json_object_get(eg, "verdict")),
-	       json_string_value(json_object_get(eg, "reason")));
-	printf("  ingress of %-15s %-6s %s\n", json_string_value(json_object_get(in, "endpoint")),
-	       json_string_value(json_object_get(in, "verdict")),
-	       json_string_value(json_object_get(in, "reason")));
-	if (!port)
-		printf("  (no port given: only rules allowing every port count)\n");
-	json_decref(out);
-	return 0;
-}
-
 int cmd_policy(const struct ctl *c, int argc, char **argv)
 {
 	struct pol_maps m;
@@ -477,11 +346,12 @@ int cmd_policy(const struct ctl *c, int argc, char **argv)
 	    (!strcmp(argv[0], "get") && argc != 2)) {
 		fprintf(stderr,
 			"bpfletctl: usage: policy list | policy get NS/POD|IP | policy trace "
-			"--from NS/POD|IP --to NS/POD|IP[:PORT[/PROTO]]\n");
+			"--from NS/POD|IP --to NS/POD|IP|CLUSTERIP[:PORT[/PROTO]] [--backend "
+			"IP|NS/POD]\n");
 		return 2;
 	}
-	if (maps_open(c, &m)) {
-		maps_close(&m);
+	if (pol_maps_open(c, &m)) {
+		pol_maps_close(&m);
 		return 1;
 	}
 	if (!strcmp(argv[0], "list"))
@@ -489,7 +359,7 @@ int cmd_policy(const struct ctl *c, int argc, char **argv)
 	else if (!strcmp(argv[0], "get"))
 		rc = policy_get(c, &m, argv[1]);
 	else
-		rc = policy_trace(c, &m, argc, argv);
-	maps_close(&m);
+		rc = pol_trace(c, &m, argc, argv);
+	pol_maps_close(&m);
 	return rc;
 }

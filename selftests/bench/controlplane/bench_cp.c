@@ -1,4 +1,7 @@
 /* Control-plane figures for make bench.
+ *   bench_cp seed-netpol DB [NODE]  writes the NetworkPolicy benchmarks' namespaces, pods
+ *                                   (bound to NODE) and policies (selftests/bench/
+ *                                   np_objects.h) into DB
  *   bench_cp seed DB NSVC EPS [plain]  writes NSVC Services and as many EndpointSlices of
  *                                   EPS endpoints each into the SQLite store DB (a tmpfs path:
  *                                   seeding is not what is measured); "plain": Services
@@ -16,6 +19,7 @@
  * One "figure value unit" line per result. */
 #include "controlplane/store/store.h"
 #include "selftests/bench/bench_http.h"
+#include "selftests/bench/np_objects.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -97,6 +101,64 @@ static int seed(const char *db, int nsvc, int eps, bool plain)
 	}
 	bl_store_close(st);
 	printf("seeded %d Services and %d endpoints\n", nsvc, nsvc * eps);
+	return 0;
+}
+
+/* One object under its registry key, with the metadata the API server would add. */
+static int put(struct bl_store *st, const char *resource, json_t *o, unsigned serial)
+{
+	json_t *md = json_object_get(o, "metadata");
+	const char *ns = json_string_value(json_object_get(md, "namespace"));
+	char key[256], uid[40], *val;
+	int rc;
+
+	snprintf(uid, sizeof(uid), "00000000-0000-4000-9000-%012u", serial);
+	json_object_set_new(md, "uid", json_string(uid));
+	json_object_set_new(md, "creationTimestamp", json_string("2026-01-01T00:00:00Z"));
+	if (ns)
+		snprintf(key, sizeof(key), "/registry/%s/%s/%s", resource, ns,
+			 json_string_value(json_object_get(md, "name")));
+	else
+		snprintf(key, sizeof(key), "/registry/%s/%s", resource,
+			 json_string_value(json_object_get(md, "name")));
+	val = json_dumps(o, JSON_COMPACT);
+	rc = val ? bl_store_create(st, key, val, strlen(val), 0, NULL) : -1;
+	free(val);
+	json_decref(o);
+	return rc;
+}
+
+/* node: every pod's spec.nodeName, so the scheduler leaves them as they are */
+static int seed_netpol(const char *db, const char *node)
+{
+	struct bl_store *st;
+	unsigned serial = 0;
+	int rc = 0;
+
+	if (bl_sqlite_store_open(db, &st))
+		return 1;
+	for (unsigned i = 0; i < NP_NS && !rc; i++)
+		rc = put(st, "namespaces", np_namespace(i), serial++);
+	for (unsigned i = 0; i < NP_PODS && !rc; i++) {
+		char app[16];
+
+		json_t *pod;
+
+		snprintf(app, sizeof(app), "app-%u", (i / NP_NS) % 10);
+		pod = np_pod(i, app);
+		if (node)
+			json_object_set_new(json_object_get(pod, "spec"), "nodeName",
+					    json_string(node));
+		rc = put(st, "pods", pod, serial++);
+	}
+	for (unsigned i = 0; i < NP_POLICIES && !rc; i++)
+		rc = put(st, "networkpolicies", np_policy(i), serial++);
+	bl_store_close(st);
+	if (rc) {
+		fprintf(stderr, "seed-netpol: %s\n", bl_store_strerror(rc));
+		return 1;
+	}
+	printf("seeded %d namespaces, %d pods, %d NetworkPolicies\n", NP_NS, NP_PODS, NP_POLICIES);
 	return 0;
 }
 
@@ -369,6 +431,8 @@ int main(int argc, char **argv)
 {
 	int rc = 0, events = 200;
 
+	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "seed-netpol"))
+		return seed_netpol(argv[2], argc == 4 ? argv[3] : NULL);
 	if ((argc == 5 || argc == 6) && !strcmp(argv[1], "seed"))
 		return seed(argv[2], atoi(argv[3]), atoi(argv[4]),
 			    argc == 6 && !strcmp(argv[5], "plain"));

@@ -4,8 +4,12 @@ every pod probing every other pod by pod IP and by ClusterIP (and the node probi
 every pod), compared with the expected matrix of each scenario.
 
 argv[1]: JSON {"node_ns", "manifests", "ctl", "instance", "pod_ns_prefix",
-"pods": {key: {"ns", "name", "ip"}}}. Prints one "ok   - ..." or "FAIL - ..." line
-per check (the shell test counts them).
+"pods": {key: {"ns", "name", "ip"}}, optional "kubectl": [argv...]}. Without
+"kubectl" the objects are files in the agent's manifests directory; with it they are
+created, relabelled and deleted through the Kubernetes API with kubectl apply, label
+and delete, and the agent (on --kubeconfig) matches its pods' CNI registrations to the
+API's Pod objects. Prints one "ok   - ..." or "FAIL - ..." line per check (the shell
+test counts them).
 """
 import json
 import os
@@ -19,6 +23,7 @@ KEYS = sorted(PODS)
 for i, k in enumerate(KEYS):
     PODS[k]["vip"] = "10.96.1.%d" % (i + 1)
 PORTS = [(80, "tcp"), (81, "tcp"), (80, "udp"), (81, "udp")]
+AB_VIP = "10.96.1.100"
 MAN = CFG["manifests"]
 TIMEOUT = 0.6
 SPORT_BASE = 20000
@@ -30,11 +35,22 @@ def say(ok, text):
     return ok
 
 
+KUBECTL = CFG.get("kubectl")
+
+
 def write(name, obj):
     path = os.path.join(MAN, name)
     with open(path + ".tmp", "w") as f:
         json.dump(obj, f)
     os.rename(path + ".tmp", path)
+
+
+def kubectl(*args, stdin=None):
+    out = subprocess.run(KUBECTL + list(args), input=stdin, capture_output=True, text=True,
+                         timeout=60)
+    if out.returncode:
+        raise RuntimeError("kubectl %s: %s" % (" ".join(args), out.stderr.strip()))
+    return out.stdout
 
 
 def ctl(*args):
@@ -51,6 +67,9 @@ NS_LABELS = {"x": {"ns": "x"}, "y": {"ns": "y"}, "z": {"ns": "z"}}
 POD_LABELS = {k: {"pod": PODS[k]["name"]} for k in KEYS}
 
 
+DELETED = set()  # pods whose Pod object is gone (the pod itself keeps running)
+
+
 def base_objects():
     items = []
     for ns, labels in NS_LABELS.items():
@@ -60,11 +79,12 @@ def base_objects():
         p = PODS[k]
         ports = [{"name": "serve-%d-%s" % (port, proto), "containerPort": port,
                   "protocol": proto.upper()} for port, proto in PORTS]
-        items.append({"apiVersion": "v1", "kind": "Pod",
-                      "metadata": {"name": p["name"], "namespace": p["ns"],
-                                   "labels": POD_LABELS[k]},
-                      "spec": {"nodeName": "node", "containers": [
-                          {"name": "c", "image": "none", "ports": ports}]}})
+        if k not in DELETED:
+            items.append({"apiVersion": "v1", "kind": "Pod",
+                          "metadata": {"name": p["name"], "namespace": p["ns"],
+                                       "labels": POD_LABELS[k]},
+                          "spec": {"nodeName": "node", "containers": [
+                              {"name": "c", "image": "none", "ports": ports}]}})
         sports = [{"name": "%s-%d" % (proto, port), "port": port, "targetPort": port,
                    "protocol": proto.upper()} for port, proto in PORTS]
         items.append({"apiVersion": "v1", "kind": "Service",
@@ -77,11 +97,54 @@ def base_objects():
                       "ports": [{"name": s["name"], "port": s["port"],
                                  "protocol": s["protocol"]} for s in sports],
                       "endpoints": [{"addresses": [p["ip"]], "conditions": {"ready": True}}]})
+    # one Service in front of x/a and x/b, for policy trace through a ClusterIP
+    items.append({"apiVersion": "v1", "kind": "Service",
+                  "metadata": {"name": "s-ab", "namespace": "x"},
+                  "spec": {"clusterIP": AB_VIP, "ports": [{"name": "tcp-80", "port": 80,
+                                                            "protocol": "TCP"}]}})
+    items.append({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                  "metadata": {"name": "s-ab-1", "namespace": "x",
+                               "labels": {"kubernetes.io/service-name": "s-ab"}},
+                  "addressType": "IPv4",
+                  "ports": [{"name": "tcp-80", "port": 80, "protocol": "TCP"}],
+                  "endpoints": [{"addresses": [PODS[k]["ip"]], "conditions": {"ready": True}}
+                                for k in ("xa", "xb")]})
     return {"apiVersion": "v1", "kind": "List", "items": items}
 
 
+APPLIED = {"ns": {}, "pods": {}, "deleted": set(), "pols": set()}  # what the API holds
+
+
 def write_base():
-    write("base.json", base_objects())
+    """The cluster's objects as NS_LABELS, POD_LABELS and DELETED say: one file, or
+    through the API only what changed (kubectl label / delete / apply)."""
+    if not KUBECTL:
+        write("base.json", base_objects())
+        return
+    if not APPLIED["ns"] or APPLIED["deleted"] - DELETED:
+        kubectl("apply", "--validate=false", "-f", "-", stdin=json.dumps(base_objects()))
+        APPLIED["ns"] = json.loads(json.dumps(NS_LABELS))
+        APPLIED["pods"] = json.loads(json.dumps(POD_LABELS))
+        APPLIED["deleted"] = set(DELETED)
+    for kind, have, want, name_of in (
+            ("namespace", APPLIED["ns"], NS_LABELS, lambda n: (None, n)),
+            ("pod", APPLIED["pods"], POD_LABELS, lambda k: (PODS[k]["ns"], PODS[k]["name"]))):
+        for key, labels in want.items():
+            if kind == "pod" and key in DELETED:
+                continue
+            old = have.get(key, {})
+            args = ["%s=%s" % (l, v) for l, v in sorted(labels.items()) if old.get(l) != v]
+            args += ["%s-" % l for l in sorted(old) if l not in labels]
+            if not args:
+                continue
+            ns, name = name_of(key)
+            kubectl("label", "--overwrite", kind, name, *(["-n", ns] if ns else []), *args)
+            have[key] = dict(labels)
+    for k in sorted(DELETED - APPLIED["deleted"]):
+        # no kubelet here to finish a graceful deletion: the object goes at once
+        kubectl("delete", "pod", "-n", PODS[k]["ns"], PODS[k]["name"], "--grace-period=0",
+                "--force")
+        APPLIED["deleted"].add(k)
 
 
 # ---- policies ----
@@ -110,7 +173,21 @@ ALL = {}
 
 
 def write_policies(pols):
-    write("policies.json", {"apiVersion": "v1", "kind": "List", "items": pols})
+    """Exactly these NetworkPolicies: one file, or kubectl apply (new and changed ones)
+    and kubectl delete (the rest)."""
+    if not KUBECTL:
+        write("policies.json", {"apiVersion": "v1", "kind": "List", "items": pols})
+        return
+    want = {(p["metadata"]["namespace"], p["metadata"]["name"]) for p in pols}
+    if pols:
+        kubectl("apply", "--validate=false", "-f", "-",
+                stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": pols}))
+    by_ns = {}
+    for ns, name in APPLIED["pols"] - want:
+        by_ns.setdefault(ns, []).append(name)
+    for ns, names in sorted(by_ns.items()):
+        kubectl("delete", "networkpolicy", "-n", ns, *sorted(names))
+    APPLIED["pols"] = want
 
 
 # ---- probing ----
@@ -194,10 +271,11 @@ def run_step(title, expect, changes=True, before=None):
 
 def reset():
     write_policies([])
-    global NS_LABELS, POD_LABELS
-    changed = NS_LABELS != BASE_NS or POD_LABELS != BASE_PODS
-    NS_LABELS = json.loads(json.dumps(BASE_NS))
-    POD_LABELS = json.loads(json.dumps(BASE_PODS))
+    changed = NS_LABELS != BASE_NS or POD_LABELS != BASE_PODS or bool(DELETED)
+    for d, base in ((NS_LABELS, BASE_NS), (POD_LABELS, BASE_PODS)):
+        d.clear()
+        d.update(json.loads(json.dumps(base)))
+    DELETED.clear()
     if changed:
         write_base()
     for _ in range(60):
@@ -382,6 +460,21 @@ scen("selected pod loses its label: x/a no longer isolated",
      (None, label_pod("xa", pod="renamed"), lambda s, d, p, t: True))
 
 
+def delete_pod(k):
+    def f():
+        DELETED.add(k)
+    return f
+
+
+scen("Pod object deleted: the pod keeps its address, not its labels",
+     ([np("x", "from-b", XA, ingress=[{"from": [{"podSelector": lbl(pod="b")}]}])], None,
+      lambda s, d, p, t: d != "xa" or s == "xb"),
+     (None, delete_pod("xb"), lambda s, d, p, t: d != "xa"))
+scen("Pod object of a selected pod deleted: no longer isolated",
+     ([np("x", "only-a", XA, ingress=[])], None, lambda s, d, p, t: d != "xa"),
+     (None, delete_pod("xa"), lambda s, d, p, t: True))
+
+
 def trace_checks():
     """policy trace/get/list against a known state, read as JSON."""
     ok = True
@@ -401,6 +494,32 @@ def trace_checks():
     tr = ctl("policy", "trace", "--from", "x/a", "--to", "y/c:80/udp")
     ok &= say(tr["verdict"] == "allow" and tr["ingress"]["reason"] == "not isolated",
               "policy trace to a pod no policy selects: not isolated")
+    # through a ClusterIP: translated to the Service's backends, one answer each
+    vip = PODS["xa"]["vip"]
+    tr = ctl("policy", "trace", "--from", "x/b", "--to", vip + ":80/tcp")
+    b = tr.get("backends", [{}])
+    ok &= say(tr["verdict"] == "allow" and tr["service"]["name"] == "x/s-a:tcp-80"
+              and len(b) == 1 and b[0]["backend"] == ip_of("xa") + ":80"
+              and b[0].get("pod") == "x/a" and b[0]["ingress"]["reason"] == "x/from-b ingress[0]",
+              "policy trace x/b -> ClusterIP %s:80: backend x/a, allowed by x/from-b ingress[0]"
+              % vip)
+    tr = ctl("policy", "trace", "--from", "y/b", "--to", vip + ":80")
+    ok &= say(tr["verdict"] == "deny" and tr["ingress"]["reason"] == "default deny",
+              "policy trace y/b -> ClusterIP of x/a: default deny at its backend")
+    tr = ctl("policy", "trace", "--from", "x/c", "--to", AB_VIP + ":80/tcp")
+    per = {x.get("pod"): (x["verdict"], x["ingress"]["reason"]) for x in tr.get("backends", [])}
+    ok &= say(tr["verdict"] == "mixed" and per == {
+        "x/a": ("deny", "default deny"), "x/b": ("allow", "not isolated")},
+        "policy trace x/c -> a two-backend ClusterIP: x/a denies, x/b allows (got %s)"
+        % json.dumps(per))
+    tr = ctl("policy", "trace", "--from", "x/c", "--to", AB_VIP + ":80/tcp", "--backend", "x/b")
+    ok &= say(tr["verdict"] == "allow" and [x["pod"] for x in tr["backends"]] == ["x/b"],
+              "policy trace --backend x/b answers for that backend only")
+    try:
+        ctl("policy", "trace", "--from", "x/c", "--to", AB_VIP + ":80/tcp", "--backend", "y/a")
+        ok &= say(False, "policy trace --backend y/a (not a backend) was answered")
+    except RuntimeError as e:
+        ok &= say("not a backend" in str(e), "policy trace --backend of another pod: %s" % e)
     g = ctl("policy", "get", "x/a")
     allow = g["ingress"]["allow"]
     ok &= say(g["ingress"]["isolated"] and not g["egress"]["isolated"] and len(allow) == 1

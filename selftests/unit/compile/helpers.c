@@ -118,3 +118,13 @@ int write_file(const char *dir, const char *name, const char *text)
 	fclose(f);
 	return rename(tmp, path);
 }
+
+bool lpm_prefix_eq(const void *a, const void *b, uint32_t bits)
+{
+	const uint8_t *x = a, *y = b;
+
+	for (uint32_t i = 0; i < bits; i++)
+		if (((x[i / 8] >> (7 - i % 8)) & 1) != ((y[i / 8] >> (7 - i % 8)) & 1))
+			return false;
+	return true;
+}

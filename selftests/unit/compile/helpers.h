@@ -6,6 +6,7 @@
 #include "controlplane/compile/compile.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Absolute path of selftests/unit/testdata/<name> (BL_TESTDATA overrides the dir). */
@@ -23,6 +24,9 @@ const struct bl_svc_frontend *fe_get(const struct bl_svc_table *t, const char *i
 				     uint8_t proto, uint8_t scope);
 /* Backend address as text (static buffer per call site usage). */
 const char *be_ip(const struct bl_svc_backend *b, char *buf);
+
+/* Do the first `bits` bits of a and b agree? (an LPM trie's prefix test) */
+bool lpm_prefix_eq(const void *a, const void *b, uint32_t bits);
 
 /* Writes a file (mkdir'd parent assumed); returns 0. */
 int write_file(const char *dir, const char *name, const char *text);

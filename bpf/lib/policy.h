@@ -24,29 +24,41 @@ const volatile bool policy_audit = false;
 /* --policy-allow-events: new connections a rule allowed are reported too */
 const volatile bool policy_allow_events = false;
 
+/* ipcache, /32s: every pod IP (asked first: a /32 is the longest match) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPFLET_MAX_IPCACHE);
+	__type(key, __be32);
+	__type(value, struct bpflet_ipcache_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} bl_ipch_v1 SEC(".maps");
+
+/* ipcache, shorter prefixes: ipBlocks and 0.0.0.0/0 */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, BPFLET_MAX_IPCACHE);
+	__uint(max_entries, BPFLET_MAX_IPCACHE_CIDR);
 	__type(key, struct bpflet_ipcache_key);
 	__type(value, struct bpflet_ipcache_val);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-} bl_ipc_v1 SEC(".maps");
+} bl_ipc_v2 SEC(".maps");
 
+/* allow entries: one exact lookup per prefix class the endpoint uses */
 struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, BPFLET_MAX_POLICY);
 	__type(key, struct bpflet_pol_key);
 	__type(value, struct bpflet_pol_val);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-} bl_pol_v1 SEC(".maps");
+} bl_pol_v2 SEC(".maps");
 
+/* isolated pods: flags and the prefix classes of their entries */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, BPFLET_MAX_POL_EP);
 	__type(key, __be32);
 	__type(value, struct bpflet_pol_ep);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-} bl_polep_v1 SEC(".maps");
+} bl_polep_v2 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -76,6 +88,30 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, BPFLET_POL_EV_BYTES);
 } bl_polev_v1 SEC(".maps");
+
+/*
+ * The hand-off from tc_pod to tc_pod_to of the same CPU: a packet between two pods of
+ * this node passes both hooks in one go (veth ingress, forwarding, the other veth's
+ * egress). tc_pod writes the tuple and the verdict the pass entry records for the
+ * destination (pol_to); tc_pod_to takes it for that tuple instead of its two lookups.
+ * It says no more than the destination's policy conntrack entry for the same tuple,
+ * which is where pol_to was copied from, so a stale slot only ever matches packets of
+ * a connection that was allowed.
+ */
+struct pol_handoff {
+	__be32 saddr, daddr;
+	__be16 sport, dport;
+	__u8 proto;
+	__u8 pad[3];
+	__u32 rule_id;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pol_handoff);
+} bl_polho SEC(".maps");
 
 /* idle time after which a policy conntrack entry no longer vouches for a packet */
 #define POLCT_TCP_IDLE_NS   (24ull * 3600 * 1000000000ull)
@@ -115,7 +151,8 @@ struct pol_ask {
 	__be16 port;		       /* destination port the rules are asked about */
 	__u8 dir;		       /* enum bpflet_pol_dir */
 	__u8 has_own;
-	__u32 epf; /* the endpoint's BPFLET_POL_EP_* flags */
+	__u32 epf;	  /* the endpoint's BPFLET_POL_EP_* flags */
+	__u32 classes[2]; /* and its entries' prefix classes, by direction */
 	/* scratch for the lookups and entries, off the stack */
 	struct bpflet_ipcache_key ik;
 	struct bpflet_pol_key rk;
@@ -124,29 +161,54 @@ struct pol_ask {
 	struct bpflet_ct_val cv;
 };
 
+/* The peer's identity: its /32, else the longest ipBlock prefix (0.0.0.0/0 names the
+ * rest when any ipBlock exists), else the wildcard. */
+static __always_inline __u32 pol_peer_id(struct pol_ask *a)
+{
+	struct bpflet_ipcache_val *iv = bpf_map_lookup_elem(&bl_ipch_v1, &a->peer);
+
+	if (!iv) {
+		a->ik.prefixlen = 32;
+		a->ik.addr = a->peer;
+		iv = bpf_map_lookup_elem(&bl_ipc_v2, &a->ik);
+	}
+	return iv ? iv->id : BPFLET_POL_PEER_ANY;
+}
+
+/* The entry of a's endpoint for peer, its classes longest first: the rule id, or 0. */
+static __noinline __u32 pol_match(struct pol_ask *a, __u32 peer, __u32 proto)
+{
+	__u32 classes = a->classes[a->dir & 1];
+	struct bpflet_pol_val *v;
+
+	a->rk.ep_addr = a->ep;
+	a->rk.peer_id = peer;
+	a->rk.dir = a->dir;
+	for (int c = BPFLET_POL_CLASSES - 1; c >= 0; c--) {
+		if (!(classes & (1u << c)))
+			continue;
+		a->rk.prefixlen = bpflet_pol_class_plen(c);
+		a->rk.proto = c ? (__u8)proto : 0;
+		/* class 1 + n keeps the port's n high bits */
+		a->rk.port = c > 1 ? a->port & bpf_htons((__u16)(0xffff0000u >> (c - 1))) : 0;
+		v = bpf_map_lookup_elem(&bl_pol_v2, &a->rk);
+		if (v)
+			return v->rule_id ? v->rule_id : 1;
+	}
+	return 0;
+}
+
 /* The rules of a's endpoint for its peer: the peer's identity, then the wildcard
  * row. Returns the allowing rule id, or 0 for a deny. */
 static __noinline __u32 pol_rules_allow(struct pol_ask *a, __u32 proto, __u32 *peer_id)
 {
-	struct bpflet_ipcache_val *iv;
-	struct bpflet_pol_val *v;
+	__u32 id = pol_peer_id(a), rule_id;
 
-	a->ik.prefixlen = 32;
-	a->ik.addr = a->peer;
-	iv = bpf_map_lookup_elem(&bl_ipc_v1, &a->ik);
-	a->rk.prefixlen = BPFLET_POL_PLEN_FULL;
-	a->rk.ep_addr = a->ep;
-	a->rk.peer_id = iv ? iv->id : BPFLET_POL_PEER_ANY;
-	a->rk.dir = a->dir;
-	a->rk.proto = (__u8)proto;
-	a->rk.port = a->port;
-	*peer_id = a->rk.peer_id;
-	v = bpf_map_lookup_elem(&bl_pol_v1, &a->rk);
-	if (!v && a->rk.peer_id != BPFLET_POL_PEER_ANY) {
-		a->rk.peer_id = BPFLET_POL_PEER_ANY;
-		v = bpf_map_lookup_elem(&bl_pol_v1, &a->rk);
-	}
-	return v ? (v->rule_id ? v->rule_id : 1) : 0;
+	*peer_id = id;
+	rule_id = pol_match(a, id, proto);
+	if (!rule_id && id != BPFLET_POL_PEER_ANY)
+		rule_id = pol_match(a, BPFLET_POL_PEER_ANY, proto);
+	return rule_id;
 }
 
 static __noinline void pol_event(const struct pkt *p, __u32 dir_verdict, __u32 rule_id,
@@ -207,15 +269,43 @@ static __always_inline bool polct_follow(const struct bpflet_polct_key *k, const
 	return true;
 }
 
-static __always_inline void polct_put(struct bpflet_polct_val *v, const struct bpflet_polct_key *k,
+/* A tc_pod_to verdict as a pass entry's pol_to (0: cannot be carried). */
+static __always_inline __u16 pol_to_of(__u32 rule_id)
+{
+	if (!rule_id)
+		return BPFLET_CT_POL_TO_NO_RULE;
+	return rule_id < BPFLET_CT_POL_TO_NO_RULE ? (__u16)rule_id : BPFLET_CT_POL_TO_NONE;
+}
+
+static __always_inline void polct_put(struct pol_ask *a, const struct bpflet_polct_key *k,
 				      __u32 rule_id, __u32 flags)
 {
+	struct bpflet_polct_val *v = &a->ct;
+	struct bpflet_ct_val *pass;
+
 	v->last_seen_ns = coarse_now();
 	v->rule_id = rule_id;
 	v->flags = flags;
 	/* a full map evicts the least recent entry (LRU); a failure only costs a lookup
 	 * of the rules for the next packet */
-	bpf_map_update_elem(&bl_polct_v1, k, v, BPF_ANY);
+	if (bpf_map_update_elem(&bl_polct_v1, k, v, BPF_ANY))
+		return;
+	/* a pod of this node sends this tuple with a pass entry: it carries the verdict */
+	ct_key_of(&a->ck, k->saddr, k->daddr, k->sport, k->dport, k->proto);
+	pass = ct_lookup(&a->ck);
+	if (pass && ct_is_pass(pass))
+		pass->pol_to = pol_to_of(rule_id);
+}
+
+/* The verdict tc_pod_to keeps for k (a reply's tuple), for a new pass entry. */
+static __always_inline __u16 polct_pol_to(const struct bpflet_polct_key *k)
+{
+	struct bpflet_polct_key to = *k;
+	struct bpflet_polct_val *v;
+
+	to.hook = BPFLET_POL_HOOK_TO_POD;
+	v = bpf_map_lookup_elem(&bl_polct_v1, &to);
+	return v ? pol_to_of(v->rule_id) : BPFLET_CT_POL_TO_NONE;
 }
 
 /*
@@ -236,6 +326,10 @@ static __always_inline void pol_put_pass(struct pol_ask *a, const struct bpflet_
 	v->dir = BPFLET_CT_FORWARD;
 	v->backend_id = rule_id;
 	v->flags = tcp_bits;
+	/* a reply's entry follows the request's: the other pod's tc_pod already left its
+	 * verdict for the reply tuple; a new connection's own entry gets one when the
+	 * destination's tc_pod_to allows its first packet (polct_put) */
+	v->pol_to = reply ? polct_pol_to(k) : BPFLET_CT_POL_TO_NONE;
 	v->created_ns = v->last_seen_ns = coarse_now();
 	/* full: the next packet asks the rules again */
 	ct_insert(&a->ck, v, reply ? BPF_NOEXIST : BPF_ANY);
@@ -249,7 +343,35 @@ static __always_inline void pol_put(struct pol_ask *a, const struct pkt *p,
 	if (k->hook == BPFLET_POL_HOOK_FROM_POD)
 		pol_put_pass(a, k, rule_id, reply ? 0 : ct_tcp_bits(p->tcp_flags), reply);
 	else
-		polct_put(&a->ct, k, rule_id, flags);
+		polct_put(a, k, rule_id, flags);
+}
+
+static __always_inline void pol_handoff_put(const struct pkt *p, __u16 pol_to)
+{
+	__u32 zero = 0;
+	struct pol_handoff *h = bpf_map_lookup_elem(&bl_polho, &zero);
+
+	if (!h)
+		return;
+	h->saddr = p->saddr;
+	h->daddr = p->daddr;
+	h->sport = p->sport;
+	h->dport = p->dport;
+	h->proto = p->proto;
+	h->rule_id = pol_to == BPFLET_CT_POL_TO_NO_RULE ? 0 : pol_to;
+}
+
+/* tc_pod_to: tc_pod handed this packet's tuple on with its verdict here. */
+static __always_inline bool pol_handoff_take(const struct pkt *p, __u32 len)
+{
+	__u32 zero = 0;
+	struct pol_handoff *h = bpf_map_lookup_elem(&bl_polho, &zero);
+
+	if (!h || h->saddr != p->saddr || h->daddr != p->daddr || h->sport != p->sport ||
+	    h->dport != p->dport || h->proto != p->proto || opens_connection(p))
+		return false;
+	pol_count_rule(h->rule_id, len);
+	return true;
 }
 
 /*
@@ -270,6 +392,8 @@ static __always_inline bool pol_pass_follow(struct __sk_buff *skb, const struct 
 	    !(ct->flags & BPFLET_CT_F_SYNACK_SEEN))
 		ct->flags |= BPFLET_CT_F_SYNACK_SEEN;
 	pol_count_rule(ct->backend_id, skb->len);
+	if (ct->pol_to)
+		pol_handoff_put(p, ct->pol_to);
 	return true;
 }
 
@@ -329,11 +453,17 @@ static __noinline int pol_decide(struct __sk_buff *skb, const struct pkt *p, str
 	return POL_PASS;
 }
 
-static __always_inline __u32 pol_ep_flags(__be32 addr)
+static __always_inline struct bpflet_pol_ep *pol_ep(__be32 addr)
 {
-	struct bpflet_pol_ep *e = bpf_map_lookup_elem(&bl_polep_v1, &addr);
+	return bpf_map_lookup_elem(&bl_polep_v2, &addr);
+}
 
-	return e ? e->flags : 0;
+/* The endpoint's isolation and classes into a (e non-NULL). */
+static __always_inline void pol_ask_ep(struct pol_ask *a, const struct bpflet_pol_ep *e)
+{
+	a->epf = e->flags;
+	a->classes[0] = e->classes[0];
+	a->classes[1] = e->classes[1];
 }
 
 /*
@@ -343,12 +473,12 @@ static __always_inline __u32 pol_ep_flags(__be32 addr)
  */
 static __always_inline int pol_from_pod(struct __sk_buff *skb, const struct pkt *p)
 {
+	struct bpflet_pol_ep *e = pol_ep(p->saddr);
 	struct pol_ask *a;
-	__u32 epf = pol_ep_flags(p->saddr);
 
-	if (!epf || !(a = pol_scratch()))
+	if (!e || !e->flags || !(a = pol_scratch()))
 		return POL_PASS;
-	a->epf = epf;
+	pol_ask_ep(a, e);
 	polct_key(&a->own, p->saddr, p->daddr, p->sport, p->dport, p->proto,
 		  BPFLET_POL_HOOK_FROM_POD);
 	polct_key(&a->reply, p->daddr, p->saddr, p->dport, p->sport, p->proto,
@@ -369,12 +499,12 @@ static __always_inline int pol_from_pod(struct __sk_buff *skb, const struct pkt 
 static __always_inline int pol_from_pod_service(struct __sk_buff *skb, const struct pkt *p,
 						__be32 backend, __be16 backend_port)
 {
+	struct bpflet_pol_ep *e = pol_ep(p->saddr);
 	struct pol_ask *a;
-	__u32 epf = pol_ep_flags(p->saddr);
 
-	if (!epf || !(a = pol_scratch()))
+	if (!e || !e->flags || !(a = pol_scratch()))
 		return POL_PASS;
-	a->epf = epf;
+	pol_ask_ep(a, e);
 	polct_key(&a->own, 0, 0, 0, 0, 0, 0);
 	polct_key(&a->reply, p->daddr, p->saddr, p->dport, p->sport, p->proto,
 		  BPFLET_POL_HOOK_TO_POD);
@@ -395,10 +525,14 @@ static __always_inline int pol_to_pod(struct __sk_buff *skb, const struct pkt *p
 				      __be32 hairpin_addr)
 {
 	struct bpflet_polct_key own;
+	struct bpflet_pol_ep *e;
 	struct pol_ask *a;
-	__u32 epf = pol_ep_flags(p->daddr);
 
-	if (!epf)
+	/* an established flow from a pod of this node: its tc_pod brought the verdict */
+	if (pol_handoff_take(p, skb->len))
+		return POL_PASS;
+	e = pol_ep(p->daddr);
+	if (!e || !e->flags)
 		return POL_PASS;
 	/* the established path first, its key on the stack: one lookup */
 	polct_key(&own, p->saddr, p->daddr, p->sport, p->dport, p->proto, BPFLET_POL_HOOK_TO_POD);
@@ -406,9 +540,9 @@ static __always_inline int pol_to_pod(struct __sk_buff *skb, const struct pkt *p
 		return POL_PASS;
 	/* from the node: allowed whatever the ingress rules say, but its replies still
 	 * need their entry when the pod's egress is isolated */
+	pol_ask_ep(a, e);
 	if (skb->ingress_ifindex == 0)
-		epf &= ~BPFLET_POL_EP_ISOLATED_INGRESS;
-	a->epf = epf;
+		a->epf &= ~BPFLET_POL_EP_ISOLATED_INGRESS;
 	a->own = own;
 	polct_key(&a->reply, p->daddr, p->saddr, p->dport, p->sport, p->proto,
 		  BPFLET_POL_HOOK_FROM_POD);

@@ -1,7 +1,8 @@
 /*
  * BPF_PROG_TEST_RUN cases for NetworkPolicy enforcement (bpf/lib/policy.h): the rule
- * lookup itself (a port block as an LPM prefix, the wildcard peer row, a wildcard
- * port, the peer's row before the wildcard row), the verdicts kept for established
+ * lookup itself (a port block as a prefix class, the wildcard peer row, a wildcard
+ * port, the peer's row before the wildcard row, the classes the endpoint lists, the
+ * ipcache's /32s before its prefixes), the verdicts kept for established
  * flows (pass entries in the Service conntrack, the policy conntrack of tc_pod_to)
  * that let replies through, Service flows judged against the backend, and the deny
  * counter. tc_pod_to is the pod's ingress, tc_pod its egress.
@@ -19,6 +20,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <sched.h>
 #include <linux/pkt_cls.h>
 #include <string.h>
 
@@ -63,12 +65,17 @@ static int send_pkt(bool to_pod, const char *src, const char *dst, uint16_t spor
 	return run_prog(to_pod ? svc_lb_skel->progs.tc_pod_to : svc_lb_skel->progs.tc_pod, in, len);
 }
 
+/* A /32 goes to the hash, a shorter prefix to the trie (as pol_sync writes them). */
 static void ipc(const char *addr, uint32_t plen, uint32_t id)
 {
 	struct bpflet_ipcache_key k = {.prefixlen = plen, .addr = ip4(addr)};
 	struct bpflet_ipcache_val v = {.id = id};
 
-	bpf_map_update_elem(bpf_map__fd(svc_lb_skel->maps.bl_ipc_v1), &k, &v, BPF_ANY);
+	if (plen == 32)
+		bpf_map_update_elem(bpf_map__fd(svc_lb_skel->maps.bl_ipch_v1), &k.addr, &v,
+				    BPF_ANY);
+	else
+		bpf_map_update_elem(bpf_map__fd(svc_lb_skel->maps.bl_ipc_v2), &k, &v, BPF_ANY);
 }
 
 /* The endpoint isolated for the given directions, the peers in the ipcache. */
@@ -77,9 +84,10 @@ static void setup_ep(uint32_t flags)
 	struct bpflet_pol_ep v = {.flags = flags};
 	__be32 a = ip4(POD);
 
-	bl_map_clear(bpf_map__fd(svc_lb_skel->maps.bl_ipc_v1));
-	bl_map_clear(bpf_map__fd(svc_lb_skel->maps.bl_pol_v1));
-	bl_map_clear(bpf_map__fd(svc_lb_skel->maps.bl_polep_v1));
+	bl_map_clear(bpf_map__fd(svc_lb_skel->maps.bl_ipc_v2));
+	bl_map_clear(bpf_map__fd(svc_lb_skel->maps.bl_ipch_v1));
+	bl_map_clear(bpf_map__fd(svc_lb_skel->maps.bl_pol_v2));
+	bl_map_clear(bpf_map__fd(svc_lb_skel->maps.bl_polep_v2));
 	bl_map_clear(bpf_map__fd(svc_lb_skel->maps.bl_polct_v1));
 	bl_map_clear(bpf_map__fd(svc_lb_skel->maps.bl_ct_tcp_v2));
 	bl_map_clear(bpf_map__fd(svc_lb_skel->maps.bl_ct_any_v2));
@@ -88,7 +96,22 @@ static void setup_ep(uint32_t flags)
 	ipc(FAR, 32, FAR_ID);
 	ipc(POD, 32, 999);
 	ipc("0.0.0.0", 0, REST_ID);
-	bpf_map_update_elem(bpf_map__fd(svc_lb_skel->maps.bl_polep_v1), &a, &v, BPF_ANY);
+	bpf_map_update_elem(bpf_map__fd(svc_lb_skel->maps.bl_polep_v2), &a, &v, BPF_ANY);
+}
+
+/* The endpoint asks for entries of plen's class in dir (as the compiler lists them). */
+static void ep_class(uint8_t dir, uint32_t plen, bool on)
+{
+	int fd = bpf_map__fd(svc_lb_skel->maps.bl_polep_v2);
+	struct bpflet_pol_ep v = {0};
+	__be32 a = ip4(POD);
+
+	bpf_map_lookup_elem(fd, &a, &v);
+	if (on)
+		v.classes[dir] |= 1u << bpflet_pol_class(plen);
+	else
+		v.classes[dir] &= ~(1u << bpflet_pol_class(plen));
+	bpf_map_update_elem(fd, &a, &v, BPF_ANY);
 }
 
 static void rule(uint32_t peer, uint8_t dir, uint8_t proto, uint16_t port, uint32_t plen,
@@ -102,7 +125,8 @@ static void rule(uint32_t peer, uint8_t dir, uint8_t proto, uint16_t port, uint3
 				   .port = plen > BPFLET_POL_PLEN_PROTO ? htons(port) : 0};
 	struct bpflet_pol_val v = {.rule_id = rule_id};
 
-	bpf_map_update_elem(bpf_map__fd(svc_lb_skel->maps.bl_pol_v1), &k, &v, BPF_ANY);
+	bpf_map_update_elem(bpf_map__fd(svc_lb_skel->maps.bl_pol_v2), &k, &v, BPF_ANY);
+	ep_class(dir, plen, true);
 }
 
 static unsigned long long cnt(enum bpflet_counter c)
@@ -263,7 +287,7 @@ static void unrule(uint32_t peer, uint8_t dir, uint8_t proto, uint16_t port, uin
 				   .proto = proto,
 				   .port = htons(port)};
 
-	bpf_map_delete_elem(bpf_map__fd(svc_lb_skel->maps.bl_pol_v1), &k);
+	bpf_map_delete_elem(bpf_map__fd(svc_lb_skel->maps.bl_pol_v2), &k);
 }
 
 static bool ct_entry(const char *s, uint16_t sp, const char *d, uint16_t dp,
@@ -399,8 +423,97 @@ static void test_service_flow_against_backend(void)
 	bpf_map_delete_elem(bpf_map__fd(svc_lb_skel->maps.bl_be_v1), &id);
 }
 
+/* The endpoint lists the classes of its entries: only those are asked, longest
+ * first (a port's own entry before its protocol's any-port entry). */
+static void test_classes_listed(void)
+{
+	unsigned long long r21 = rule_packets(21), r22 = rule_packets(22);
+
+	setup_ep(BPFLET_POL_EP_ISOLATED_INGRESS);
+	rule(PEER_ID, BPFLET_POL_INGRESS, IPPROTO_TCP, 80, BPFLET_POL_PLEN_FULL, 21);
+	ep_class(BPFLET_POL_INGRESS, BPFLET_POL_PLEN_FULL, false);
+	EXPECT(send_pkt(true, PEER, POD, 41000, 80, IPPROTO_TCP, SYN) == TC_ACT_SHOT,
+	       "an entry of a class the endpoint does not list was asked");
+	ep_class(BPFLET_POL_INGRESS, BPFLET_POL_PLEN_FULL, true);
+	EXPECT(send_pkt(true, PEER, POD, 41001, 80, IPPROTO_TCP, SYN) == TC_ACT_OK,
+	       "the entry of a listed class was not found");
+	rule(PEER_ID, BPFLET_POL_INGRESS, IPPROTO_TCP, 0, BPFLET_POL_PLEN_PROTO, 22);
+	EXPECT(send_pkt(true, PEER, POD, 41002, 80, IPPROTO_TCP, SYN) == TC_ACT_OK &&
+		       send_pkt(true, PEER, POD, 41003, 81, IPPROTO_TCP, SYN) == TC_ACT_OK,
+	       "port 80 or 81 denied with both classes listed");
+	EXPECT(rule_packets(21) - r21 == 2 && rule_packets(22) - r22 == 1,
+	       "port 80 by its own entry, 81 by the any-port one: %llu/%llu, want 2/1",
+	       rule_packets(21) - r21, rule_packets(22) - r22);
+}
+
+/* A pod's /32 (hash) names it even inside an ipBlock (trie); an address without a
+ * /32 gets the longest prefix of the trie. */
+static void test_ipcache_host_then_prefix(void)
+{
+	setup_ep(BPFLET_POL_EP_ISOLATED_INGRESS);
+	ipc("10.244.0.0", 24, 1100);
+	rule(1100, BPFLET_POL_INGRESS, IPPROTO_TCP, 80, BPFLET_POL_PLEN_FULL, 31);
+	EXPECT(send_pkt(true, "10.244.0.77", POD, 42000, 80, IPPROTO_TCP, SYN) == TC_ACT_OK,
+	       "an address of the /24 without a /32 did not get the /24's identity");
+	EXPECT(send_pkt(true, PEER, POD, 42001, 80, IPPROTO_TCP, SYN) == TC_ACT_SHOT,
+	       "PEER's own /32 lost to the /24 around it");
+	EXPECT(send_pkt(true, "10.245.0.1", POD, 42002, 80, IPPROTO_TCP, SYN) == TC_ACT_SHOT,
+	       "an address outside the /24 got its identity");
+}
+
+/* Packets between two pods of the node: tc_pod hands the destination's verdict to
+ * tc_pod_to (one CPU), which then needs neither the endpoint nor its conntrack. */
+static void test_handoff(void)
+{
+	struct bpflet_pol_ep pe = {.flags = BPFLET_POL_EP_ISOLATED_EGRESS,
+				   .classes = {0, 1u << bpflet_pol_class(BPFLET_POL_PLEN_DIR)}};
+	struct bpflet_pol_key pk = {.prefixlen = BPFLET_POL_PLEN_DIR,
+				    .ep_addr = ip4(PEER),
+				    .peer_id = BPFLET_POL_PEER_ANY,
+				    .dir = BPFLET_POL_EGRESS};
+	struct bpflet_pol_val pv = {.rule_id = 60};
+	int polct = bpf_map__fd(svc_lb_skel->maps.bl_polct_v1);
+	__be32 peer = ip4(PEER);
+	unsigned long long before;
+	struct bpflet_ct_val v;
+	cpu_set_t set, was;
+
+	sched_getaffinity(0, sizeof(was), &was);
+	CPU_ZERO(&set);
+	CPU_SET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	setup_ep(BPFLET_POL_EP_ISOLATED_INGRESS);
+	rule(PEER_ID, BPFLET_POL_INGRESS, IPPROTO_TCP, 8080, BPFLET_POL_PLEN_FULL, 61);
+	bpf_map_update_elem(bpf_map__fd(svc_lb_skel->maps.bl_polep_v2), &peer, &pe, BPF_ANY);
+	bpf_map_update_elem(bpf_map__fd(svc_lb_skel->maps.bl_pol_v2), &pk, &pv, BPF_ANY);
+	EXPECT(send_pkt(false, PEER, POD, 43000, 8080, IPPROTO_TCP, SYN) == TC_ACT_OK &&
+		       send_pkt(true, PEER, POD, 43000, 8080, IPPROTO_TCP, SYN) == TC_ACT_OK,
+	       "the SYN PEER -> POD:8080 dropped");
+	EXPECT(ct_entry(PEER, 43000, POD, 8080, &v) && v.svc_id == 0 && v.backend_id == 60 &&
+		       v.pol_to == 61,
+	       "PEER's pass entry does not carry POD's verdict (rule %u, pol_to %u)", v.backend_id,
+	       v.pol_to);
+	/* from here neither POD's conntrack nor its rules allow anything: only the
+	 * hand-off can let tc_pod_to pass */
+	bl_map_clear(polct);
+	unrule(PEER_ID, BPFLET_POL_INGRESS, IPPROTO_TCP, 8080, BPFLET_POL_PLEN_FULL);
+	before = rule_packets(61);
+	EXPECT(send_pkt(false, PEER, POD, 43000, 8080, IPPROTO_TCP, ACK) == TC_ACT_OK &&
+		       send_pkt(true, PEER, POD, 43000, 8080, IPPROTO_TCP, ACK) == TC_ACT_OK,
+	       "the handed-off ACK dropped at tc_pod_to");
+	EXPECT(rule_packets(61) == before + 1, "rule 61 counted %llu, want %llu", rule_packets(61),
+	       before + 1);
+	EXPECT(send_pkt(true, PEER, POD, 43001, 8080, IPPROTO_TCP, ACK) == TC_ACT_SHOT,
+	       "another tuple's ACK took the hand-off");
+	EXPECT(send_pkt(true, PEER, POD, 43000, 8080, IPPROTO_TCP, SYN) == TC_ACT_SHOT,
+	       "a SYN of the handed-off tuple was not judged by the rules");
+	bpf_map_delete_elem(bpf_map__fd(svc_lb_skel->maps.bl_polep_v2), &peer);
+	bpf_map_delete_elem(bpf_map__fd(svc_lb_skel->maps.bl_pol_v2), &pk);
+	sched_setaffinity(0, sizeof(was), &was);
+}
+
 const struct test_case policy_cases[] = {
-	{"policy: a port range as an LPM prefix (80-83 of 79-84), per-rule counters",
+	{"policy: a port range as a prefix class (80-83 of 79-84), per-rule counters",
 	 test_port_prefix},
 	{"policy: wildcard peer row and wildcard port", test_wildcard_peer_and_port},
 	{"policy: a rule for every protocol and port", test_any_proto},
@@ -413,5 +526,11 @@ const struct test_case policy_cases[] = {
 	 test_reply_pass_entry},
 	{"policy: a Service flow judged against its backend, not the ClusterIP",
 	 test_service_flow_against_backend},
+	{"policy: only the classes the endpoint lists are asked, longest first",
+	 test_classes_listed},
+	{"policy: a pod's /32 (hash) before the ipBlock prefixes (trie)",
+	 test_ipcache_host_then_prefix},
+	{"policy: tc_pod hands the destination's verdict to tc_pod_to, never for a SYN",
+	 test_handoff},
 };
 const int policy_n_cases = sizeof(policy_cases) / sizeof(policy_cases[0]);

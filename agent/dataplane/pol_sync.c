@@ -259,30 +259,6 @@ static int read_host(void *arg, const void *k, const void *v)
 	return read_one(arg, &key, v);
 }
 
-int bl_pol_read_maps(const struct bl_pol_fds *fds, struct bl_pol_table *t)
-{
-	int err;
-
-	memset(t, 0, sizeof(*t));
-	struct reader rules = {&t->rules, &t->n_rules, RULES(t)};
-	struct reader ipc = {&t->ipcache, &t->n_ipcache, IPC(t)};
-	struct reader eps = {&t->endpoints, &t->n_endpoints, EPS(t)};
-
-	err = bl_map_walk(fds->rules, rules.f.ksz, rules.f.vsz, read_one, &rules);
-	if (!err)
-		err = bl_map_walk(fds->ipcache, ipc.f.ksz, ipc.f.vsz, read_one, &ipc);
-	if (!err)
-		err = bl_map_walk(fds->ipcache_host, sizeof(__be32), ipc.f.vsz, read_host, &ipc);
-	if (!err)
-		err = bl_map_walk(fds->endpoints, eps.f.ksz, eps.f.vsz, read_one, &eps);
-	if (err) {
-		bl_pol_table_free(t);
-		return err;
-	}
-	bl_pol_table_sort(t);
-	return 0;
-}
-
 /* An endpoint of layout 1: its flags; the classes come from its rules. */
 static int read_ep_v1(void *arg, const void *k, const void *v)
 {
@@ -291,7 +267,9 @@ static int read_ep_v1(void *arg, const void *k, const void *v)
 	return read_one(arg, k, &e);
 }
 
-int bl_pol_read_maps_v1(const struct bl_pol_fds *fds, struct bl_pol_table *t)
+/* Layout 2 (v1 false): ipcache split in trie and hash, endpoints with classes;
+ * layout 1: one trie of every prefix, endpoints with flags only. */
+static int read_maps(const struct bl_pol_fds *fds, struct bl_pol_table *t, bool v1)
 {
 	int err;
 
@@ -303,14 +281,28 @@ int bl_pol_read_maps_v1(const struct bl_pol_fds *fds, struct bl_pol_table *t)
 	err = bl_map_walk(fds->rules, rules.f.ksz, rules.f.vsz, read_one, &rules);
 	if (!err)
 		err = bl_map_walk(fds->ipcache, ipc.f.ksz, ipc.f.vsz, read_one, &ipc);
+	if (!err && !v1)
+		err = bl_map_walk(fds->ipcache_host, sizeof(__be32), ipc.f.vsz, read_host, &ipc);
 	if (!err)
-		err = bl_map_walk(fds->endpoints, eps.f.ksz, sizeof(struct bpflet_pol_ep_v1),
-				  read_ep_v1, &eps);
+		err = v1 ? bl_map_walk(fds->endpoints, eps.f.ksz, sizeof(struct bpflet_pol_ep_v1),
+				       read_ep_v1, &eps)
+			 : bl_map_walk(fds->endpoints, eps.f.ksz, eps.f.vsz, read_one, &eps);
 	if (err) {
 		bl_pol_table_free(t);
 		return err;
 	}
 	bl_pol_table_sort(t);
-	bl_pol_table_classes(t);
+	if (v1)
+		bl_pol_table_classes(t);
 	return 0;
+}
+
+int bl_pol_read_maps(const struct bl_pol_fds *fds, struct bl_pol_table *t)
+{
+	return read_maps(fds, t, false);
+}
+
+int bl_pol_read_maps_v1(const struct bl_pol_fds *fds, struct bl_pol_table *t)
+{
+	return read_maps(fds, t, true);
 }

@@ -7,7 +7,13 @@
  * the Service conntrack (a pass entry, see ct_is_pass), which tc_pod looks up first
  * anyway: an established flow of an isolated pod costs that one lookup, and skips the
  * frontend lookups a flow of a pod without policy still pays. What a pod receives keeps
- * its verdict in the policy conntrack of tc_pod_to.
+ * its verdict in the policy conntrack of tc_pod_to; between two pods of this node the
+ * sender's conntrack entry carries a copy (pol_to) that tc_pod hands to tc_pod_to with
+ * the packet, so that hook looks nothing up (pol_handoff_*).
+ *
+ * A new connection costs a fixed number of hash lookups whatever the rule count: the
+ * endpoint, the peer's /32 (the ipBlock trie only on a miss), then one exact lookup per
+ * prefix class the endpoint lists, for the peer and then the wildcard row.
  */
 #ifndef BPFLET_BPF_POLICY_H
 #define BPFLET_BPF_POLICY_H
@@ -153,6 +159,7 @@ struct pol_ask {
 	__u8 has_own;
 	__u32 epf;	  /* the endpoint's BPFLET_POL_EP_* flags */
 	__u32 classes[2]; /* and its entries' prefix classes, by direction */
+	__u16 reply_to;	  /* out: the replies' verdict at tc_pod_to as a pol_to (0: none) */
 	/* scratch for the lookups and entries, off the stack */
 	struct bpflet_ipcache_key ik;
 	struct bpflet_pol_key rk;
@@ -277,24 +284,52 @@ static __always_inline __u16 pol_to_of(__u32 rule_id)
 	return rule_id < BPFLET_CT_POL_TO_NO_RULE ? (__u16)rule_id : BPFLET_CT_POL_TO_NONE;
 }
 
+/* Flows whose packets reach the other pod by the plain route, so both hooks see them
+ * on one CPU: no hairpin, SNAT, DSR or north-south rewrite. */
+#define POL_TO_SKIP                                                                                \
+	(BPFLET_CT_F_HAIRPIN | BPFLET_CT_F_SNAT | BPFLET_CT_F_NORTH_SOUTH | BPFLET_CT_F_DSR)
+
+/*
+ * tc_pod_to just kept a verdict for k: the conntrack entry a pod of this node sends k
+ * with carries it too. For a direct flow that is the pass entry of k itself; for a
+ * Service flow (k is the translated tuple), the client's forward entry, keyed by the
+ * frontend its reply entry names.
+ */
+static __noinline void pol_to_stamp(struct pol_ask *a, const struct bpflet_polct_key *k,
+				    __u32 rule_id)
+{
+	struct bpflet_ct_val *e;
+
+	ct_key_of(&a->ck, k->saddr, k->daddr, k->sport, k->dport, k->proto);
+	e = ct_lookup(&a->ck);
+	if (e) {
+		if (ct_is_pass(e))
+			e->pol_to = pol_to_of(rule_id);
+		return;
+	}
+	ct_key_of(&a->ck, k->daddr, k->saddr, k->dport, k->sport, k->proto);
+	e = ct_lookup(&a->ck);
+	if (!e || e->dir != BPFLET_CT_REPLY || !e->svc_id || (e->flags & POL_TO_SKIP))
+		return;
+	ct_key_of(&a->ck, k->saddr, e->nat_addr.addr[0], k->sport, e->nat_port, k->proto);
+	e = ct_lookup(&a->ck);
+	if (e && e->dir == BPFLET_CT_FORWARD && e->svc_id && !(e->flags & POL_TO_SKIP) &&
+	    e->nat_addr.addr[0] == k->daddr && e->nat_port == k->dport)
+		e->pol_to = pol_to_of(rule_id);
+}
+
 static __always_inline void polct_put(struct pol_ask *a, const struct bpflet_polct_key *k,
 				      __u32 rule_id, __u32 flags)
 {
 	struct bpflet_polct_val *v = &a->ct;
-	struct bpflet_ct_val *pass;
 
 	v->last_seen_ns = coarse_now();
 	v->rule_id = rule_id;
 	v->flags = flags;
 	/* a full map evicts the least recent entry (LRU); a failure only costs a lookup
 	 * of the rules for the next packet */
-	if (bpf_map_update_elem(&bl_polct_v1, k, v, BPF_ANY))
-		return;
-	/* a pod of this node sends this tuple with a pass entry: it carries the verdict */
-	ct_key_of(&a->ck, k->saddr, k->daddr, k->sport, k->dport, k->proto);
-	pass = ct_lookup(&a->ck);
-	if (pass && ct_is_pass(pass))
-		pass->pol_to = pol_to_of(rule_id);
+	if (!bpf_map_update_elem(&bl_polct_v1, k, v, BPF_ANY))
+		pol_to_stamp(a, k, rule_id);
 }
 
 /* The verdict tc_pod_to keeps for k (a reply's tuple), for a new pass entry. */
@@ -448,6 +483,9 @@ static __noinline int pol_decide(struct __sk_buff *skb, const struct pkt *p, str
 	pol_count_rule(rule_id, skb->len);
 	if (a->has_own)
 		pol_put(a, p, &a->own, rule_id, flags);
+	a->reply_to = (a->epf & reply_isolated) && a->reply.hook == BPFLET_POL_HOOK_TO_POD
+			      ? pol_to_of(rule_id)
+			      : BPFLET_CT_POL_TO_NONE;
 	if (a->epf & reply_isolated)
 		pol_put(a, p, &a->reply, rule_id, flags | BPFLET_POLCT_F_REPLY);
 	return POL_PASS;
@@ -495,6 +533,8 @@ static __always_inline int pol_from_pod(struct __sk_buff *skb, const struct pkt 
  * tc_pod, a new Service flow: the pod's egress rules for the chosen backend. The
  * replies reach the pod from the frontend, so that is their entry's tuple; later
  * packets of the flow follow the Service conntrack and need no entry of their own.
+ * Returns -1 for a deny, else that entry's verdict as a pol_to (0: none) for the
+ * flow's reply entry (a value, not an out-parameter: tc_pod's stack is full).
  */
 static __always_inline int pol_from_pod_service(struct __sk_buff *skb, const struct pkt *p,
 						__be32 backend, __be16 backend_port)
@@ -503,7 +543,7 @@ static __always_inline int pol_from_pod_service(struct __sk_buff *skb, const str
 	struct pol_ask *a;
 
 	if (!e || !e->flags || !(a = pol_scratch()))
-		return POL_PASS;
+		return BPFLET_CT_POL_TO_NONE;
 	pol_ask_ep(a, e);
 	polct_key(&a->own, 0, 0, 0, 0, 0, 0);
 	polct_key(&a->reply, p->daddr, p->saddr, p->dport, p->sport, p->proto,
@@ -513,7 +553,9 @@ static __always_inline int pol_from_pod_service(struct __sk_buff *skb, const str
 	a->port = backend_port;
 	a->dir = BPFLET_POL_EGRESS;
 	a->has_own = 0;
-	return pol_decide(skb, p, a);
+	if (pol_decide(skb, p, a) == POL_DROP)
+		return -1;
+	return a->reply_to;
 }
 
 /*

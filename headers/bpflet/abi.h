@@ -181,8 +181,10 @@ struct bpflet_ct_val {
 	__u16 hairpin_port;
 	__u8 dir;   /* enum bpflet_ct_dir */
 	__u8 flags; /* BPFLET_CT_F_* */
-	/* pass entries: the verdict tc_pod_to keeps for the same tuple at the destination
-	 * pod (its policy conntrack entry), BPFLET_CT_POL_TO_*; zero in older entries */
+	/* the verdict tc_pod_to keeps at the destination pod (its policy conntrack entry)
+	 * for the tuple this entry's packets have once translated, BPFLET_CT_POL_TO_*: on
+	 * pass entries and on Service entries between pods of this node; zero in older
+	 * entries */
 	__u16 pol_to;
 	__u32 svc_id;
 	__u32 backend_id;

@@ -184,6 +184,9 @@ static __always_inline int new_flow(struct __sk_buff *skb, struct pkt *p,
 		count(skb, BPFLET_CNT_DROP_REWRITE);
 		return TC_ACT_SHOT;
 	}
+	/* a backend pod of this node copies its verdict into the forward entry */
+	if (!hairpin)
+		pol_handoff_note(p, vip, vport, (__u32)reply_to);
 	svc_stats(&v.svc_id, &v.backend_id, skb->len);
 	count(skb, BPFLET_CNT_DNAT_NEW);
 	return TC_ACT_OK;

@@ -98,18 +98,26 @@ struct {
 /*
  * The hand-off from tc_pod to tc_pod_to of the same CPU: a packet between two pods of
  * this node passes both hooks in one go (veth ingress, forwarding, the other veth's
- * egress). tc_pod writes the tuple and the verdict the pass entry records for the
- * destination (pol_to); tc_pod_to takes it for that tuple instead of its two lookups.
- * It says no more than the destination's policy conntrack entry for the same tuple,
- * which is where pol_to was copied from, so a stale slot only ever matches packets of
- * a connection that was allowed.
+ * egress). For a flow's later packets tc_pod writes the tuple (as translated) and the
+ * verdict its conntrack entry records for the destination (pol_to); tc_pod_to takes it
+ * for that tuple instead of its two lookups. That says no more than the destination's
+ * policy conntrack entry for the same tuple, which is where pol_to was copied from, so
+ * a stale slot only ever matches packets of a connection that was allowed.
+ * For a flow's first packet tc_pod leaves a note instead: which entry it just made
+ * (for tc_pod_to to copy its verdict into) and the verdict its own tc_pod_to keeps for
+ * the replies (for the replies' pass entry). A first packet from another node finds
+ * no note and costs tc_pod_to no conntrack lookup.
  */
 struct pol_handoff {
-	__be32 saddr, daddr;
+	__be32 saddr, daddr; /* the tuple tc_pod_to sees */
 	__be16 sport, dport;
 	__u8 proto;
-	__u8 pad[3];
-	__u32 rule_id;
+	__u8 note;	 /* 1: a new flow's note; 0: a verdict */
+	__u16 reply_to;	 /* note: pol_to for the replies' pass entry */
+	__u32 rule_id;	 /* verdict: the rule tc_pod_to counts */
+	__be32 ct_daddr; /* note: the entry's destination (before translation) */
+	__be16 ct_dport;
+	__u16 pad;
 };
 
 struct {
@@ -289,31 +297,30 @@ static __always_inline __u16 pol_to_of(__u32 rule_id)
 #define POL_TO_SKIP                                                                                \
 	(BPFLET_CT_F_HAIRPIN | BPFLET_CT_F_SNAT | BPFLET_CT_F_NORTH_SOUTH | BPFLET_CT_F_DSR)
 
+static __always_inline struct pol_handoff *pol_handoff(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&bl_polho, &zero);
+}
+
 /*
- * tc_pod_to just kept a verdict for k: the conntrack entry a pod of this node sends k
- * with carries it too. For a direct flow that is the pass entry of k itself; for a
- * Service flow (k is the translated tuple), the client's forward entry, keyed by the
- * frontend its reply entry names.
+ * tc_pod_to just kept a verdict for k: when tc_pod left a note for k, the conntrack
+ * entry it made carries the verdict too (a direct flow's pass entry, or a Service
+ * flow's forward entry keyed by the frontend).
  */
 static __noinline void pol_to_stamp(struct pol_ask *a, const struct bpflet_polct_key *k,
 				    __u32 rule_id)
 {
+	struct pol_handoff *h = pol_handoff();
 	struct bpflet_ct_val *e;
 
-	ct_key_of(&a->ck, k->saddr, k->daddr, k->sport, k->dport, k->proto);
-	e = ct_lookup(&a->ck);
-	if (e) {
-		if (ct_is_pass(e))
-			e->pol_to = pol_to_of(rule_id);
+	if (!h || !h->note || h->saddr != k->saddr || h->daddr != k->daddr ||
+	    h->sport != k->sport || h->dport != k->dport || h->proto != k->proto)
 		return;
-	}
-	ct_key_of(&a->ck, k->daddr, k->saddr, k->dport, k->sport, k->proto);
+	ct_key_of(&a->ck, k->saddr, h->ct_daddr, k->sport, h->ct_dport, k->proto);
 	e = ct_lookup(&a->ck);
-	if (!e || e->dir != BPFLET_CT_REPLY || !e->svc_id || (e->flags & POL_TO_SKIP))
-		return;
-	ct_key_of(&a->ck, k->saddr, e->nat_addr.addr[0], k->sport, e->nat_port, k->proto);
-	e = ct_lookup(&a->ck);
-	if (e && e->dir == BPFLET_CT_FORWARD && e->svc_id && !(e->flags & POL_TO_SKIP) &&
+	if (e && e->dir == BPFLET_CT_FORWARD && !(e->flags & POL_TO_SKIP) &&
 	    e->nat_addr.addr[0] == k->daddr && e->nat_port == k->dport)
 		e->pol_to = pol_to_of(rule_id);
 }
@@ -332,15 +339,16 @@ static __always_inline void polct_put(struct pol_ask *a, const struct bpflet_pol
 		pol_to_stamp(a, k, rule_id);
 }
 
-/* The verdict tc_pod_to keeps for k (a reply's tuple), for a new pass entry. */
-static __always_inline __u16 polct_pol_to(const struct bpflet_polct_key *k)
+/* The verdict the other pod's tc_pod_to keeps for k (a reply's tuple), from the note
+ * its tc_pod left with the request. */
+static __always_inline __u16 pol_note_reply_to(const struct bpflet_polct_key *k)
 {
-	struct bpflet_polct_key to = *k;
-	struct bpflet_polct_val *v;
+	struct pol_handoff *h = pol_handoff();
 
-	to.hook = BPFLET_POL_HOOK_TO_POD;
-	v = bpf_map_lookup_elem(&bl_polct_v1, &to);
-	return v ? pol_to_of(v->rule_id) : BPFLET_CT_POL_TO_NONE;
+	if (!h || !h->note || h->saddr != k->daddr || h->daddr != k->saddr ||
+	    h->sport != k->dport || h->dport != k->sport || h->proto != k->proto)
+		return BPFLET_CT_POL_TO_NONE;
+	return h->reply_to;
 }
 
 /*
@@ -364,7 +372,7 @@ static __always_inline void pol_put_pass(struct pol_ask *a, const struct bpflet_
 	/* a reply's entry follows the request's: the other pod's tc_pod already left its
 	 * verdict for the reply tuple; a new connection's own entry gets one when the
 	 * destination's tc_pod_to allows its first packet (polct_put) */
-	v->pol_to = reply ? polct_pol_to(k) : BPFLET_CT_POL_TO_NONE;
+	v->pol_to = reply ? pol_note_reply_to(k) : BPFLET_CT_POL_TO_NONE;
 	v->created_ns = v->last_seen_ns = coarse_now();
 	/* full: the next packet asks the rules again */
 	ct_insert(&a->ck, v, reply ? BPF_NOEXIST : BPF_ANY);
@@ -383,8 +391,7 @@ static __always_inline void pol_put(struct pol_ask *a, const struct pkt *p,
 
 static __always_inline void pol_handoff_put(const struct pkt *p, __u16 pol_to)
 {
-	__u32 zero = 0;
-	struct pol_handoff *h = bpf_map_lookup_elem(&bl_polho, &zero);
+	struct pol_handoff *h = pol_handoff();
 
 	if (!h)
 		return;
@@ -393,16 +400,37 @@ static __always_inline void pol_handoff_put(const struct pkt *p, __u16 pol_to)
 	h->sport = p->sport;
 	h->dport = p->dport;
 	h->proto = p->proto;
+	h->note = 0;
 	h->rule_id = pol_to == BPFLET_CT_POL_TO_NO_RULE ? 0 : pol_to;
+}
+
+/* tc_pod made an entry for p's new flow (destination ct_daddr:ct_dport before
+ * translation; p as translated). */
+static __noinline void pol_handoff_note(const struct pkt *p, __be32 ct_daddr, __u32 ct_dport,
+					__u32 reply_to)
+{
+	struct pol_handoff *h = pol_handoff();
+
+	if (!h)
+		return;
+	h->saddr = p->saddr;
+	h->daddr = p->daddr;
+	h->sport = p->sport;
+	h->dport = p->dport;
+	h->proto = p->proto;
+	h->note = 1;
+	h->reply_to = (__u16)reply_to;
+	h->rule_id = 0;
+	h->ct_daddr = ct_daddr;
+	h->ct_dport = (__be16)ct_dport;
 }
 
 /* tc_pod_to: tc_pod handed this packet's tuple on with its verdict here. */
 static __always_inline bool pol_handoff_take(const struct pkt *p, __u32 len)
 {
-	__u32 zero = 0;
-	struct pol_handoff *h = bpf_map_lookup_elem(&bl_polho, &zero);
+	struct pol_handoff *h = pol_handoff();
 
-	if (!h || h->saddr != p->saddr || h->daddr != p->daddr || h->sport != p->sport ||
+	if (!h || h->note || h->saddr != p->saddr || h->daddr != p->daddr || h->sport != p->sport ||
 	    h->dport != p->dport || h->proto != p->proto || opens_connection(p))
 		return false;
 	pol_count_rule(h->rule_id, len);
@@ -526,7 +554,11 @@ static __always_inline int pol_from_pod(struct __sk_buff *skb, const struct pkt 
 	a->port = p->dport;
 	a->dir = BPFLET_POL_EGRESS;
 	a->has_own = 1;
-	return pol_decide(skb, p, a);
+	if (pol_decide(skb, p, a) == POL_DROP)
+		return POL_DROP;
+	/* its pass entry is made: a pod of this node on the other end copies its verdict */
+	pol_handoff_note(p, p->daddr, p->dport, a->reply_to);
+	return POL_PASS;
 }
 
 /*

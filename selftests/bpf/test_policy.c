@@ -511,6 +511,10 @@ static void test_handoff(void)
 	       "another tuple's ACK took the hand-off");
 	EXPECT(send_pkt(true, PEER, POD, 43000, 8080, IPPROTO_TCP, SYN) == TC_ACT_SHOT,
 	       "a SYN of the handed-off tuple was not judged by the rules");
+	/* a new UDP flow: tc_pod's note for it is no verdict */
+	EXPECT(send_pkt(false, PEER, POD, 43002, 8080, IPPROTO_UDP, 0) == TC_ACT_OK &&
+		       send_pkt(true, PEER, POD, 43002, 8080, IPPROTO_UDP, 0) == TC_ACT_SHOT,
+	       "a new flow's first packet passed tc_pod_to on tc_pod's note");
 	bpf_map_delete_elem(bpf_map__fd(svc_lb_skel->maps.bl_polep_v2), &peer);
 	bpf_map_delete_elem(bpf_map__fd(svc_lb_skel->maps.bl_pol_v2), &pk);
 	sched_setaffinity(0, sizeof(was), &was);

@@ -1,5 +1,6 @@
 #include "agent/service_groups.h"
 
+#include "agent/common/log.h"
 #include "agent/kube/informer_state.h"
 #include "agent/kube/kube_source.h"
 #include "agent/kube/parse_ahead.h"
@@ -86,6 +87,16 @@ static void manifest_groups_free(struct manifest_groups *m)
 	free(m->sl);
 }
 
+/* A cached object parsed into objs[*n]. List items are kept as text after a check of
+ * their structure alone: one that jansson refuses (bad UTF-8, say) is left out here. */
+static void take(json_t **objs, size_t *n, json_t *cached, const char *key)
+{
+	if ((objs[*n] = bl_inf_object(cached)))
+		(*n)++;
+	else
+		log_warn("kube: %s from the API is not valid JSON; left out", key);
+}
+
 /* The API's objects of one group as JSON: its Service and the slices naming it (a new
  * array of new references; NULL only when out of memory). Reads the caches only: the
  * parse-ahead thread calls it too. */
@@ -99,13 +110,9 @@ static json_t **group_json(const struct bl_kube_source *k, const char *key, size
 	*n = 0;
 	if (!objs)
 		return NULL;
-	if (svc && (objs[*n] = bl_inf_object(svc)))
-		(*n)++;
-	json_object_foreach(slices, sk, v)
-	{
-		if ((objs[*n] = bl_inf_object(v)))
-			(*n)++;
-	}
+	if (svc)
+		take(objs, n, svc, key);
+	json_object_foreach(slices, sk, v) take(objs, n, v, sk);
 	return objs;
 }
 

@@ -94,12 +94,16 @@ struct bl_agent {
 	struct bl_kube_source *kube;	 /* NULL without the API */
 	struct bl_node_duties *node;	 /* Node + Lease, with the API */
 	struct bl_pol_event_stats pol_events;
-	bool dp_ready; /* the dataplane is loaded and adopted: syncs may run */
+	bool dp_ready;		   /* the dataplane is loaded and adopted: syncs may run */
+	struct event *mon_reap_ev; /* monitor_reaper.c */
 };
 
 extern const double bl_sync_bucket_bounds[BL_SYNC_BUCKETS];
 
 double bl_now(void);
+
+/* monitor_reaper.c: clears a dead bpfletctl monitor's flag every few seconds. */
+int bl_mon_reaper_start(struct bl_agent *a);
 
 /* service_source.c: manifests → compiler → syncer. */
 int bl_service_source_init(struct bl_agent *a);

@@ -606,6 +606,8 @@ int main(int argc, char **argv)
 		return 1;
 	if (bl_ct_gc_start(&a))
 		return 1;
+	if (bl_mon_reaper_start(&a))
+		return 1;
 	if (bl_pol_events_start(&a))
 		return 1;
 	if (a.o.healthz_bind[0] && !bl_http_serve(a.base, a.o.healthz_bind, true, false, &h))
@@ -639,6 +641,8 @@ int main(int argc, char **argv)
 		event_free(a.ct_gc_ev);
 	if (a.ct_purge_ev)
 		event_free(a.ct_purge_ev);
+	if (a.mon_reap_ev)
+		event_free(a.mon_reap_ev);
 	event_free(sigterm);
 	event_free(sigint);
 	return 0;

@@ -25,6 +25,7 @@
 #include "lib/policy.h"
 #include "lib/reject.h"
 #include "lib/select.h"
+#include "lib/svc_stats.h"
 #include "lib/tc_fwd.h"
 
 #include <linux/pkt_cls.h>
@@ -64,6 +65,7 @@ static __always_inline int follow_ct(struct __sk_buff *skb, struct pkt *p,
 	if (p->tcp_flags & TCPF_RST)
 		bpflet_ct_peer_key(&peer, self, ct);
 	ct_touch(ct, p);
+	svc_stats(&ct->svc_id, &ct->backend_id, skb->len);
 	if (ct->dir == BPFLET_CT_FORWARD) {
 		err = rewrite_dst(skb, p, ct->nat_addr.addr[0], ct->nat_port);
 		if (!err && hairpin)
@@ -175,12 +177,12 @@ static __always_inline int new_flow(struct __sk_buff *skb, struct pkt *p,
 		count(skb, BPFLET_CNT_DROP_REWRITE);
 		return TC_ACT_SHOT;
 	}
+	svc_stats(&v.svc_id, &v.backend_id, skb->len);
 	count(skb, BPFLET_CNT_DNAT_NEW);
 	return TC_ACT_OK;
 }
 
-SEC("tcx/ingress")
-int tc_pod(struct __sk_buff *skb)
+static __always_inline int tc_pod_path(struct __sk_buff *skb)
 {
 	struct bpflet_fe_key fe_key = {};
 	struct bpflet_ct_key ct_key;
@@ -304,8 +306,7 @@ int tc_pod(struct __sk_buff *skb)
 /* Delivered to the pod: its ingress rules. Service translation already happened on the
  * sender's side (or at XDP), so the destination is the pod's own address. Counts only
  * its denies; what it passes was counted where it entered. */
-SEC("tcx/egress")
-int tc_pod_to(struct __sk_buff *skb)
+static __always_inline int tc_pod_to_path(struct __sk_buff *skb)
 {
 	struct pkt p = {};
 
@@ -320,6 +321,21 @@ int tc_pod_to(struct __sk_buff *skb)
 		return TC_ACT_OK; /* fragments, ICMP, non-IP: not policy's business */
 	}
 	return pol_to_pod(skb, &p, hairpin_ip) == POL_DROP ? TC_ACT_SHOT : TC_ACT_OK;
+}
+
+/* The programs: each path between the monitor's hooks (lib/monitor.h). */
+SEC("tcx/ingress")
+int tc_pod(struct __sk_buff *skb)
+{
+	mon_tc_enter(skb, BPFLET_HOOK_FROM_POD);
+	return mon_exit(tc_pod_path(skb));
+}
+
+SEC("tcx/egress")
+int tc_pod_to(struct __sk_buff *skb)
+{
+	mon_tc_enter(skb, BPFLET_HOOK_TO_POD);
+	return mon_exit(tc_pod_to_path(skb));
 }
 
 char LICENSE[] SEC("license") = "GPL";

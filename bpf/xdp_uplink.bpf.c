@@ -19,6 +19,7 @@
 #include "lib/maps.h"
 #include "lib/parse.h"
 #include "lib/select.h"
+#include "lib/svc_stats.h"
 #include "lib/xdp_frag.h"
 #include "lib/xdp_icmp.h"
 #include "lib/xdp_fwd.h"
@@ -77,6 +78,7 @@ static __noinline int follow_ct(struct xdp_md *ctx, struct pkt *p, const struct 
 	if (p->tcp_flags & TCPF_RST)
 		bpflet_ct_peer_key(&peer, self, ct);
 	ct_touch(ct, p);
+	svc_stats(&ct->svc_id, &ct->backend_id, frame_len(ctx));
 	if ((ct->flags & BPFLET_CT_F_DSR) && ct->dir == BPFLET_CT_FORWARD) {
 		if (dsr_too_big(ctx))
 			return dsr_frag_needed(ctx);
@@ -207,14 +209,14 @@ static __noinline int new_flow(struct xdp_md *ctx, struct pkt *p, const struct b
 		count_len(BPFLET_CNT_DROP_REWRITE, frame_len(ctx));
 		return XDP_DROP;
 	}
+	svc_stats(&v.svc_id, &v.backend_id, frame_len(ctx));
 	count_len(BPFLET_CNT_DNAT_NEW, frame_len(ctx));
 	if (dsr)
 		return dsr_send(ctx, vip, vport, be_ip);
 	return snat ? xdp_forward(ctx, p) : XDP_PASS;
 }
 
-SEC("xdp")
-int xdp_uplink(struct xdp_md *ctx)
+static __always_inline int xdp_uplink_path(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	struct bpflet_fe_key fe_key = {};
@@ -296,6 +298,14 @@ int xdp_uplink(struct xdp_md *ctx)
 		return follow_ct(ctx, &p, &ct_key, ct);
 	count_len(BPFLET_CNT_DROP_CT_FULL, frame_len(ctx));
 	return XDP_DROP;
+}
+
+/* The program: its path between the monitor's hooks (lib/monitor.h). */
+SEC("xdp")
+int xdp_uplink(struct xdp_md *ctx)
+{
+	mon_xdp_enter(ctx);
+	return mon_exit(xdp_uplink_path(ctx));
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -26,7 +26,7 @@ apt-get install -y --no-install-recommends \
 	make gcc pkg-config clang-19 llvm-19 \
 	libelf-dev zlib1g-dev libjansson-dev libyaml-dev libnl-3-dev libnl-route-3-dev \
 	libcurl4-openssl-dev libnghttp2-dev libssl-dev libevent-dev libsqlite3-dev \
-	libcriterion-dev libxdp-dev uthash-dev \
+	libcriterion-dev libxdp-dev uthash-dev libpcap-dev \
 	iproute2 iputils-ping ethtool socat curl iperf3 procps psmisc python3 tcpdump \
 	etcd-server iptables nftables gnuplot-nox hping3 netsniff-ng
 

@@ -101,7 +101,7 @@ static int batch_remove(void *ctx, enum bl_dp_map m, const void *key)
 	if (bl_batch_flush(b))
 		return b->err;
 	b->syscalls++;
-	return bpf_map_delete_elem(b->dp->fds[m], key) ? -errno : 0;
+	return bl_dp_delete(b->dp, m, key);
 }
 
 static int batch_barrier(void *ctx)

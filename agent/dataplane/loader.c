@@ -157,6 +157,9 @@ int bl_dp_open(struct bl_dataplane *dp, const char *instance, uint32_t hairpin_i
 	dp->polct_fd = bpf_map__fd(dp->skel->maps.bl_polct_v1);
 	dp->polcnt_fd = bpf_map__fd(dp->skel->maps.bl_polcnt_v1);
 	dp->polev_fd = bpf_map__fd(dp->skel->maps.bl_polev_v1);
+	dp->svcst_fd = bpf_map__fd(dp->skel->maps.bl_svcst_v1);
+	dp->best_fd = bpf_map__fd(dp->skel->maps.bl_best_v1);
+	dp->mon_fd = bpf_map__fd(dp->skel->maps.bl_mon_v1);
 	log_info("BPF maps %s under %s", dp->reused_maps ? "re-adopted" : "created", dp->pin_dir);
 	migrate_ct(dp, false);
 	return 0;
@@ -298,9 +301,7 @@ static int writer_update(void *ctx, enum bl_dp_map map, const void *key, const v
 
 static int writer_remove(void *ctx, enum bl_dp_map map, const void *key)
 {
-	struct bl_dataplane *dp = ctx;
-
-	return bpf_map_delete_elem(dp->fds[map], key) ? -errno : 0;
+	return bl_dp_delete(ctx, map, key);
 }
 
 struct bl_map_writer bl_dp_writer(struct bl_dataplane *dp)

@@ -25,7 +25,9 @@ struct bl_dataplane {
 	int ct_tcp_fd, ct_any_fd, counters_fd, aff_fd, frag_fd, srcr_fd;
 	struct bl_pol_fds pol; /* NetworkPolicy maps */
 	int polct_fd, polcnt_fd, polev_fd;
-	bool reused_maps; /* pinned maps from an earlier run were adopted */
+	int svcst_fd, best_fd; /* per-Service / per-backend counters */
+	int mon_fd;	       /* bpfletctl monitor's flag (bl_mon_v1) */
+	bool reused_maps;      /* pinned maps from an earlier run were adopted */
 };
 
 /* Size of the Maglev map in blocks of BPFLET_MAGLEV_M entries for the next bl_dp_open
@@ -57,6 +59,8 @@ int bl_dp_detach_pod(struct bl_dataplane *dp, const char *ifname, int ifindex);
 
 /* Fill the syncer's mirror from the pinned maps. */
 int bl_dp_adopt(struct bl_dataplane *dp, struct bl_svc_sync *sync);
+/* Deletes a syncer entry; a retired svc or backend id also gets its counters zeroed. */
+int bl_dp_delete(struct bl_dataplane *dp, enum bl_dp_map map, const void *key);
 /* A writer that applies the syncer's writes to the maps. */
 struct bl_map_writer bl_dp_writer(struct bl_dataplane *dp);
 

@@ -3,6 +3,7 @@
 #include "agent/dataplane/id_table.h"
 #include "controlplane/compile/maglev.h"
 
+#include <bpflet/monitor_abi.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -251,29 +252,43 @@ static int slots_reserve(struct fe_entry *fe, size_t n)
 	return 0;
 }
 
-/* ids wrap around; 0 is never used so "no backend" stays representable */
-static uint32_t alloc_svc_id(struct bl_svc_sync *s)
+/* Ids index the per-Service and per-backend counter arrays (bl_svcst_v1, bl_best_v1),
+ * so they wrap below the arrays' size; 0 is never used so "no backend" stays
+ * representable. 0 back: every id is taken. */
+static uint32_t alloc_id(uint32_t *next, uint32_t limit, bool (*taken)(const void *, uint32_t),
+			 const void *s)
 {
-	for (;;) {
-		uint32_t id = s->next_svc_id++;
+	for (uint32_t tries = 0; tries <= limit; tries++) {
+		uint32_t id = (*next)++;
 
-		if (id == 0)
+		if (id == 0 || id >= limit) {
+			*next = 1;
 			continue;
-		if (!fe_find_svc(s, id))
+		}
+		if (!taken(s, id))
 			return id;
 	}
+	return 0;
+}
+
+static bool svc_id_taken(const void *s, uint32_t id)
+{
+	return fe_find_svc(s, id) != NULL;
+}
+
+static bool be_id_taken(const void *s, uint32_t id)
+{
+	return be_find_id(s, id) != NULL;
+}
+
+static uint32_t alloc_svc_id(struct bl_svc_sync *s)
+{
+	return alloc_id(&s->next_svc_id, BPFLET_SVC_ID_LIMIT, svc_id_taken, s);
 }
 
 static uint32_t alloc_be_id(struct bl_svc_sync *s)
 {
-	for (;;) {
-		uint32_t id = s->next_be_id++;
-
-		if (id == 0)
-			continue;
-		if (!be_find_id(s, id))
-			return id;
-	}
+	return alloc_id(&s->next_be_id, BPFLET_BE_ID_LIMIT, be_id_taken, s);
 }
 
 int bl_svc_sync_adopt_frontend(struct bl_svc_sync *s, const struct bpflet_fe_key *k,
@@ -398,6 +413,8 @@ static int write_be(struct bl_svc_sync *s, const struct bpflet_backend *want,
 	}
 	uint32_t id = alloc_be_id(s);
 
+	if (!id)
+		return -ENOSPC;
 	err = w->update(w->ctx, BL_DP_BE, &id, want);
 	if (err)
 		return err;
@@ -583,9 +600,11 @@ static int sync_frontend(struct bl_svc_sync *s, const struct bl_dp_frontend *d,
 			goto out;
 	}
 	if (is_new) {
-		fe = fe_add(s, &d->key, alloc_svc_id(s));
+		uint32_t svc_id = alloc_svc_id(s);
+
+		fe = svc_id ? fe_add(s, &d->key, svc_id) : NULL;
 		if (!fe) {
-			err = -ENOMEM;
+			err = svc_id ? -ENOMEM : -ENOSPC;
 			goto out;
 		}
 	}

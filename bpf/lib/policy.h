@@ -305,6 +305,7 @@ static __noinline int pol_decide(struct __sk_buff *skb, const struct pkt *p, str
 
 	if (a->epf & isolated) {
 		rule_id = pol_rules_allow(a, p->proto, &peer_id);
+		mon_policy(a->dir, a->peer, a->port, rule_id, policy_audit);
 		if (!rule_id) {
 			__u32 verdict = policy_audit ? BPFLET_POL_AUDIT : BPFLET_POL_DENY;
 

@@ -28,5 +28,7 @@ extern const struct test_case ct_tcp_cases[];
 extern const int ct_tcp_n_cases;
 extern const struct test_case batch_cases[];
 extern const int batch_n_cases;
+extern const struct test_case monitor_cases[];
+extern const int monitor_n_cases;
 
 #endif

@@ -34,6 +34,8 @@ static void open_maps(void)
 	dp.fds[BL_DP_BE] = bpf_map__fd(svc_lb_skel->maps.bl_be_v1);
 	dp.fds[BL_DP_SVCNAME] = bpf_map__fd(svc_lb_skel->maps.bl_svcname_v1);
 	dp.fds[BL_DP_MAGLEV] = bpf_map__fd(svc_lb_skel->maps.bl_mg_v1);
+	dp.svcst_fd = bpf_map__fd(svc_lb_skel->maps.bl_svcst_v1);
+	dp.best_fd = bpf_map__fd(svc_lb_skel->maps.bl_best_v1);
 }
 
 static int one_update(void *ctx, enum bl_dp_map m, const void *k, const void *v)

@@ -916,15 +916,11 @@ int main(void)
 	const struct {
 		const struct test_case *c;
 		int n;
-	} extra[] = {{svc_lb_cases, svc_lb_n_cases},
-		     {ct_gc_cases, ct_gc_n_cases},
-		     {icmp_err_cases, icmp_err_n_cases},
-		     {frag_cases, frag_n_cases},
-		     {xdp_cases, xdp_n_cases},
-		     {policy_cases, policy_n_cases},
-		     {batch_cases, batch_n_cases},
-		     {ct_tcp_cases, ct_tcp_n_cases},
-		     {dsr_cases, dsr_n_cases}};
+	} extra[] = {{svc_lb_cases, svc_lb_n_cases},	 {ct_gc_cases, ct_gc_n_cases},
+		     {icmp_err_cases, icmp_err_n_cases}, {frag_cases, frag_n_cases},
+		     {xdp_cases, xdp_n_cases},		 {policy_cases, policy_n_cases},
+		     {batch_cases, batch_n_cases},	 {ct_tcp_cases, ct_tcp_n_cases},
+		     {dsr_cases, dsr_n_cases},		 {monitor_cases, monitor_n_cases}};
 	int total = n;
 
 	for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)

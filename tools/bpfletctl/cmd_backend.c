@@ -54,14 +54,6 @@ static int add_slot(void *arg, const void *k, const void *v)
 	return 0;
 }
 
-static int by_id(const void *a, const void *b)
-{
-	json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "id"));
-	json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "id"));
-
-	return (x > y) - (x < y);
-}
-
 static void print_table(json_t *arr)
 {
 	size_t i, j;
@@ -103,18 +95,12 @@ int cmd_backend(const struct ctl *c, int argc, char **argv)
 		w.name_fd = ctl_map_open(c, BPFLET_MAP_SVC_NAMES);
 	if (be_fd >= 0 && slot_fd >= 0 && w.name_fd >= 0) {
 		const char *key;
-		json_t *arr = json_array(), *b, **items;
-		size_t n, i = 0;
+		json_t *arr = json_array(), *b;
 
 		bl_map_walk(be_fd, sizeof(__u32), sizeof(struct bpflet_backend), add_backend, &w);
 		bl_map_walk(slot_fd, sizeof(struct bpflet_slot_key), sizeof(__u32), add_slot, &w);
-		n = json_object_size(w.by_id);
-		items = calloc(n ? n : 1, sizeof(*items));
-		json_object_foreach(w.by_id, key, b) items[i++] = b;
-		qsort(items, n, sizeof(*items), by_id);
-		for (i = 0; i < n; i++)
-			json_array_append(arr, items[i]);
-		free(items);
+		json_object_foreach(w.by_id, key, b) json_array_append(arr, b);
+		ctl_sort(arr, ctl_by_id);
 		if (c->json)
 			ctl_print_json(arr);
 		else {

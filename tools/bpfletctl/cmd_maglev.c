@@ -16,14 +16,6 @@ struct mg_walk {
 	int err;
 };
 
-/* "default/web" matches "default/web" and "default/web:http". */
-static bool name_matches(const char *have, const char *want)
-{
-	size_t n = strlen(want);
-
-	return !strncmp(have, want, n) && (have[n] == '\0' || have[n] == ':');
-}
-
 struct share {
 	uint32_t id;
 	unsigned slots;
@@ -92,7 +84,7 @@ static int add_frontend(void *arg, const void *k, const void *v)
 
 	bpf_map_lookup_elem(w->name_fd, &val->svc_id, &nm);
 	nm.name[sizeof(nm.name) - 1] = '\0';
-	if (!name_matches(nm.name, w->want))
+	if (!ctl_name_matches(nm.name, w->want))
 		return 0;
 	ctl_endpoint(&key->addr, key->family, key->port, fe, sizeof(fe));
 	o = json_pack("{s:s, s:s, s:s, s:i}", "name", nm.name, "frontend", fe, "protocol",

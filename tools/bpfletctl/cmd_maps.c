@@ -72,7 +72,7 @@ static void print_table(json_t *arr)
 	size_t i;
 	json_t *m;
 
-	printf("%-18s %-14s %5s %5s %9s %9s %7s\n", "MAP", "TYPE", "KEY", "VALUE", "MAX", "ENTRIES",
+	printf("%-18s %-16s %5s %5s %9s %9s %7s\n", "MAP", "TYPE", "KEY", "VALUE", "MAX", "ENTRIES",
 	       "FILL");
 	json_array_foreach(arr, i, m)
 	{
@@ -84,7 +84,7 @@ static void print_table(json_t *arr)
 			snprintf(fill, sizeof(fill), "%.1f%%",
 				 json_real_value(json_object_get(m, "fill_percent")));
 		}
-		printf("%-18s %-14s %5lld %5lld %9lld %9s %7s\n",
+		printf("%-18s %-16s %5lld %5lld %9lld %9s %7s\n",
 		       json_string_value(json_object_get(m, "name")),
 		       json_string_value(json_object_get(m, "type")),
 		       json_integer_value(json_object_get(m, "key_size")),
@@ -97,9 +97,7 @@ int cmd_maps(const struct ctl *c, int argc, char **argv)
 {
 	char dir[256], path[512];
 	json_t *arr = json_array(), *m;
-	json_t **items;
 	struct dirent *de;
-	size_t n;
 	DIR *d;
 
 	if (argc > 0 && strcmp(argv[0], "list")) {
@@ -126,15 +124,7 @@ int cmd_maps(const struct ctl *c, int argc, char **argv)
 			json_array_append_new(arr, m);
 	}
 	closedir(d);
-	n = json_array_size(arr);
-	items = calloc(n ? n : 1, sizeof(*items));
-	for (size_t i = 0; i < n; i++)
-		items[i] = json_incref(json_array_get(arr, i));
-	qsort(items, n, sizeof(*items), by_name);
-	json_array_clear(arr);
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(arr, items[i]);
-	free(items);
+	ctl_sort(arr, by_name);
 	if (c->json) {
 		ctl_print_json(arr);
 		return 0;

@@ -9,24 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* "default/web" matches "default/web" and "default/web:http". */
-static bool name_matches(const char *have, const char *want)
-{
-	size_t n = strlen(want);
-
-	return !strncmp(have, want, n) && (have[n] == '\0' || have[n] == ':');
-}
-
-static void svc_name(int name_fd, uint32_t svc_id, char *out, size_t len)
-{
-	struct bpflet_svc_name nm = {0};
-
-	if (name_fd < 0 || bpf_map_lookup_elem(name_fd, &svc_id, &nm))
-		nm.name[0] = '\0';
-	nm.name[sizeof(nm.name) - 1] = '\0';
-	snprintf(out, len, "%s", nm.name);
-}
-
 struct nat_walk {
 	int name_fd;
 	json_t *out;
@@ -45,7 +27,7 @@ static int add_nat(void *arg, const void *k, const void *v)
 	ctl_endpoint(&key->saddr, key->family, key->sport, client, sizeof(client));
 	ctl_endpoint(&key->daddr, key->family, key->dport, fe, sizeof(fe));
 	ctl_endpoint(&val->nat_addr, key->family, val->nat_port, be, sizeof(be));
-	svc_name(w->name_fd, val->svc_id, name, sizeof(name));
+	ctl_svc_name(w->name_fd, val->svc_id, name, sizeof(name));
 	e = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i}", "protocol", bl_proto_name(key->proto),
 		      "service", name, "client", client, "frontend", fe, "backend", be, "svc_id",
 		      val->svc_id, "backend_id", val->backend_id);
@@ -117,8 +99,8 @@ static int pick(void *arg, const void *k, const void *v)
 	if (w->want) {
 		char name[BPFLET_SVC_NAME_LEN];
 
-		svc_name(w->name_fd, val->svc_id, name, sizeof(name));
-		if (!name_matches(name, w->want))
+		ctl_svc_name(w->name_fd, val->svc_id, name, sizeof(name));
+		if (!ctl_name_matches(name, w->want))
 			return 0;
 	}
 	if (w->n == w->cap) {
@@ -152,7 +134,7 @@ int ct_flush(const struct ctl *c, int argc, char **argv)
 		fds[1] = ctl_map_open_rw(c, BPFLET_MAP_CT_ANY);
 	if (fds[1] >= 0)
 		w.name_fd = ctl_map_open(c, BPFLET_MAP_SVC_NAMES);
-	if (w.name_fd < 0)
+	if (w.name_fd < 0 || (w.want && !ctl_service_known(c, w.name_fd, w.want)))
 		goto out;
 	/* collect, then delete: deleting while walking restarts a hash walk */
 	for (int m = 0; m < 2; m++) {

@@ -178,23 +178,6 @@ static int by_ip(const void *a, const void *b)
 	return (ntohl(x.s_addr) > ntohl(y.s_addr)) - (ntohl(x.s_addr) < ntohl(y.s_addr));
 }
 
-/* json arrays sorted in place through a C array */
-static void sort_array(json_t *arr, int (*cmp)(const void *, const void *))
-{
-	size_t n = json_array_size(arr);
-	json_t **items = calloc(n ? n : 1, sizeof(*items));
-
-	if (!items)
-		return;
-	for (size_t i = 0; i < n; i++)
-		items[i] = json_incref(json_array_get(arr, i));
-	qsort(items, n, sizeof(*items), cmp);
-	json_array_clear(arr);
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(arr, items[i]);
-	free(items);
-}
-
 static int policy_list(const struct ctl *c, struct pol_maps *m)
 {
 	int ncpu = libbpf_num_possible_cpus();
@@ -210,8 +193,8 @@ static int policy_list(const struct ctl *c, struct pol_maps *m)
 	w.out = eps;
 	bl_map_walk(m->eps, sizeof(__be32), sizeof(struct bpflet_pol_ep), add_endpoint, &w);
 	free(w.v);
-	sort_array(rules, by_id);
-	sort_array(eps, by_ip);
+	ctl_sort(rules, by_id);
+	ctl_sort(eps, by_ip);
 	if (c->json) {
 		ctl_print_json(json_pack("{s:o, s:o}", "rules", rules, "endpoints", eps));
 		return 0;

@@ -15,13 +15,23 @@ static void usage(FILE *out)
 		"\n"
 		"commands:\n"
 		"  service list       frontends with their backends\n"
-		"  conntrack list     connection tracking entries (both directions)\n"
+		"  service get NS/NAME[:PORT]\n"
+		"                     one Service: its frontends (settings, counters) and its\n"
+		"                     backends (state, locality, counters)\n"
+		"  conntrack list [--addr IP] [--port N] [--service NS/NAME] [--proto P]\n"
+		"                     connection tracking entries (both directions)\n"
 		"  conntrack flush [--service SVC]\n"
 		"                     delete all flows, or those of one Service (their next\n"
 		"                     packet picks a backend afresh; TCP ones then need a SYN)\n"
 		"  nat list           translated flows: client, frontend, backend, Service\n"
 		"  backend list       backends with their state and the services using them\n"
-		"  counters           per-reason packet and byte counters\n"
+		"  counters [--by reason|service|backend|all]\n"
+		"                     packet and byte counters per outcome reason, per Service\n"
+		"                     frontend and per backend (-o json alone: per reason)\n"
+		"  monitor [--type flow,drop,policy] [--service NS/NAME] [--addr IP]\n"
+		"          [--port N] [--pcap FILE [--snaplen N]] [--duration S] [--count N]\n"
+		"                     live events, one line (or JSON object) each; --pcap\n"
+		"                     writes the packets the programs see (monitor --help)\n"
 		"  maps               every pinned map with its size and fill level\n"
 		"  policy list        NetworkPolicy rules with packet/byte counters, and the\n"
 		"                     isolated endpoints\n"
@@ -98,6 +108,8 @@ int main(int argc, char **argv)
 		return cmd_policy(&c, argc - 1, argv + 1);
 	if (!strcmp(argv[0], "counters"))
 		return cmd_counters(&c, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "monitor"))
+		return cmd_monitor(&c, argc, argv);
 	fprintf(stderr, "bpfletctl: unknown command '%s' (see --help)\n", argv[0]);
 	return 2;
 }

@@ -1,6 +1,8 @@
 /* The Service syncer against in-memory maps: minimal writes, safe order, re-adoption. */
 #include "agent/dataplane/svc_sync.h"
 
+#include <bpflet/monitor_abi.h>
+
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -402,5 +404,35 @@ Test(svc_sync, delta_apply_equals_full_apply)
 				     "round %d: the full apply found work the deltas left", round);
 		}
 	}
+	bl_svc_sync_free(s);
+}
+
+/* Ids index the per-Service and per-backend counter arrays: past the last index they
+ * wrap to the lowest free one instead of growing. */
+Test(svc_sync, ids_wrap_below_the_counter_arrays)
+{
+	struct bl_svc_sync *s = bl_svc_sync_new();
+	struct bpflet_backend b_old = be(2, 80), b_new = be(3, 80);
+	struct bl_dp_frontend want[2] = {fe(vip("10.96.0.10", 80, IPPROTO_TCP), &b_old, 1),
+					 fe(vip("10.96.0.11", 80, IPPROTO_TCP), &b_new, 1)};
+	struct bpflet_fe_val old = {.svc_id = BPFLET_SVC_ID_LIMIT - 1, .count = 1};
+	struct bpflet_slot_key sk = {.svc_id = BPFLET_SVC_ID_LIMIT - 1, .slot = 0};
+	uint32_t be_id = BPFLET_BE_ID_LIMIT - 1, *id;
+	struct bl_sync_stats st;
+
+	/* an earlier run left the highest ids in use */
+	cr_assert_eq(f_update(NULL, BL_DP_BE, &be_id, &b_old), 0);
+	cr_assert_eq(f_update(NULL, BL_DP_SLOT, &sk, &be_id), 0);
+	cr_assert_eq(f_update(NULL, BL_DP_FE, &want[0].key, &old), 0);
+	cr_assert_eq(bl_svc_sync_adopt_backend(s, be_id, &b_old), 0);
+	cr_assert_eq(bl_svc_sync_adopt_slot(s, &sk, be_id), 0);
+	cr_assert_eq(bl_svc_sync_adopt_frontend(s, &want[0].key, &old), 0);
+	cr_assert_eq(bl_svc_sync_adopt_done(s, &W), 0);
+	cr_assert_eq(bl_svc_sync_apply(s, want, 2, &W, &st), 0);
+	cr_assert_eq(bl_svc_sync_svc_id(s, &want[0].key), BPFLET_SVC_ID_LIMIT - 1, "kept");
+	cr_assert_eq(bl_svc_sync_svc_id(s, &want[1].key), 1, "the next svc id wrapped to 1");
+	sk.svc_id = 1;
+	id = lookup(BL_DP_SLOT, &sk);
+	cr_assert(id && *id == 1, "the next backend id wrapped to 1 (got %u)", id ? *id : 0);
 	bl_svc_sync_free(s);
 }

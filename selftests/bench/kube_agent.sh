@@ -3,6 +3,7 @@
 # x 10 endpoints (seeded), the agent started on --kubeconfig alone; the time from the
 # agent's start until the maps hold every frontend, its resident memory, then the
 # latency from an EndpointSlice PATCH to the frontend map (bench_kube_change).
+# KAB_KEEP_LOG=FILE keeps the agent's log; KAB_AGENT_ARGS adds arguments (e.g. -v).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 BL_TAG=kab$$
@@ -10,7 +11,8 @@ BL_TAG=kab$$
 NSVC=${KAB_SERVICES:-10000}
 CHANGES=${KAB_CHANGES:-300}
 CP_PID=
-trap '[ -n "$CP_PID" ] && kill "$CP_PID" 2>/dev/null; bl_teardown' EXIT
+trap '[ -n "${KAB_KEEP_LOG:-}" ] && cp "$BL_AGENT_LOG" "$KAB_KEEP_LOG"
+[ -n "$CP_PID" ] && kill "$CP_PID" 2>/dev/null; bl_teardown' EXIT
 trap 'exit 130' INT TERM HUP PIPE
 
 ms_of() { # HH:MM:SS.mmm -> ms since midnight
@@ -28,7 +30,7 @@ for _ in $(seq 100); do
 done
 start=$(date +%H:%M:%S.%3N)
 BL_AGENT_API_ONLY=1 bl_agent_start --kubeconfig "$BL_WORK/cp/admin.kubeconfig" \
-	--node-name "$BL_TAG-n1" --node-ip 192.168.254.1 || exit 1
+	--node-name "$BL_TAG-n1" --node-ip 192.168.254.1 ${KAB_AGENT_ARGS:-} || exit 1
 # the seeded Services, and default/kubernetes when the control plane made it first
 synced="synced ($NSVC|$((NSVC + 1))) frontends"
 for _ in $(seq 1200); do

@@ -25,8 +25,9 @@ struct bl_service_source {
 	bool built;	   /* incr holds every Service */
 	bool apply_full;   /* rebuilt before the maps were ready: the next apply is a full one */
 	double since;	   /* when the API's changes compiled but not yet applied arrived */
-	unsigned long other_gen;      /* the API's non-Service generation applied */
-	struct bl_compile_incr *incr; /* each Service's compiled frontends */
+	unsigned long other_gen;       /* the API's non-Service generation applied */
+	struct bl_compile_incr *incr;  /* each Service's compiled frontends */
+	struct bl_manifest_groups *mg; /* the manifests' part of them */
 };
 
 int bl_service_source_init(struct bl_agent *a)
@@ -51,6 +52,7 @@ void bl_service_source_free(struct bl_agent *a)
 		return;
 	bl_manifest_cache_free(&a->source->cache);
 	bl_compile_incr_free(a->source->incr);
+	bl_manifest_groups_free(a->source->mg);
 	free(a->source);
 	a->source = NULL;
 }
@@ -204,10 +206,10 @@ static int apply_services(struct bl_agent *a, bool full, struct bl_sync_stats *s
 	if (batch) {
 		int e = bl_batch_flush(&bw);
 
-		log_debug("full sync: %u entries in %u syscalls; frontends listed %.1f ms, diffed "
-			  "%.1f ms, written %.1f ms",
-			  st->updates, bw.syscalls, (t_fe - t0) * 1e3, (t_diff - t_fe) * 1e3,
-			  (bl_now() - t_diff) * 1e3);
+		log_debug("full sync: %u entries in %u syscalls (%.1f ms); frontends listed %.1f "
+			  "ms, diffed and written %.1f ms, the rest written %.1f ms",
+			  st->updates, bw.syscalls, bw.sys_ms, (t_fe - t0) * 1e3,
+			  (t_diff - t_fe) * 1e3, (bl_now() - t_diff) * 1e3);
 		if (e) {
 			log_err("batched map writes failed: %s; re-reading the maps", strerror(-e));
 			readopt(a);
@@ -305,9 +307,8 @@ static int resync(struct bl_agent *a, bool compile_only)
 		since = src->since;
 	src->since = 0;
 	other_gen = a->kube ? bl_kube_source_other_generation(a->kube) : 0;
-	/* manifests may define a Service the API has too: their groups are rebuilt whole */
-	rebuild = !src->built || src->dirty || src->cache.changed || all ||
-		  (a->o.manifests && json_object_size(touched));
+	/* an API change recompiles its Service alone, with what the manifests say of it */
+	rebuild = !src->built || src->dirty || src->cache.changed || all;
 	full = rebuild || src->apply_full;
 	/* node routes and policies are written as they are compiled: not before the maps */
 	others = !compile_only &&
@@ -336,9 +337,9 @@ static int resync(struct bl_agent *a, bool compile_only)
 	}
 	t_read = bl_now();
 	if (!rc && rebuild)
-		rc = bl_service_groups_rebuild(src->incr, objs, n, a->kube, &opts, &errs);
+		rc = bl_service_groups_rebuild(src->incr, objs, n, a->kube, &opts, &errs, &src->mg);
 	else if (!rc)
-		rc = bl_service_groups_update(src->incr, a->kube, touched, &opts, &errs);
+		rc = bl_service_groups_update(src->incr, a->kube, touched, src->mg, &opts, &errs);
 	for (size_t i = 0; i < errs.n; i++)
 		log_warn("%s", errs.msgs[i]);
 	if (rc) {

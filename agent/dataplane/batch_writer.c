@@ -6,6 +6,15 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
 
 /* Key and value sizes of the syncer's maps (svc_sync.h documents the types). */
 static const struct {
@@ -28,6 +37,7 @@ static int send_one(struct bl_batch_writer *b, enum bl_dp_map m)
 	struct bl_batch_buf *q = &b->buf[m];
 	int fd = b->dp->fds[m];
 	size_t done = 0;
+	double t0 = now_ms();
 
 	while (done < q->n) {
 		__u32 count = (__u32)(q->n - done);
@@ -45,11 +55,14 @@ static int send_one(struct bl_batch_writer *b, enum bl_dp_map m)
 		done += count;
 		b->syscalls++;
 		if (bpf_map_update_elem(fd, q->k + done * sizes[m].k, q->v + done * sizes[m].v,
-					BPF_ANY))
+					BPF_ANY)) {
+			b->sys_ms += now_ms() - t0;
 			return -errno;
+		}
 		done++;
 	}
 	q->n = 0;
+	b->sys_ms += now_ms() - t0;
 	return 0;
 }
 

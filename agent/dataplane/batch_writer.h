@@ -28,6 +28,7 @@ struct bl_batch_writer {
 	} buf[BL_DP_MAP_MAX];
 	int err;	   /* first failure; later updates are dropped */
 	unsigned syscalls; /* for the log: batches plus single writes */
+	double sys_ms;	   /* and the time they took */
 };
 
 /* A writer for svc_sync backed by b (zeroed by this call). */

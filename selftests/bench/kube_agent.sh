@@ -42,7 +42,7 @@ line=$(grep -m1 -E "$synced" "$BL_AGENT_LOG") || {
 	tail -5 "$BL_AGENT_LOG" >&2
 	exit 1
 }
-listed=$(grep "listed" "$BL_AGENT_LOG" | tail -1 | cut -d' ' -f1)
+listed=$(grep -E "listed [0-9]+ objects" "$BL_AGENT_LOG" | tail -1 | cut -d' ' -f1)
 t0=$(ms_of "$start") t1=$(ms_of "$(cut -d' ' -f1 <<<"$line")") tl=$(ms_of "$listed")
 echo "   full sync: agent start -> $NSVC frontends in the maps: $((t1 - t0)) ms" \
 	"(lists received after $((tl - t0)) ms; compile + map writes $(sed -E 's/.* in ([0-9.]+) ms.*/\1/' <<<"$line") ms)"

@@ -358,8 +358,9 @@ static int resync(struct bl_agent *a, bool compile_only)
 		a->st.pending = true;
 		if (rebuild)
 			malloc_trim(0);
-		log_debug("Services compiled in %.1f ms while the dataplane loads",
-			  (t_compiled - t_read) * 1e3);
+		bl_log(rebuild ? BL_LOG_INFO : BL_LOG_DEBUG,
+		       "%zu Services compiled in %.1f ms while the dataplane loads",
+		       bl_compile_incr_services(src->incr), (t_compiled - t_read) * 1e3);
 		goto out;
 	}
 	src->apply_full = false;

@@ -51,6 +51,10 @@ echo "   full sync: agent start -> $NSVC frontends in the maps: $((t1 - t0)) ms"
 	"sync $(sed -E 's/.* in ([0-9.]+) ms.*/\1/' <<<"$line") ms)"
 rss() { awk -v k="$1" '$1 == k":" {printf "%.1f", $2 / 1024}' "/proc/$BL_AGENT_PID/status"; }
 echo "   agent resident memory after the sync: $(rss VmRSS) MiB (peak $(rss VmHWM) MiB)"
+# CPU time is less at the mercy of a shared machine than the wall clock (the BPF
+# verifier's work counts as the agent's system time)
+awk -v hz="$(getconf CLK_TCK)" '{printf "   agent CPU until synced: %d ms user, %d ms system\n", $14 * 1000 / hz, $15 * 1000 / hz}' \
+	"/proc/$BL_AGENT_PID/stat"
 : >"$BL_AGENT_LOG.changes"
 tail -n0 -f "$BL_AGENT_LOG" >"$BL_AGENT_LOG.changes" &
 tail_pid=$!

@@ -304,6 +304,29 @@ static __always_inline struct pol_handoff *pol_handoff(void)
 	return bpf_map_lookup_elem(&bl_polho, &zero);
 }
 
+static __always_inline bool pol_handoff_is(const struct pol_handoff *h, __be32 saddr, __be32 daddr,
+					   __be16 sport, __be16 dport, __u8 proto)
+{
+	return h->saddr == saddr && h->daddr == daddr && h->sport == sport && h->dport == dport &&
+	       h->proto == proto;
+}
+
+/* The slot for p's tuple (NULL: none); note 0 is a verdict, 1 a new flow's note. */
+static __always_inline struct pol_handoff *pol_handoff_set(const struct pkt *p, __u8 note)
+{
+	struct pol_handoff *h = pol_handoff();
+
+	if (h) {
+		h->saddr = p->saddr;
+		h->daddr = p->daddr;
+		h->sport = p->sport;
+		h->dport = p->dport;
+		h->proto = p->proto;
+		h->note = note;
+	}
+	return h;
+}
+
 /*
  * tc_pod_to just kept a verdict for k: when tc_pod left a note for k, the conntrack
  * entry it made carries the verdict too (a direct flow's pass entry, or a Service
@@ -315,8 +338,7 @@ static __noinline void pol_to_stamp(struct pol_ask *a, const struct bpflet_polct
 	struct pol_handoff *h = pol_handoff();
 	struct bpflet_ct_val *e;
 
-	if (!h || !h->note || h->saddr != k->saddr || h->daddr != k->daddr ||
-	    h->sport != k->sport || h->dport != k->dport || h->proto != k->proto)
+	if (!h || !h->note || !pol_handoff_is(h, k->saddr, k->daddr, k->sport, k->dport, k->proto))
 		return;
 	ct_key_of(&a->ck, k->saddr, h->ct_daddr, k->sport, h->ct_dport, k->proto);
 	e = ct_lookup(&a->ck);
@@ -345,8 +367,7 @@ static __always_inline __u16 pol_note_reply_to(const struct bpflet_polct_key *k)
 {
 	struct pol_handoff *h = pol_handoff();
 
-	if (!h || !h->note || h->saddr != k->daddr || h->daddr != k->saddr ||
-	    h->sport != k->dport || h->dport != k->sport || h->proto != k->proto)
+	if (!h || !h->note || !pol_handoff_is(h, k->daddr, k->saddr, k->dport, k->sport, k->proto))
 		return BPFLET_CT_POL_TO_NONE;
 	return h->reply_to;
 }
@@ -391,17 +412,10 @@ static __always_inline void pol_put(struct pol_ask *a, const struct pkt *p,
 
 static __always_inline void pol_handoff_put(const struct pkt *p, __u16 pol_to)
 {
-	struct pol_handoff *h = pol_handoff();
+	struct pol_handoff *h = pol_handoff_set(p, 0);
 
-	if (!h)
-		return;
-	h->saddr = p->saddr;
-	h->daddr = p->daddr;
-	h->sport = p->sport;
-	h->dport = p->dport;
-	h->proto = p->proto;
-	h->note = 0;
-	h->rule_id = pol_to == BPFLET_CT_POL_TO_NO_RULE ? 0 : pol_to;
+	if (h)
+		h->rule_id = pol_to == BPFLET_CT_POL_TO_NO_RULE ? 0 : pol_to;
 }
 
 /* tc_pod made an entry for p's new flow (destination ct_daddr:ct_dport before
@@ -409,16 +423,10 @@ static __always_inline void pol_handoff_put(const struct pkt *p, __u16 pol_to)
 static __noinline void pol_handoff_note(const struct pkt *p, __be32 ct_daddr, __u32 ct_dport,
 					__u32 reply_to)
 {
-	struct pol_handoff *h = pol_handoff();
+	struct pol_handoff *h = pol_handoff_set(p, 1);
 
 	if (!h)
 		return;
-	h->saddr = p->saddr;
-	h->daddr = p->daddr;
-	h->sport = p->sport;
-	h->dport = p->dport;
-	h->proto = p->proto;
-	h->note = 1;
 	h->reply_to = (__u16)reply_to;
 	h->rule_id = 0;
 	h->ct_daddr = ct_daddr;
@@ -430,8 +438,8 @@ static __always_inline bool pol_handoff_take(const struct pkt *p, __u32 len)
 {
 	struct pol_handoff *h = pol_handoff();
 
-	if (!h || h->note || h->saddr != p->saddr || h->daddr != p->daddr || h->sport != p->sport ||
-	    h->dport != p->dport || h->proto != p->proto || opens_connection(p))
+	if (!h || h->note || !pol_handoff_is(h, p->saddr, p->daddr, p->sport, p->dport, p->proto) ||
+	    opens_connection(p))
 		return false;
 	pol_count_rule(h->rule_id, len);
 	return true;

@@ -31,29 +31,10 @@ trap 'exit 130' INT TERM HUP PIPE
 
 # shellcheck source=selftests/controlplane/etcd_lib.sh
 . "$ROOT/selftests/controlplane/etcd_lib.sh"
-ok() { PASS=$((PASS + 1)); echo "ok   - $*"; }
-ko() { FAIL=$((FAIL + 1)); echo "FAIL - $*"; }
-check() {
-	local what=$1
-	shift
-	if "$@" >/dev/null 2>&1; then ok "$what"; else ko "$what"; fi
-}
-# poll SECONDS CMD...: CMD until it passes, at most SECONDS
-poll() {
-	local end=$((SECONDS + $1))
-	shift
-	while [ $SECONDS -le $end ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.2
-	done
-	return 1
-}
+# shellcheck source=selftests/controlplane/check_lib.sh
+. "$ROOT/selftests/controlplane/check_lib.sh"
 
-if ! command -v curl >/dev/null || ! command -v python3 >/dev/null || [ ! -x "$CP" ]; then
-	echo "FAIL - needs curl, python3 and $CP"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
+command -v curl >/dev/null && command -v python3 >/dev/null && [ -x "$CP" ] || bail "needs curl, python3 and $CP"
 
 # up NAME ARGS...: a control plane with data dir $WORK/NAME on a random port
 up() {
@@ -117,24 +98,12 @@ else
 fi
 
 # ---- two control planes on one etcd ----
-if ! command -v etcd >/dev/null || ! start_etcd; then
-	ko "an etcd on loopback (package etcd-server) starts"
-	echo "$PASS passed, $FAIL failed"
-	exit 1
-fi
+command -v etcd >/dev/null && start_etcd || bail "an etcd on loopback (package etcd-server) starts"
 ok "etcd on $ETCD_URL"
 E=(--etcd-servers "$ETCD_URL")
-if ! up a "${E[@]}" --id a-$$; then
-	ko "control plane a starts"
-	echo "$PASS passed, $FAIL failed"
-	exit 1
-fi
+up a "${E[@]}" --id a-$$ || bail "control plane a starts"
 check "a (first on the etcd, default --leader-elect) holds the Lease at once" holder_is a "a-$$"
-if ! up b "${E[@]}"; then
-	ko "control plane b starts"
-	echo "$PASS passed, $FAIL failed"
-	exit 1
-fi
+up b "${E[@]}" || bail "control plane b starts"
 B_ID="$(hostname)_${PID[b]}"
 sleep 2.5
 check "b (default id HOSTNAME_PID) reads the same Lease: held by a, not b" holder_is b "a-$$"

@@ -40,14 +40,8 @@ trap 'exit 130' INT TERM HUP PIPE
 
 # shellcheck source=selftests/controlplane/etcd_lib.sh
 . "$ROOT/selftests/controlplane/etcd_lib.sh"
-ok() { PASS=$((PASS + 1)); echo "ok   - $*"; }
-ko() { FAIL=$((FAIL + 1)); echo "FAIL - $*"; }
-# check DESCRIPTION CMD...: passes when CMD exits 0
-check() {
-	local what=$1
-	shift
-	if "$@" >/dev/null 2>&1; then ok "$what"; else ko "$what"; fi
-}
+# shellcheck source=selftests/controlplane/check_lib.sh
+. "$ROOT/selftests/controlplane/check_lib.sh"
 
 if ! command -v kubectl >/dev/null || ! command -v curl >/dev/null || [ ! -x "$CP" ]; then
 	echo "FAIL - needs kubectl, curl and $CP"

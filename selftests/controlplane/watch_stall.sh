@@ -32,27 +32,8 @@ trap 'exit 130' INT TERM HUP PIPE
 
 # shellcheck source=selftests/controlplane/etcd_lib.sh
 . "$ROOT/selftests/controlplane/etcd_lib.sh"
-ok() { PASS=$((PASS + 1)); echo "ok   - $*"; }
-ko() { FAIL=$((FAIL + 1)); echo "FAIL - $*"; }
-check() {
-	local what=$1
-	shift
-	if "$@" >/dev/null 2>&1; then ok "$what"; else ko "$what"; fi
-}
-poll() {
-	local end=$((SECONDS + $1))
-	shift
-	while [ $SECONDS -le $end ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.2
-	done
-	return 1
-}
-bail() {
-	ko "$1"
-	echo "$PASS passed, $FAIL failed"
-	exit 1
-}
+# shellcheck source=selftests/controlplane/check_lib.sh
+. "$ROOT/selftests/controlplane/check_lib.sh"
 
 command -v etcd >/dev/null && [ -x "$CP" ] || bail "needs etcd (etcd-server) and $CP"
 start_etcd || bail "an etcd on loopback starts"

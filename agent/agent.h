@@ -110,6 +110,8 @@ int bl_service_source_init(struct bl_agent *a);
 void bl_service_source_free(struct bl_agent *a);
 /* Reload what changed and apply it; returns 0 or -errno (last good state kept). */
 int bl_service_resync(struct bl_agent *a);
+/* Before the maps are there: compile what changed, for the next resync to apply. */
+int bl_service_precompile(struct bl_agent *a);
 
 /* policy_source.c: Pods, Namespaces, NetworkPolicies among objs → policy maps. */
 int bl_policy_resync(struct bl_agent *a, json_t **objs, size_t n);

@@ -352,8 +352,13 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 static void run_sync(struct bl_agent *a)
 {
-	if (!a->dp_ready)
-		return; /* the first sync comes once it is */
+	if (!a->dp_ready) {
+		/* the Services are compiled while the BPF load runs on its thread; the
+		 * first sync writes them once the maps are there */
+		if (a->source && bl_service_precompile(a))
+			log_warn("compiling Services failed; will retry");
+		return;
+	}
 	if (bl_service_resync(a))
 		log_warn("sync incomplete; will retry");
 }
@@ -559,7 +564,7 @@ int main(int argc, char **argv)
 			bl_dp_set_dsr_mss((uint16_t)(mtu - BL_DSR_HEADROOM));
 	}
 	a.debounce_ev = evtimer_new(a.base, on_resync, &a);
-	if (!a.debounce_ev)
+	if (!a.debounce_ev || bl_service_source_init(&a))
 		return 1;
 	if (a.o.use_api) {
 		/* lists start as soon as the loop runs, i.e. during the BPF load; no sync
@@ -585,8 +590,6 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	bl_dp_migrate_done(&a.dp); /* every program is switched to this agent's now */
-	if (bl_service_source_init(&a))
-		return 1;
 	a.dp_ready = true;
 	if (a.o.use_api) {
 		a.node = bl_node_duties_start(&a, bl_kube_source_client(a.kube));

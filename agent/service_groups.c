@@ -1,5 +1,7 @@
 #include "agent/service_groups.h"
 
+#include "agent/common/json_arena.h"
+#include "agent/common/log.h"
 #include "agent/kube/informer_state.h"
 #include "agent/kube/kube_source.h"
 #include "agent/kube/parse_ahead.h"
@@ -49,13 +51,13 @@ static size_t range(const struct ref *r, size_t n, const char *ns, const char *n
 }
 
 /* The manifests' Services and slices, parsed and sorted by group. */
-struct manifest_groups {
+struct bl_manifest_groups {
 	struct bl_parsed_objects p;
 	struct ref *sv, *sl;
 	size_t n_sv, n_sl;
 };
 
-static int manifest_groups(json_t *const *objs, size_t n, struct manifest_groups *m,
+static int manifest_groups(json_t *const *objs, size_t n, struct bl_manifest_groups *m,
 			   struct bl_errlist *errs)
 {
 	int e = bl_parse_objects(objs, n, &m->p, errs);
@@ -79,54 +81,69 @@ static int manifest_groups(json_t *const *objs, size_t n, struct manifest_groups
 	return 0;
 }
 
-static void manifest_groups_free(struct manifest_groups *m)
+void bl_manifest_groups_free(struct bl_manifest_groups *m)
 {
+	if (!m)
+		return;
 	bl_parsed_objects_free(&m->p);
 	free(m->sv);
 	free(m->sl);
+	free(m);
 }
 
-/* The API's objects of one group as JSON: its Service and the slices naming it (a new
- * array of new references; NULL only when out of memory). Reads the caches only: the
- * parse-ahead thread calls it too. */
-static json_t **group_json(const struct bl_kube_source *k, const char *key, size_t *n)
+/* A cached object parsed into g (in its arena). List items are kept as text after a
+ * check of their structure alone: one that jansson refuses (bad UTF-8, say) is left
+ * out here. */
+static void take(struct bl_group_objs *g, json_t *cached, const char *key)
+{
+	json_t *o;
+
+	bl_json_arena_enter(g->arena);
+	o = json_is_string(cached) ? bl_inf_object(cached) : json_deep_copy(cached);
+	bl_json_arena_leave();
+	if (o)
+		g->objs[g->n++] = o;
+	else
+		log_warn("kube: %s from the API is not valid JSON; left out", key);
+}
+
+/* The API's objects of one group as JSON: its Service and the slices naming it (objs
+ * NULL only when out of memory). Reads the caches only: the parse-ahead thread calls
+ * it too. */
+static struct bl_group_objs group_json(const struct bl_kube_source *k, const char *key)
 {
 	json_t *svc = k ? bl_kube_source_service(k, key) : NULL;
 	json_t *slices = k ? bl_kube_source_slices_of(k, key) : NULL, *v;
-	json_t **objs = calloc(2 + json_object_size(slices), sizeof(*objs));
+	struct bl_group_objs g = {calloc(2 + json_object_size(slices), sizeof(*g.objs)), 0,
+				  bl_json_arena_new()};
 	const char *sk;
 
-	*n = 0;
-	if (!objs)
-		return NULL;
-	if (svc && (objs[*n] = bl_inf_object(svc)))
-		(*n)++;
-	json_object_foreach(slices, sk, v)
-	{
-		if ((objs[*n] = bl_inf_object(v)))
-			(*n)++;
+	if (!g.objs || !g.arena) {
+		bl_group_objs_free(&g);
+		return g;
 	}
-	return objs;
+	if (svc)
+		take(&g, svc, key);
+	json_object_foreach(slices, sk, v) take(&g, v, sk);
+	return g;
 }
 
-/* The API's objects of one group, parsed (objs, n from group_json: consumed). */
-static int kube_group(json_t **objs, size_t n, struct bl_parsed_objects *p, struct bl_errlist *errs)
+/* The API's objects of one group, parsed (g from group_json: consumed). */
+static int kube_group(struct bl_group_objs *g, struct bl_parsed_objects *p, struct bl_errlist *errs)
 {
 	int e;
 
-	if (!objs)
+	if (!g->objs)
 		return -ENOMEM;
-	e = bl_parse_objects(objs, n, p, errs);
-	for (size_t i = 0; i < n; i++)
-		json_decref(objs[i]);
-	free(objs);
+	e = bl_parse_objects(g->objs, g->n, p, errs);
+	bl_group_objs_free(g);
 	return e;
 }
 
 /* One group compiled from the manifests' definitions (first) and the API's. */
-static int set_group(struct bl_compile_incr *ci, const char *key, const struct manifest_groups *m,
-		     json_t **objs, size_t nobjs, const struct bl_compile_opts *o,
-		     struct bl_errlist *errs)
+static int set_group(struct bl_compile_incr *ci, const char *key,
+		     const struct bl_manifest_groups *m, struct bl_group_objs *g,
+		     const struct bl_compile_opts *o, struct bl_errlist *errs)
 {
 	struct bl_parsed_objects p;
 	struct bl_k8s_service *svcs = NULL;
@@ -134,7 +151,7 @@ static int set_group(struct bl_compile_incr *ci, const char *key, const struct m
 	size_t fs = 0, fl = 0, ns = 0, nl = 0;
 	char ns_buf[200];
 	const char *slash = strchr(key, '/');
-	int e = kube_group(objs, nobjs, &p, errs);
+	int e = kube_group(g, &p, errs);
 
 	if (e)
 		return e;
@@ -171,13 +188,13 @@ static int set_group(struct bl_compile_incr *ci, const char *key, const struct m
 }
 
 /* Every group, in the keys' order, the API's JSON read one group ahead on a thread. */
-static int compile_all(struct bl_compile_incr *ci, json_t *keys, const struct manifest_groups *m,
+static int compile_all(struct bl_compile_incr *ci, json_t *keys, const struct bl_manifest_groups *m,
 		       const struct bl_kube_source *k, const struct bl_compile_opts *o,
 		       struct bl_errlist *errs)
 {
 	const char **names = calloc(json_object_size(keys) + 1, sizeof(*names)), *key;
 	struct bl_parse_ahead *pa;
-	size_t n = 0, nobjs;
+	size_t n = 0;
 	json_t *v;
 	int e = 0;
 
@@ -187,9 +204,9 @@ static int compile_all(struct bl_compile_incr *ci, json_t *keys, const struct ma
 	pa = bl_parse_ahead_start(k, names, n, group_json);
 	bl_compile_incr_begin(ci);
 	for (size_t i = 0; !e && i < n; i++) {
-		json_t **objs = bl_parse_ahead_take(pa, k, names, i, group_json, &nobjs);
+		struct bl_group_objs g = bl_parse_ahead_take(pa, k, names, i, group_json);
 
-		e = set_group(ci, names[i], m, objs, nobjs, o, errs);
+		e = set_group(ci, names[i], m, &g, o, errs);
 	}
 	bl_parse_ahead_stop(pa);
 	free(names);
@@ -198,33 +215,36 @@ static int compile_all(struct bl_compile_incr *ci, json_t *keys, const struct ma
 
 int bl_service_groups_rebuild(struct bl_compile_incr *ci, json_t *const *objs, size_t n,
 			      const struct bl_kube_source *k, const struct bl_compile_opts *o,
-			      struct bl_errlist *errs)
+			      struct bl_errlist *errs, struct bl_manifest_groups **mg)
 {
-	struct manifest_groups m;
+	struct bl_manifest_groups *m = calloc(1, sizeof(*m));
 	json_t *keys = k ? bl_kube_source_groups(k) : json_object();
 	char buf[300];
-	int e = keys ? manifest_groups(objs, n, &m, errs) : -ENOMEM;
+	int e = keys && m ? manifest_groups(objs, n, m, errs) : -ENOMEM;
 
-	for (size_t i = 0; !e && i < m.n_sv + m.n_sl; i++) {
-		const struct ref *r = i < m.n_sv ? &m.sv[i] : &m.sl[i - m.n_sv];
+	for (size_t i = 0; !e && i < m->n_sv + m->n_sl; i++) {
+		const struct ref *r = i < m->n_sv ? &m->sv[i] : &m->sl[i - m->n_sv];
 
 		snprintf(buf, sizeof(buf), "%s/%s", r->ns, r->name);
 		json_object_set_new(keys, buf, json_true());
 	}
 	if (!e)
-		e = compile_all(ci, keys, &m, k, o, errs);
+		e = compile_all(ci, keys, m, k, o, errs);
 	/* a failed rebuild drops nothing: the next one starts over */
-	if (!e)
+	if (!e) {
 		bl_compile_incr_end(ci);
-	if (keys)
-		manifest_groups_free(&m);
+		bl_manifest_groups_free(*mg);
+		*mg = m;
+	} else {
+		bl_manifest_groups_free(m);
+	}
 	json_decref(keys);
 	return e;
 }
 
 int bl_service_groups_update(struct bl_compile_incr *ci, const struct bl_kube_source *k,
-			     json_t *touched, const struct bl_compile_opts *o,
-			     struct bl_errlist *errs)
+			     json_t *touched, const struct bl_manifest_groups *m,
+			     const struct bl_compile_opts *o, struct bl_errlist *errs)
 {
 	const char *key;
 	json_t *v;
@@ -232,10 +252,9 @@ int bl_service_groups_update(struct bl_compile_incr *ci, const struct bl_kube_so
 
 	json_object_foreach(touched, key, v)
 	{
-		size_t nobjs;
-		json_t **objs = group_json(k, key, &nobjs);
+		struct bl_group_objs g = group_json(k, key);
 
-		e = set_group(ci, key, NULL, objs, nobjs, o, errs);
+		e = set_group(ci, key, m, &g, o, errs);
 		if (e)
 			break;
 	}

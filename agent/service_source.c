@@ -23,8 +23,11 @@ struct bl_service_source {
 	bool others_dirty; /* node routes or policies to retry */
 	bool extras_dirty; /* health-check ports or source ranges to retry */
 	bool built;	   /* incr holds every Service */
-	unsigned long other_gen;      /* the API's non-Service generation applied */
-	struct bl_compile_incr *incr; /* each Service's compiled frontends */
+	bool apply_full;   /* rebuilt before the maps were ready: the next apply is a full one */
+	double since;	   /* when the API's changes compiled but not yet applied arrived */
+	unsigned long other_gen;       /* the API's non-Service generation applied */
+	struct bl_compile_incr *incr;  /* each Service's compiled frontends */
+	struct bl_manifest_groups *mg; /* the manifests' part of them */
 };
 
 int bl_service_source_init(struct bl_agent *a)
@@ -49,6 +52,7 @@ void bl_service_source_free(struct bl_agent *a)
 		return;
 	bl_manifest_cache_free(&a->source->cache);
 	bl_compile_incr_free(a->source->incr);
+	bl_manifest_groups_free(a->source->mg);
 	free(a->source);
 	a->source = NULL;
 }
@@ -184,6 +188,7 @@ static int apply_services(struct bl_agent *a, bool full, struct bl_sync_stats *s
 	struct bl_batch_writer bw;
 	struct bl_map_writer w = batch ? bl_batch_writer(&bw, &a->dp) : bl_dp_writer(&a->dp);
 	size_t n = 0, n_gone = 0;
+	double t0 = bl_now(), t_fe, t_diff;
 	int rc = bl_compile_incr_take(src->incr, &fe, &n, &gone, &n_gone, errs);
 
 	if (!rc && full) {
@@ -192,14 +197,19 @@ static int apply_services(struct bl_agent *a, bool full, struct bl_sync_stats *s
 	}
 	if (!rc)
 		rc = to_frontends(fe, n, &fes, &bes);
+	t_fe = bl_now();
 	if (!rc && full)
 		rc = bl_svc_sync_apply(a->sync, fes, n, &w, st);
 	else if (!rc)
 		rc = bl_svc_sync_apply_delta(a->sync, fes, n, gone, n_gone, &w, st);
+	t_diff = bl_now();
 	if (batch) {
 		int e = bl_batch_flush(&bw);
 
-		log_debug("full sync: %u entries in %u syscalls", st->updates, bw.syscalls);
+		log_debug("full sync: %u entries in %u syscalls (%.1f ms); frontends listed %.1f "
+			  "ms, diffed and written %.1f ms, the rest written %.1f ms",
+			  st->updates, bw.syscalls, bw.sys_ms, (t_fe - t0) * 1e3,
+			  (t_diff - t_fe) * 1e3, (bl_now() - t_diff) * 1e3);
 		if (e) {
 			log_err("batched map writes failed: %s; re-reading the maps", strerror(-e));
 			readopt(a);
@@ -251,7 +261,9 @@ static void observe_programming(struct bl_agent *a, double since)
 		bl_histo_observe(&a->st.programming, now > t[i] ? now - t[i] : 0);
 }
 
-int bl_service_resync(struct bl_agent *a)
+/* The changes to the maps since the last sync (compile_only: only compiled, while
+ * the dataplane loads; the next call applies them). */
+static int resync(struct bl_agent *a, bool compile_only)
 {
 	struct bl_service_source *src = a->source;
 	/* with an uplink, NodePorts (on the node's address), LoadBalancer IPs and
@@ -265,11 +277,11 @@ int bl_service_resync(struct bl_agent *a)
 				       .nodeport_max = a->o.nodeport_max};
 	struct bl_errlist errs;
 	struct bl_sync_stats st = {0};
-	double t0 = bl_now();
+	double t0 = bl_now(), t_read, t_compiled, t_applied;
 	json_t **objs = NULL, *touched = NULL;
 	size_t n = 0;
 	unsigned long other_gen;
-	bool all = false, full, others;
+	bool all = false, rebuild, full, others;
 	double since = 0;
 	int rc, retry = 0;
 
@@ -291,11 +303,20 @@ int bl_service_resync(struct bl_agent *a)
 		a->st.manifest_errors++;
 	if (a->kube)
 		touched = bl_kube_source_take_touched(a->kube, &all, &since);
+	if (src->since > 0 && (!since || src->since < since))
+		since = src->since;
+	src->since = 0;
 	other_gen = a->kube ? bl_kube_source_other_generation(a->kube) : 0;
-	/* manifests may define a Service the API has too: their groups are rebuilt whole */
-	full = !src->built || src->dirty || src->cache.changed || all ||
-	       (a->o.manifests && json_object_size(touched));
-	others = full || src->others_dirty || a->pol_dirty || other_gen != src->other_gen;
+	/* an API change recompiles its Service alone, with what the manifests say of it */
+	rebuild = !src->built || src->dirty || src->cache.changed || all;
+	full = rebuild || src->apply_full;
+	/* node routes and policies are written as they are compiled: not before the maps */
+	others = !compile_only &&
+		 (full || src->others_dirty || a->pol_dirty || other_gen != src->other_gen);
+	if (compile_only && !rebuild && !json_object_size(touched)) {
+		rc = 0;
+		goto out;
+	}
 	if (!full && !others && !json_object_size(touched) && !src->extras_dirty) {
 		/* nothing new: the maps already say what the sources say */
 		a->st.last_sync = bl_now();
@@ -304,7 +325,7 @@ int bl_service_resync(struct bl_agent *a)
 		goto out;
 	}
 	bl_errlist_clear(&errs);
-	if (full || others) {
+	if (rebuild || others) {
 		rc = bl_manifest_cache_objects(&src->cache, &objs, &n);
 		/* the API's objects beside the manifests' (borrowed from the informer caches) */
 		if (!rc && a->kube)
@@ -314,10 +335,11 @@ int bl_service_resync(struct bl_agent *a)
 		src->others_dirty = sync_others(a, objs, n, &errs) != 0;
 		src->other_gen = other_gen;
 	}
-	if (!rc && full)
-		rc = bl_service_groups_rebuild(src->incr, objs, n, a->kube, &opts, &errs);
+	t_read = bl_now();
+	if (!rc && rebuild)
+		rc = bl_service_groups_rebuild(src->incr, objs, n, a->kube, &opts, &errs, &src->mg);
 	else if (!rc)
-		rc = bl_service_groups_update(src->incr, a->kube, touched, &opts, &errs);
+		rc = bl_service_groups_update(src->incr, a->kube, touched, src->mg, &opts, &errs);
 	for (size_t i = 0; i < errs.n; i++)
 		log_warn("%s", errs.msgs[i]);
 	if (rc) {
@@ -326,11 +348,32 @@ int bl_service_resync(struct bl_agent *a)
 		goto out;
 	}
 	src->built = true;
+	src->dirty = false;
+	src->apply_full = full;
 	bl_errlist_clear(&errs);
+	t_compiled = bl_now();
+	if (compile_only) {
+		/* the next sync applies it: its changes arrived now */
+		src->since = since;
+		a->st.pending = true;
+		if (rebuild)
+			malloc_trim(0);
+		bl_log(rebuild ? BL_LOG_INFO : BL_LOG_DEBUG,
+		       "%zu Services compiled in %.1f ms while the dataplane loads",
+		       bl_compile_incr_services(src->incr), (t_compiled - t_read) * 1e3);
+		goto out;
+	}
+	src->apply_full = false;
 	rc = apply_services(a, full, &st, &errs);
+	t_applied = bl_now();
 	/* a rebuild parses every object once: give what it freed back to the system */
 	if (full)
 		malloc_trim(0);
+	if (rebuild)
+		log_debug("full sync: objects read %.1f ms, Services compiled %.1f ms, applied "
+			  "%.1f ms, memory trimmed %.1f ms",
+			  (t_read - t0) * 1e3, (t_compiled - t_read) * 1e3,
+			  (t_applied - t_compiled) * 1e3, (bl_now() - t_applied) * 1e3);
 	retry = apply_extras(a, full || src->extras_dirty, &errs);
 	for (size_t i = 0; i < errs.n; i++)
 		log_warn("%s", errs.msgs[i]);
@@ -377,4 +420,14 @@ out:
 	free(objs);
 	bl_errlist_free(&errs);
 	return rc;
+}
+
+int bl_service_resync(struct bl_agent *a)
+{
+	return resync(a, false);
+}
+
+int bl_service_precompile(struct bl_agent *a)
+{
+	return resync(a, true);
 }

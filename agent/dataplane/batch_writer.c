@@ -4,8 +4,18 @@
 
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
 
 /* Key and value sizes of the syncer's maps (svc_sync.h documents the types). */
 static const struct {
@@ -23,34 +33,122 @@ static const struct {
 /* What a frontend points at goes out first. */
 static const enum bl_dp_map order[] = {BL_DP_BE, BL_DP_SVCNAME, BL_DP_SLOT, BL_DP_MAGLEV, BL_DP_FE};
 
-static int send_one(struct bl_batch_writer *b, enum bl_dp_map m)
+/* n entries of one map, sent by one thread. */
+struct run {
+	int fd;
+	enum bl_dp_map m;
+	const unsigned char *k, *v;
+	size_t n;
+	unsigned syscalls;
+	int err;
+};
+
+static void *send_run(void *arg)
 {
-	struct bl_batch_buf *q = &b->buf[m];
-	int fd = b->dp->fds[m];
+	struct run *r = arg;
 	size_t done = 0;
 
-	while (done < q->n) {
-		__u32 count = (__u32)(q->n - done);
+	while (done < r->n) {
+		__u32 count = (__u32)(r->n - done);
 		LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
-		int err = bpf_map_update_batch(fd, q->k + done * sizes[m].k,
-					       q->v + done * sizes[m].v, &count, &opts);
+		int err = bpf_map_update_batch(r->fd, r->k + done * sizes[r->m].k,
+					       r->v + done * sizes[r->m].v, &count, &opts);
 
-		b->syscalls++;
-		if (!err) {
-			done = q->n;
+		r->syscalls++;
+		if (!err)
 			break;
-		}
 		/* count says how many went in; the one after failed: once more alone,
 		 * which also covers kernels without batch support for this map */
 		done += count;
-		b->syscalls++;
-		if (bpf_map_update_elem(fd, q->k + done * sizes[m].k, q->v + done * sizes[m].v,
-					BPF_ANY))
-			return -errno;
+		r->syscalls++;
+		if (bpf_map_update_elem(r->fd, r->k + done * sizes[r->m].k,
+					r->v + done * sizes[r->m].v, BPF_ANY)) {
+			r->err = -errno;
+			break;
+		}
 		done++;
 	}
+	return NULL;
+}
+
+static uint32_t key_hash(const unsigned char *k, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ k[i]) * 16777619u;
+	return h;
+}
+
+/* Big buffers go out from two threads at once, split by key so that a key written
+ * twice keeps its order (the kernel's hash maps lock per bucket): the first sync's
+ * ~200k entries are most of its time after the compile. */
+#define SPLIT_MIN 2048
+
+static bool split(struct bl_batch_writer *b, enum bl_dp_map m, struct run r[2])
+{
+	struct bl_batch_buf *q = &b->buf[m];
+	size_t ks = sizes[m].k, vs = sizes[m].v, n1 = 0, n2 = 0;
+	struct bl_batch_half *t = &b->half;
+
+	if (q->n * ks > t->kcap) {
+		unsigned char *k = realloc(t->k, q->n * ks);
+
+		if (!k)
+			return false;
+		t->k = k;
+		t->kcap = q->n * ks;
+	}
+	if (q->n * vs > t->vcap) {
+		unsigned char *v = realloc(t->v, q->n * vs);
+
+		if (!v)
+			return false;
+		t->v = v;
+		t->vcap = q->n * vs;
+	}
+	/* the second half moves out, the first closes up in place */
+	for (size_t i = 0; i < q->n; i++) {
+		const unsigned char *k = q->k + i * ks, *v = q->v + i * vs;
+
+		if (key_hash(k, ks) & 1) {
+			memcpy(t->k + n2 * ks, k, ks);
+			memcpy(t->v + n2 * vs, v, vs);
+			n2++;
+		} else {
+			memmove(q->k + n1 * ks, k, ks);
+			memmove(q->v + n1 * vs, v, vs);
+			n1++;
+		}
+	}
+	r[0].k = q->k;
+	r[0].v = q->v;
+	r[0].n = n1;
+	r[1].k = t->k;
+	r[1].v = t->v;
+	r[1].n = n2;
+	return true;
+}
+
+static int send_one(struct bl_batch_writer *b, enum bl_dp_map m)
+{
+	struct bl_batch_buf *q = &b->buf[m];
+	struct run r[2] = {{.fd = b->dp->fds[m], .m = m, .k = q->k, .v = q->v, .n = q->n},
+			   {.fd = b->dp->fds[m], .m = m}};
+	double t0 = now_ms();
+	pthread_t th;
+	bool halves = q->n >= SPLIT_MIN && split(b, m, r);
+	bool two = halves && !pthread_create(&th, NULL, send_run, &r[1]);
+
+	send_run(&r[0]);
+	if (two)
+		pthread_join(th, NULL);
+	else if (halves && !r[0].err)
+		send_run(&r[1]); /* no thread: the second half after the first */
 	q->n = 0;
-	return 0;
+	b->syscalls += r[0].syscalls + r[1].syscalls;
+	b->sys_ms += now_ms() - t0;
+	return r[0].err ? r[0].err : r[1].err;
 }
 
 int bl_batch_flush(struct bl_batch_writer *b)
@@ -123,5 +221,7 @@ void bl_batch_free(struct bl_batch_writer *b)
 		free(b->buf[m].k);
 		free(b->buf[m].v);
 	}
+	free(b->half.k);
+	free(b->half.v);
 	memset(b, 0, sizeof(*b));
 }

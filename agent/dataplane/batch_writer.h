@@ -26,8 +26,14 @@ struct bl_batch_writer {
 		unsigned char *k, *v;
 		size_t n, cap;
 	} buf[BL_DP_MAP_MAX];
+	/* a big buffer's second half, sent from a second thread */
+	struct bl_batch_half {
+		unsigned char *k, *v;
+		size_t kcap, vcap;
+	} half;
 	int err;	   /* first failure; later updates are dropped */
 	unsigned syscalls; /* for the log: batches plus single writes */
+	double sys_ms;	   /* and the time they took */
 };
 
 /* A writer for svc_sync backed by b (zeroed by this call). */

@@ -233,13 +233,92 @@ static bool on_page_key(void *arg, const char *k, size_t n, const char *v, const
 	return true;
 }
 
+/* Where an item's metadata is, and whether it names its kind and apiVersion. */
+struct item_parts {
+	const char *meta, *meta_end;
+	bool kind, api_version;
+};
+
+static bool on_item_key(void *arg, const char *k, size_t n, const char *v, const char *v_end)
+{
+	struct item_parts *ip = arg;
+
+	if (bl_json_key_is(k, n, "metadata")) {
+		ip->meta = v;
+		ip->meta_end = v_end;
+	} else if (bl_json_key_is(k, n, "kind")) {
+		ip->kind = true;
+	} else if (bl_json_key_is(k, n, "apiVersion")) {
+		ip->api_version = true;
+	}
+	return true;
+}
+
+/* The item's text with the kind and apiVersion it lacks put first (a new string). */
+static json_t *stamped_text(const struct bl_inf_state *s, const struct item_parts *ip,
+			    const char *v, const char *v_end)
+{
+	const char *rest = bl_json_ws(v + 1, v_end);
+	size_t cap = (size_t)(v_end - v) + 40 + (ip->kind ? 0 : strlen(s->kind)) +
+		     (ip->api_version ? 0 : strlen(s->api_version));
+	char *buf = malloc(cap);
+	int n = 1;
+	json_t *st;
+
+	if (!buf)
+		return NULL;
+	buf[0] = '{';
+	if (!ip->kind)
+		n += snprintf(buf + n, cap - n, "\"kind\":\"%s\",", s->kind);
+	if (!ip->api_version)
+		n += snprintf(buf + n, cap - n, "\"apiVersion\":\"%s\",", s->api_version);
+	/* an empty object's } follows the last member added without its comma */
+	if (*rest == '}')
+		n--;
+	memcpy(buf + n, rest, (size_t)(v_end - rest));
+	st = json_stringn_nocheck(buf, (size_t)n + (size_t)(v_end - rest));
+	free(buf);
+	return st;
+}
+
+/* A compact cache's item taken from its text without parsing all of it: only its
+ * metadata is parsed (the key, and what on_list_item reads). Anything unusual goes
+ * the whole parse's way. true when taken. */
+static bool compact_item(struct bl_inf_state *s, const char *v, const char *v_end)
+{
+	struct item_parts ip = {0};
+	json_t *md, *it, *st;
+	char key[600];
+
+	if (*v != '{' || !bl_json_each(v, v_end, on_item_key, &ip) || !ip.meta || *ip.meta != '{' ||
+	    (!ip.kind && !s->kind) || (!ip.api_version && !s->api_version))
+		return false;
+	md = json_loadb(ip.meta, (size_t)(ip.meta_end - ip.meta), 0, NULL);
+	it = md ? json_pack("{s:o}", "metadata", md) : NULL;
+	if (!it || !bl_inf_key(it, key, sizeof(key))) {
+		json_decref(it);
+		return false;
+	}
+	st = ip.kind && ip.api_version ? json_stringn_nocheck(v, (size_t)(v_end - v))
+				       : stamped_text(s, &ip, v, v_end);
+	if (st && s->on_list_item)
+		s->on_list_item(s->change_arg, key, it, st);
+	if (st)
+		json_object_set_new(s->pending, key, st);
+	json_decref(it);
+	return st != NULL;
+}
+
 static bool on_page_item(void *arg, const char *k, size_t n, const char *v, const char *v_end)
 {
 	struct bl_inf_state *s = arg;
-	json_t *it = json_loadb(v, (size_t)(v_end - v), 0, NULL);
+	json_t *it;
 
 	(void)k;
 	(void)n;
+	if (s->compact && compact_item(s, v, v_end))
+		return true;
+	it = json_loadb(v, (size_t)(v_end - v), 0, NULL);
 	if (it)
 		page_item(s, it, v, (size_t)(v_end - v));
 	else

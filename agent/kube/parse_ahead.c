@@ -1,22 +1,19 @@
 #include "agent/kube/parse_ahead.h"
 
+#include "agent/common/json_arena.h"
+
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
 #define WINDOW 64 /* groups read ahead at most: their trees are what it costs */
 
-struct slot {
-	json_t **objs;
-	size_t n;
-};
-
 struct bl_parse_ahead {
 	const struct bl_kube_source *k;
 	const char *const *keys;
 	size_t n;
 	bl_group_reader read;
-	struct slot *slots;
+	struct bl_group_objs *slots;
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -39,7 +36,7 @@ static void *reader(void *arg)
 		pthread_mutex_unlock(&pa->mu);
 		if (stop)
 			break;
-		pa->slots[i].objs = pa->read(pa->k, pa->keys[i], &pa->slots[i].n);
+		pa->slots[i] = pa->read(pa->k, pa->keys[i]);
 		pthread_mutex_lock(&pa->mu);
 		pa->done = i + 1;
 		pthread_cond_broadcast(&pa->cv);
@@ -79,21 +76,28 @@ struct bl_parse_ahead *bl_parse_ahead_start(const struct bl_kube_source *k, cons
 	return pa;
 }
 
-json_t **bl_parse_ahead_take(struct bl_parse_ahead *pa, const struct bl_kube_source *k,
-			     const char *const *keys, size_t i, bl_group_reader read, size_t *n)
+void bl_group_objs_free(struct bl_group_objs *g)
 {
-	json_t **objs;
+	/* the trees are the arena's: no json_decref */
+	free(g->objs);
+	bl_json_arena_free(g->arena);
+	*g = (struct bl_group_objs){0};
+}
+
+struct bl_group_objs bl_parse_ahead_take(struct bl_parse_ahead *pa, const struct bl_kube_source *k,
+					 const char *const *keys, size_t i, bl_group_reader read)
+{
+	struct bl_group_objs g;
 
 	if (!pa || i % 2 == 0) {
-		objs = read(k, keys[i], n);
+		g = read(k, keys[i]);
 	} else {
 		pthread_mutex_lock(&pa->mu);
 		while (pa->done <= i)
 			pthread_cond_wait(&pa->cv, &pa->mu);
 		pthread_mutex_unlock(&pa->mu);
-		objs = pa->slots[i].objs;
-		*n = pa->slots[i].n;
-		pa->slots[i].objs = NULL;
+		g = pa->slots[i];
+		pa->slots[i] = (struct bl_group_objs){0};
 	}
 	if (pa) {
 		pthread_mutex_lock(&pa->mu);
@@ -101,7 +105,7 @@ json_t **bl_parse_ahead_take(struct bl_parse_ahead *pa, const struct bl_kube_sou
 		pthread_cond_broadcast(&pa->cv);
 		pthread_mutex_unlock(&pa->mu);
 	}
-	return objs;
+	return g;
 }
 
 void bl_parse_ahead_stop(struct bl_parse_ahead *pa)
@@ -113,11 +117,8 @@ void bl_parse_ahead_stop(struct bl_parse_ahead *pa)
 	pthread_cond_broadcast(&pa->cv);
 	pthread_mutex_unlock(&pa->mu);
 	pthread_join(pa->thread, NULL);
-	for (size_t i = 0; i < pa->n; i++) {
-		for (size_t j = 0; pa->slots[i].objs && j < pa->slots[i].n; j++)
-			json_decref(pa->slots[i].objs[j]);
-		free(pa->slots[i].objs);
-	}
+	for (size_t i = 0; i < pa->n; i++)
+		bl_group_objs_free(&pa->slots[i]);
 	pthread_mutex_destroy(&pa->mu);
 	pthread_cond_destroy(&pa->cv);
 	free(pa->slots);

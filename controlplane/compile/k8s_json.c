@@ -24,18 +24,43 @@ int bl_kj_fail(char *err, size_t errlen, const char *path, const char *fmt, ...)
 	return -EINVAL;
 }
 
+/* Up to max bytes of s at buf + at; returns the new end. Paths are built for every
+ * field read, error or not, so they are put together without printf. */
+static size_t put(char *buf, size_t at, const char *s, size_t max)
+{
+	size_t n = strnlen(s, max);
+
+	memmove(buf + at, s, n);
+	return at + n;
+}
+
 const char *bl_kj_key(char *buf, const char *parent, const char *key)
 {
-	if (parent && *parent)
-		snprintf(buf, BL_PATH_LEN, "%.90s.%.30s", parent, key);
-	else
-		snprintf(buf, BL_PATH_LEN, "%.30s", key);
+	size_t at = 0;
+
+	if (parent && *parent) {
+		at = put(buf, 0, parent, 90);
+		buf[at++] = '.';
+	}
+	at = put(buf, at, key, 30);
+	buf[at] = 0;
 	return buf;
 }
 
 const char *bl_kj_idx(char *buf, const char *parent, size_t i)
 {
-	snprintf(buf, BL_PATH_LEN, "%.100s[%zu]", parent, i);
+	char digits[24];
+	size_t nd = 0, at = put(buf, 0, parent, 100);
+
+	do {
+		digits[nd++] = (char)('0' + i % 10);
+		i /= 10;
+	} while (i);
+	buf[at++] = '[';
+	while (nd)
+		buf[at++] = digits[--nd];
+	buf[at++] = ']';
+	buf[at] = 0;
 	return buf;
 }
 

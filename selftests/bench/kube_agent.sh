@@ -3,6 +3,7 @@
 # x 10 endpoints (seeded), the agent started on --kubeconfig alone; the time from the
 # agent's start until the maps hold every frontend, its resident memory, then the
 # latency from an EndpointSlice PATCH to the frontend map (bench_kube_change).
+# KAB_KEEP_LOG=FILE keeps the agent's log; KAB_AGENT_ARGS adds arguments (e.g. -v).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 BL_TAG=kab$$
@@ -10,7 +11,8 @@ BL_TAG=kab$$
 NSVC=${KAB_SERVICES:-10000}
 CHANGES=${KAB_CHANGES:-300}
 CP_PID=
-trap '[ -n "$CP_PID" ] && kill "$CP_PID" 2>/dev/null; bl_teardown' EXIT
+trap '[ -n "${KAB_KEEP_LOG:-}" ] && cp "$BL_AGENT_LOG" "$KAB_KEEP_LOG"
+[ -n "$CP_PID" ] && kill "$CP_PID" 2>/dev/null; bl_teardown' EXIT
 trap 'exit 130' INT TERM HUP PIPE
 
 ms_of() { # HH:MM:SS.mmm -> ms since midnight
@@ -28,7 +30,7 @@ for _ in $(seq 100); do
 done
 start=$(date +%H:%M:%S.%3N)
 BL_AGENT_API_ONLY=1 bl_agent_start --kubeconfig "$BL_WORK/cp/admin.kubeconfig" \
-	--node-name "$BL_TAG-n1" --node-ip 192.168.254.1 || exit 1
+	--node-name "$BL_TAG-n1" --node-ip 192.168.254.1 ${KAB_AGENT_ARGS:-} || exit 1
 # the seeded Services, and default/kubernetes when the control plane made it first
 synced="synced ($NSVC|$((NSVC + 1))) frontends"
 for _ in $(seq 1200); do
@@ -40,12 +42,19 @@ line=$(grep -m1 -E "$synced" "$BL_AGENT_LOG") || {
 	tail -5 "$BL_AGENT_LOG" >&2
 	exit 1
 }
-listed=$(grep "listed" "$BL_AGENT_LOG" | tail -1 | cut -d' ' -f1)
+listed=$(grep -E "listed [0-9]+ objects" "$BL_AGENT_LOG" | tail -1 | cut -d' ' -f1)
 t0=$(ms_of "$start") t1=$(ms_of "$(cut -d' ' -f1 <<<"$line")") tl=$(ms_of "$listed")
+# the Services are compiled while the BPF objects load when the lists are in first
+pre=$(sed -nE 's/.* Services compiled in ([0-9.]+) ms while the dataplane loads.*/\1/p' "$BL_AGENT_LOG" | head -1)
 echo "   full sync: agent start -> $NSVC frontends in the maps: $((t1 - t0)) ms" \
-	"(lists received after $((tl - t0)) ms; compile + map writes $(sed -E 's/.* in ([0-9.]+) ms.*/\1/' <<<"$line") ms)"
+	"(lists received after $((tl - t0)) ms;${pre:+ compiled during the BPF load in $pre ms;}" \
+	"sync $(sed -E 's/.* in ([0-9.]+) ms.*/\1/' <<<"$line") ms)"
 rss() { awk -v k="$1" '$1 == k":" {printf "%.1f", $2 / 1024}' "/proc/$BL_AGENT_PID/status"; }
 echo "   agent resident memory after the sync: $(rss VmRSS) MiB (peak $(rss VmHWM) MiB)"
+# CPU time is less at the mercy of a shared machine than the wall clock (the BPF
+# verifier's work counts as the agent's system time)
+awk -v hz="$(getconf CLK_TCK)" '{printf "   agent CPU until synced: %d ms user, %d ms system\n", $14 * 1000 / hz, $15 * 1000 / hz}' \
+	"/proc/$BL_AGENT_PID/stat"
 : >"$BL_AGENT_LOG.changes"
 tail -n0 -f "$BL_AGENT_LOG" >"$BL_AGENT_LOG.changes" &
 tail_pid=$!

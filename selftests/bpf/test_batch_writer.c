@@ -351,7 +351,46 @@ static void test_remove_flushes_first(void)
 	bl_batch_free(&bw);
 }
 
+/* A big buffer goes out from two threads, split by key: a backend written many times
+ * in one buffer ends with its last value, every other one lands too. */
+static void test_split_keeps_each_keys_order(void)
+{
+	struct bl_batch_writer bw;
+	struct bl_map_writer w;
+	struct bpflet_backend v = {.family = 4}, got;
+	uint32_t id;
+	int wrong = 0;
+
+	open_maps();
+	clear_all();
+	w = bl_batch_writer(&bw, &dp);
+	for (uint32_t i = 0; i < 6000; i++) {
+		/* ids 1..3000 once each, id 5000 after every one of them */
+		id = 1 + i / 2;
+		v.port = htons((uint16_t)(i % 2 ? 9000 + i % 1000 : 80));
+		v.addr.addr[0] = htonl(0x0a000000 | id);
+		if (i % 2)
+			id = 5000;
+		EXPECT(w.update(w.ctx, BL_DP_BE, &id, &v) == 0, "buffered %u", i);
+	}
+	EXPECT(bl_batch_flush(&bw) == 0, "flushed");
+	for (id = 1; id <= 3000; id++)
+		if (bpf_map_lookup_elem(dp.fds[BL_DP_BE], &id, &got) || got.port != htons(80) ||
+		    got.addr.addr[0] != htonl(0x0a000000 | id))
+			wrong++;
+	EXPECT(wrong == 0, "%d of 3000 backends missing or wrong", wrong);
+	id = 5000;
+	EXPECT(bpf_map_lookup_elem(dp.fds[BL_DP_BE], &id, &got) == 0 &&
+		       got.port == htons(9000 + 5999 % 1000) &&
+		       got.addr.addr[0] == htonl(0x0a000000 | 3000),
+	       "the backend written 3000 times holds its last value (port %u)", ntohs(got.port));
+	bl_batch_free(&bw);
+	clear_all();
+}
+
 const struct test_case batch_cases[] = {
+	{"batched writer: a big buffer split over two threads keeps each key's order",
+	 test_split_keeps_each_keys_order},
 	{"batched first sync: same maps as one-by-one writes, 20x fewer syscalls",
 	 test_batched_first_sync_equals_one_by_one},
 	{"batched writer: a removal flushes what waits before it", test_remove_flushes_first},

@@ -2,6 +2,7 @@
 #include "helpers.h"
 
 #include "controlplane/compile/k8s_endpointslice.h"
+#include "controlplane/compile/k8s_json.h"
 #include "controlplane/compile/k8s_service.h"
 
 #include <arpa/inet.h>
@@ -267,4 +268,24 @@ Test(validate, invalid_objects_are_skipped_by_the_compiler_with_an_error)
 	bl_errlist_free(&e);
 	json_decref(good);
 	json_decref(bad);
+}
+
+/* Field paths as the API server writes them, parents cut at 90/100 and keys at 30. */
+Test(validate, field_paths)
+{
+	char buf[BL_PATH_LEN], parent[200];
+
+	cr_assert_str_eq(bl_kj_key(buf, "spec", "ports"), "spec.ports");
+	cr_assert_str_eq(bl_kj_key(buf, "", "spec"), "spec");
+	cr_assert_str_eq(bl_kj_key(buf, NULL, "spec"), "spec");
+	cr_assert_str_eq(bl_kj_idx(buf, "spec.ports", 0), "spec.ports[0]");
+	cr_assert_str_eq(bl_kj_idx(buf, "endpoints", 1234567), "endpoints[1234567]");
+	memset(parent, 'p', sizeof(parent) - 1);
+	parent[sizeof(parent) - 1] = 0;
+	bl_kj_key(buf, parent, "0123456789012345678901234567890123456789");
+	cr_assert_eq(strlen(buf), 90 + 1 + 30);
+	cr_assert_eq(buf[90], '.');
+	bl_kj_idx(buf, parent, (size_t)-1);
+	cr_assert_eq(strlen(buf), 100 + 2 + 20);
+	cr_assert_str_eq(buf + 100, "[18446744073709551615]");
 }

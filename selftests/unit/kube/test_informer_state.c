@@ -344,3 +344,56 @@ Test(informer_state, list_text_equals_list_page)
 	bl_inf_free(&a);
 	bl_inf_free(&b);
 }
+
+static int n_listed;
+static char listed_md[256];
+
+static void count_listed(void *arg, const char *key, json_t *obj, json_t *stored)
+{
+	char *md;
+
+	(void)arg;
+	if (!key)
+		return;
+	n_listed++;
+	cr_assert(json_is_string(stored));
+	md = json_dumps(json_object_get(obj, "metadata"), JSON_COMPACT | JSON_SORT_KEYS);
+	snprintf(listed_md, sizeof(listed_md), "%s", md);
+	free(md);
+}
+
+/* A compact list item is read without parsing all of it: the kind and apiVersion it
+ * lacks are written in front of its text, on_list_item gets its metadata, and an item
+ * whose metadata is not an object still takes the whole parse's way (counted). */
+Test(informer_state, compact_items_stamped_from_text)
+{
+	static const char page[] =
+		"{\"metadata\":{\"resourceVersion\":\"3\"},\"items\":["
+		"{\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"a\",\"namespace\":\"d\","
+		"\"labels\":{\"x\":\"y\"}},\"spec\":{}},"
+		"{ \"metadata\" : {\"name\":\"b\",\"namespace\":\"d\"} },"
+		"{\"metadata\":[],\"spec\":{}}]}";
+	struct bl_inf_state s;
+	json_t *o;
+
+	bl_inf_init(&s, "Service", "v1");
+	s.compact = true;
+	s.on_list_item = count_listed;
+	n_listed = 0;
+	bl_inf_start(&s);
+	cr_assert_eq(bl_inf_list_text(&s, page, strlen(page)).what, BL_INF_WATCH);
+	cr_assert_eq(json_object_size(s.cache), 2);
+	cr_assert_eq(s.bad_events, 1, "the item whose metadata is a list");
+	cr_assert_eq(n_listed, 2);
+	cr_assert_str_eq(listed_md, "{\"name\":\"b\",\"namespace\":\"d\"}");
+	cr_assert_str_eq(json_string_value(json_object_get(s.cache, "d/a")),
+			 "{\"kind\":\"Service\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":"
+			 "\"a\",\"namespace\":\"d\",\"labels\":{\"x\":\"y\"}},\"spec\":{}}");
+	cr_assert_str_eq(json_string_value(json_object_get(s.cache, "d/b")),
+			 "{\"kind\":\"Service\",\"apiVersion\":\"v1\",\"metadata\" : {\"name\":"
+			 "\"b\",\"namespace\":\"d\"} }");
+	o = bl_inf_object(json_object_get(s.cache, "d/b"));
+	cr_assert_str_eq(json_string_value(json_object_get(o, "apiVersion")), "v1");
+	json_decref(o);
+	bl_inf_free(&s);
+}

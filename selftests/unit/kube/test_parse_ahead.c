@@ -3,6 +3,8 @@
  * what was read and not taken (ASan would say). */
 #include "agent/kube/parse_ahead.h"
 
+#include "agent/common/json_arena.h"
+
 #include <criterion/criterion.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -14,18 +16,19 @@ static atomic_size_t taken, max_ahead;
 static char names[N][16];
 static const char *keys[N];
 
-static json_t **fake(const struct bl_kube_source *k, const char *key, size_t *n)
+static struct bl_group_objs fake(const struct bl_kube_source *k, const char *key)
 {
-	json_t **objs = calloc(2, sizeof(*objs));
+	struct bl_group_objs g = {calloc(2, sizeof(*g.objs)), 2, bl_json_arena_new()};
 	size_t i = (size_t)atoi(key + 1), t = atomic_load(&taken), ahead = i > t ? i - t : 0;
 
 	(void)k;
 	while (ahead > atomic_load(&max_ahead))
 		atomic_store(&max_ahead, ahead);
-	objs[0] = json_string(key);
-	objs[1] = json_integer((json_int_t)i);
-	*n = 2;
-	return objs;
+	bl_json_arena_enter(g.arena);
+	g.objs[0] = json_string(key);
+	g.objs[1] = json_integer((json_int_t)i);
+	bl_json_arena_leave();
+	return g;
 }
 
 static void setup(void)
@@ -46,15 +49,12 @@ Test(parse_ahead, every_group_in_order_within_the_window)
 
 	cr_assert_not_null(pa);
 	for (size_t i = 0; i < N; i++) {
-		size_t n = 0;
-		json_t **objs = bl_parse_ahead_take(pa, NULL, keys, i, fake, &n);
+		struct bl_group_objs g = bl_parse_ahead_take(pa, NULL, keys, i, fake);
 
-		cr_assert_eq(n, 2);
-		cr_assert_str_eq(json_string_value(objs[0]), keys[i]);
-		cr_assert_eq(json_integer_value(objs[1]), (json_int_t)i);
-		json_decref(objs[0]);
-		json_decref(objs[1]);
-		free(objs);
+		cr_assert_eq(g.n, 2);
+		cr_assert_str_eq(json_string_value(g.objs[0]), keys[i]);
+		cr_assert_eq(json_integer_value(g.objs[1]), (json_int_t)i);
+		bl_group_objs_free(&g);
 		atomic_store(&taken, i + 1);
 	}
 	bl_parse_ahead_stop(pa);
@@ -67,25 +67,19 @@ Test(parse_ahead, stopping_half_way_frees_what_was_not_taken)
 	struct bl_parse_ahead *pa = bl_parse_ahead_start(NULL, keys, N, fake);
 
 	for (size_t i = 0; i < 10; i++) {
-		size_t n;
-		json_t **objs = bl_parse_ahead_take(pa, NULL, keys, i, fake, &n);
+		struct bl_group_objs g = bl_parse_ahead_take(pa, NULL, keys, i, fake);
 
-		json_decref(objs[0]);
-		json_decref(objs[1]);
-		free(objs);
+		bl_group_objs_free(&g);
 	}
 	bl_parse_ahead_stop(pa);
 }
 
 Test(parse_ahead, one_group_needs_no_thread)
 {
-	size_t n;
-	json_t **objs;
+	struct bl_group_objs g;
 
 	cr_assert_null(bl_parse_ahead_start(NULL, keys, 1, fake));
-	objs = bl_parse_ahead_take(NULL, NULL, keys, 0, fake, &n);
-	cr_assert_str_eq(json_string_value(objs[0]), "g0");
-	json_decref(objs[0]);
-	json_decref(objs[1]);
-	free(objs);
+	g = bl_parse_ahead_take(NULL, NULL, keys, 0, fake);
+	cr_assert_str_eq(json_string_value(g.objs[0]), "g0");
+	bl_group_objs_free(&g);
 }

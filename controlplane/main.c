@@ -2,6 +2,7 @@
  * on etcd. */
 #include "controlplane/apiserver/apiserver.h"
 #include "controlplane/controllers/controllers.h"
+#include "controlplane/controllers/leader.h"
 #include "controlplane/store/store.h"
 #include "agent/common/log.h"
 #include "agent/common/paths.h"
@@ -64,6 +65,15 @@ static const char usage[] =
 	"        DIR/state.db; URL is http://HOST:PORT, several separated by commas are\n"
 	"        tried in turn. resourceVersion is etcd's mod_revision, so several control\n"
 	"        planes can share one etcd cluster. DIR still holds the PKI.\n"
+	"    --leader-elect[=true|false]\n"
+	"        Run the controllers (EndpointSlices, scheduler, node lifecycle, pod CIDRs,\n"
+	"        default/kubernetes, namespace deletion) only while holding the Lease\n"
+	"        kube-system/bpflet-controlplane (15 s, renewed every 2 s; a holder that\n"
+	"        cannot renew for 10 s stops them; released on shutdown). Every server\n"
+	"        serves the API. Default true with --etcd-servers, false otherwise.\n"
+	"    --id ID\n"
+	"        This server's holderIdentity in that Lease. Default HOSTNAME_PID; a\n"
+	"        restart with the same ID takes its own Lease back at once.\n"
 	"    -v, --verbose\n"
 	"        Log every request.\n"
 	"    -h, --help\n"
@@ -147,6 +157,8 @@ int main(int argc, char **argv)
 		{"cluster-cidr", required_argument, NULL, 'P'},
 		{"node-cidr-mask-size", required_argument, NULL, 'M'},
 		{"node-monitor-grace-period", required_argument, NULL, 'G'},
+		{"leader-elect", optional_argument, NULL, 'L'},
+		{"id", required_argument, NULL, 'I'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -160,6 +172,9 @@ int main(int argc, char **argv)
 	};
 	struct bl_controllers_config ccfg = {.node_cidr_mask = 24, .node_grace = 50};
 	struct bl_controllers *ctl = NULL;
+	struct bl_leader *leader = NULL;
+	const char *id = NULL;
+	int elect = -1; /* -1: as the store says */
 	const char *etcd = NULL;
 	long compact_every = 300;
 	struct compactor comp = {0};
@@ -218,6 +233,19 @@ int main(int argc, char **argv)
 			if (ccfg.node_grace < 1)
 				return bad_usage("--node-monitor-grace-period", optarg);
 			break;
+		case 'L':
+			if (!optarg || !strcmp(optarg, "true"))
+				elect = 1;
+			else if (!strcmp(optarg, "false"))
+				elect = 0;
+			else
+				return bad_usage("--leader-elect", optarg);
+			break;
+		case 'I':
+			if (!optarg[0] || strlen(optarg) > 253)
+				return bad_usage("--id", optarg);
+			id = optarg;
+			break;
 		case 'v':
 			bl_log_set_level(BL_LOG_DEBUG);
 			break;
@@ -261,7 +289,10 @@ int main(int argc, char **argv)
 			event_base_free(base);
 		return 1;
 	}
-	if (bl_controllers_start(base, srv, &ccfg, &ctl)) {
+	if (elect < 0)
+		elect = etcd != NULL;
+	if (elect ? bl_leader_start(base, srv, &ccfg, id, &leader)
+		  : bl_controllers_start(base, srv, &ccfg, &ctl)) {
 		bl_apiserver_stop(srv);
 		bl_store_close(store);
 		event_base_free(base);
@@ -282,6 +313,7 @@ int main(int argc, char **argv)
 
 	event_base_dispatch(base);
 
+	bl_leader_stop(leader);
 	bl_controllers_stop(ctl);
 	bl_apiserver_stop(srv);
 	if (compact_ev)

@@ -1,8 +1,8 @@
 /* The default/kubernetes Service (the first address of the service CIDR, port 443
  * "https") and its Endpoints and EndpointSlice, pointing at this server, as
  * kube-apiserver keeps them. Made to point here at start (a restarted server takes
- * over) and made again whenever one is deleted; a second control plane on the same
- * etcd does not fight over them afterwards (the last one started wins). */
+ * over) and made again whenever one is deleted. With several control planes on one etcd
+ * only the leader runs this (leader.c), so they point at the leader. */
 #include "controlplane/controllers/client.h"
 #include "controlplane/controllers/ctl_util.h"
 #include "controlplane/controllers/manager.h"

@@ -282,3 +282,12 @@ int bl_etcd_watch_decode(const json_t *line, bl_watch_cb cb, void *arg, int64_t 
 	}
 	return 0;
 }
+
+bool bl_etcd_watch_canceled(const json_t *line, const char **reason)
+{
+	const json_t *res = json_object_get(line, "result");
+
+	*reason = json_string_value(json_object_get(res, "cancel_reason")) ?: "";
+	return json_is_true(json_object_get(res, "canceled")) &&
+	       !bl_etcd_int(res, "compact_revision");
+}

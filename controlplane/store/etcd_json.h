@@ -55,5 +55,8 @@ json_t *bl_etcd_watch_req(const char *prefix, int64_t start_rev);
  * or IO for a malformed line. *rev receives the header revision. */
 int bl_etcd_watch_decode(const json_t *line, bl_watch_cb cb, void *arg, int64_t *rev,
 			 int64_t *compact_rev);
+/* True when line cancels the watch for a reason other than compaction (etcd keeps the
+ * stream open but sends nothing more on it); *reason gets etcd's cancel_reason or "". */
+bool bl_etcd_watch_canceled(const json_t *line, const char **reason);
 
 #endif

@@ -58,6 +58,7 @@ struct et_store {
 	int64_t recv_rev; /* newest revision the thread has queued */
 	int64_t lost_to;  /* the watch was compacted past events up to here */
 	volatile bool stop;
+	bool restart; /* a write's event did not come back: reconnect (atomic) */
 };
 
 static struct et_store *et(struct bl_store *s)
@@ -197,8 +198,8 @@ static size_t on_watch_body(char *p, size_t sz, size_t nm, void *arg)
 		json_t *j = json_loadb(w->line.p, len, 0, NULL);
 		int64_t rev = 0, crev = 0;
 		int rc = j ? bl_etcd_watch_decode(j, queue_event, w, &rev, &crev) : BL_STORE_IO;
+		const char *why;
 
-		json_decref(j);
 		memmove(w->line.p, nl + 1, w->line.n - len - 1);
 		w->line.n -= len + 1;
 		if (rc == BL_STORE_COMPACTED) {
@@ -209,10 +210,17 @@ static size_t on_watch_body(char *p, size_t sz, size_t nm, void *arg)
 			w->st->lost_to = crev;
 			pthread_mutex_unlock(&w->st->lock);
 			w->last = crev - 1;
+			json_decref(j);
 			return 0; /* restart from the compaction point */
 		}
 		if (rc)
 			log_warn("etcd watch: malformed response skipped");
+		if (j && bl_etcd_watch_canceled(j, &why)) {
+			log_warn("etcd watch: canceled by etcd (%s); watching again", why);
+			json_decref(j);
+			return 0; /* the stream stays open but would bring nothing more */
+		}
+		json_decref(j);
 		wake(w->st, w->last);
 	}
 	return n;
@@ -221,7 +229,9 @@ static size_t on_watch_body(char *p, size_t sz, size_t nm, void *arg)
 static int on_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
 {
 	(void)a, (void)b, (void)c, (void)d;
-	return ((struct et_store *)arg)->stop;
+	struct et_store *st = arg;
+
+	return st->stop || __atomic_load_n(&st->restart, __ATOMIC_RELAXED);
 }
 
 static void *watch_thread(void *arg)
@@ -256,6 +266,12 @@ static void *watch_thread(void *arg)
 		free(body);
 		if (st->stop)
 			break;
+		if (__atomic_exchange_n(&st->restart, false, __ATOMIC_RELAXED)) {
+			/* same member, at once: the stream was open but silent */
+			log_warn("etcd watch on %s restarted from revision %lld", url,
+				 (long long)w.last + 1);
+			continue;
+		}
 		log_warn("etcd watch on %s ended (%s); resuming from revision %lld", url,
 			 curl_easy_strerror(cc), (long long)w.last + 1);
 		member++;
@@ -336,8 +352,13 @@ static void wait_rev(struct et_store *st, int64_t rev)
 	pthread_mutex_lock(&st->lock);
 	while (st->recv_rev < rev) {
 		if (pthread_cond_timedwait(&st->cond, &st->lock, &dl) == ETIMEDOUT) {
-			log_warn("etcd: the watch has not brought revision %lld back yet",
-				 (long long)rev);
+			/* a watch that is connected but silent would make every later
+			 * write wait this long too: have the thread watch again from
+			 * what it has, which brings rev if etcd has it */
+			log_warn("etcd: the watch has not brought revision %lld back in %d ms; "
+				 "watching again",
+				 (long long)rev, WRITE_WAIT_MS);
+			__atomic_store_n(&st->restart, true, __ATOMIC_RELAXED);
 			break;
 		}
 	}

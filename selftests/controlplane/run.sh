@@ -16,6 +16,7 @@ DATA=$WORK/data
 SRV_PID=
 STORE=${BL_CP_STORE:-sqlite}
 STORE_ARGS=()
+LE_ARGS=() # this server's own flags (a second server on the same etcd gets none)
 BG_PIDS=()
 PASS=0
 FAIL=0
@@ -39,14 +40,8 @@ trap 'exit 130' INT TERM HUP PIPE
 
 # shellcheck source=selftests/controlplane/etcd_lib.sh
 . "$ROOT/selftests/controlplane/etcd_lib.sh"
-ok() { PASS=$((PASS + 1)); echo "ok   - $*"; }
-ko() { FAIL=$((FAIL + 1)); echo "FAIL - $*"; }
-# check DESCRIPTION CMD...: passes when CMD exits 0
-check() {
-	local what=$1
-	shift
-	if "$@" >/dev/null 2>&1; then ok "$what"; else ko "$what"; fi
-}
+# shellcheck source=selftests/controlplane/check_lib.sh
+. "$ROOT/selftests/controlplane/check_lib.sh"
 
 if ! command -v kubectl >/dev/null || ! command -v curl >/dev/null || [ ! -x "$CP" ]; then
 	echo "FAIL - needs kubectl, curl and $CP"
@@ -60,7 +55,7 @@ start_server() {
 	for tries in 1 2 3 4 5; do
 		PORT=$((${BL_CP_PORT_LO:-20000} + RANDOM % ${BL_CP_PORT_SPAN:-40000}))
 		"$CP" --data-dir "$DATA" --listen "127.0.0.1:$PORT" --watch-bookmark-interval 1 \
-			--compaction-interval 1 "${STORE_ARGS[@]}" "$@" >>"$WORK/server.log" 2>&1 &
+			--compaction-interval 1 "${STORE_ARGS[@]}" "${LE_ARGS[@]}" "$@" >>"$WORK/server.log" 2>&1 &
 		SRV_PID=$!
 		for i in $(seq 50); do
 			if curl -sk -m 1 "https://127.0.0.1:$PORT/readyz" >/dev/null 2>&1; then
@@ -90,6 +85,20 @@ C() { curl -sS -m 10 --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/
 url() { echo "https://127.0.0.1:$PORT$1"; }
 code_of() { C -o "$WORK/body" -w '%{http_code}' "$@"; }
 current_rv() { C "$(url /api/v1/namespaces/default/configmaps)" | python3 -c 'import json,sys; print(json.load(sys.stdin)["metadata"]["resourceVersion"])'; }
+# stored_rv: the newest resourceVersion among the configmaps, services, pods and
+# endpointslices (what the refused writes below would have made); unlike current_rv it
+# does not move when the leader renews its Lease
+stored_rv() {
+	local p
+	for p in /api/v1/configmaps /api/v1/services /api/v1/pods /apis/discovery.k8s.io/v1/endpointslices; do
+		C "$(url $p)" || return
+	done | python3 -c '
+import json,sys; d=json.JSONDecoder(); t=sys.stdin.read().strip(); m=0; i=0
+while i < len(t):
+    o,i=d.raw_decode(t,i); m=max([m]+[int(x["metadata"]["resourceVersion"]) for x in o["items"]])
+    while i < len(t) and t[i].isspace(): i+=1
+print(m)'
+}
 
 # ---- start ----
 mkdir -p -m 0700 "$DATA"
@@ -101,6 +110,9 @@ if [ "$STORE" = etcd ]; then
 		exit 1
 	fi
 	STORE_ARGS=(--etcd-servers "$ETCD_URL")
+	# leader election is on with etcd: a stable id lets the server restarted after its
+	# kill -9 below take its own Lease back at once instead of waiting for it to expire
+	LE_ARGS=(--id "cp-$$")
 	ok "etcd $(etcd --version | head -1 | awk '{print $3}') on $ETCD_URL"
 fi
 cat >"$DATA/tokens.csv" <<'CSV'
@@ -120,6 +132,15 @@ check "kubectl get ns lists the four default namespaces" \
 	test "$(echo "$out" | sort | tr '\n' ' ')" = "namespace/default namespace/kube-node-lease namespace/kube-public namespace/kube-system "
 check "kubectl version: no skew warning, server v1.32" sh -c \
 	"kubectl --kubeconfig '$DATA/admin.kubeconfig' version 2>&1 | grep -q 'Server Version: v1.32' && ! kubectl --kubeconfig '$DATA/admin.kubeconfig' version 2>&1 | grep -qi warning"
+
+lease_holder() { C "$(url /apis/coordination.k8s.io/v1/namespaces/kube-system/leases/bpflet-controlplane)" | python3 -c 'import json,sys; print(json.load(sys.stdin)["spec"]["holderIdentity"])'; }
+if [ "$STORE" = etcd ]; then
+	check "etcd: leader election on by default, this server holds the Lease (--id cp-$$)" \
+		test "$(lease_holder 2>/dev/null)" = "cp-$$"
+else
+	code=$(code_of "$(url /apis/coordination.k8s.io/v1/namespaces/kube-system/leases/bpflet-controlplane)")
+	check "SQLite: no leader election by default (no Lease kube-system/bpflet-controlplane)" test "$code" = 404
+fi
 
 # ---- a Service through kubectl ----
 cat >"$WORK/svc.yaml" <<'YAML'
@@ -309,9 +330,9 @@ code=$(code_of -X PUT -H 'Content-Type: application/json' --data '{"metadata":{"
 check "update without resourceVersion: allowed (200)" test "$code" = 200
 code=$(code_of -X POST -H 'Content-Type: application/json' --data '{"metadata":{"name":"c409"}}' "$(url /api/v1/namespaces/default/configmaps)")
 check "create of an existing name: 409 AlreadyExists" sh -c "[ $code = 409 ] && grep -q AlreadyExists '$WORK/body'"
-before=$(current_rv)
+before=$(stored_rv)
 code=$(code_of -X POST -H 'Content-Type: application/json' --data '{"metadata":{"name":"bad"' "$(url /api/v1/namespaces/default/configmaps)")
-check "bad JSON: 400 BadRequest and nothing stored" sh -c "[ $code = 400 ] && [ \"\$0\" = \"$(current_rv)\" ]" "$before"
+check "bad JSON: 400 BadRequest and nothing stored" sh -c "[ $code = 400 ] && [ \"\$0\" = \"$(stored_rv)\" ]" "$before"
 code=$(code_of -X POST -H 'Content-Type: application/json' --data '{"data":{}}' "$(url /api/v1/namespaces/default/configmaps)")
 check "no name: 422 Invalid" sh -c "[ $code = 422 ] && grep -q '\"reason\":\"Invalid\"' '$WORK/body'"
 head -c $((3 * 1024 * 1024 + 10)) /dev/zero | tr '\0' 'a' >"$WORK/big"
@@ -321,7 +342,7 @@ code=$(code_of -X POST -H 'Content-Type: application/json' --data '{"metadata":{
 check "create in a missing namespace: 404" test "$code" = 404
 
 # ---- wrong types for known fields: 422, nothing stored ----
-before=$(current_rv)
+before=$(stored_rv)
 code=$(code_of -X POST -H 'Content-Type: application/json' --data '{"metadata":{"name":"badsvc"},"spec":{"ports":[{"port":"eighty"}]}}' "$(url /api/v1/namespaces/default/services)")
 check "Service port as a string: 422 Invalid naming spec.ports[0].port" sh -c "[ $code = 422 ] && grep -q '\"field\":\"spec.ports\[0\].port\"' '$WORK/body'"
 code=$(code_of -X POST -H 'Content-Type: application/json' --data '{"metadata":{"name":"badcm"},"data":{"a":1}}' "$(url /api/v1/namespaces/default/configmaps)")
@@ -330,12 +351,12 @@ code=$(code_of -X POST -H 'Content-Type: application/json' --data '{"metadata":{
 check "labels as a list: 422" test "$code" = 422
 code=$(code_of -X POST -H 'Content-Type: application/json' --data '{"metadata":{"name":"badpod2"},"spec":{"containers":[{"name":"c","image":"i","ports":[{"containerPort":true}]}]}}' "$(url /api/v1/namespaces/default/pods)")
 check "containerPort as a boolean: 422" test "$code" = 422
-check "... and none of them stored anything" test "$(current_rv)" = "$before"
+check "... and none of them stored anything" test "$(stored_rv)" = "$before"
 code=$(code_of -X PATCH -H 'Content-Type: application/merge-patch+json' --data '{"data":{"v":{"x":1}}}' "$(url /api/v1/namespaces/default/configmaps/c409)")
-check "a patch that makes a field the wrong type: 422, object unchanged" sh -c "[ $code = 422 ] && [ \"\$0\" = \"$(current_rv)\" ]" "$before"
+check "a patch that makes a field the wrong type: 422, object unchanged" sh -c "[ $code = 422 ] && [ \"\$0\" = \"$(stored_rv)\" ]" "$before"
 
 # ---- values kube refuses: 422 naming the field, nothing stored ----
-before=$(current_rv)
+before=$(stored_rv)
 post422() { # WHAT FIELD PATH JSON: 422 Invalid with FIELD as the cause
 	local code
 	code=$(code_of -X POST -H 'Content-Type: application/json' --data "$4" "$(url "$3")")
@@ -357,7 +378,7 @@ post422 "an IPv6 EndpointSlice with an IPv4 address" "endpoints[1].addresses[0]"
 	'{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"vs"},"addressType":"IPv6","endpoints":[{"addresses":["fd00::1"]},{"addresses":["10.0.0.1"]}]}'
 post422 "an FQDN EndpointSlice with a one-label name" "endpoints[0].addresses[0]" /apis/discovery.k8s.io/v1/namespaces/default/endpointslices \
 	'{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"vs"},"addressType":"FQDN","endpoints":[{"addresses":["db"]}]}'
-check "... and none of them stored anything" test "$(current_rv)" = "$before"
+check "... and none of them stored anything" test "$(stored_rv)" = "$before"
 code=$(code_of -X POST -H 'Content-Type: application/json' --data '{"metadata":{"name":"vok"},"spec":{"ports":[{"port":80}],"externalIPs":["192.0.2.7"],"sessionAffinity":"ClientIP"}}' "$(url /api/v1/namespaces/default/services)")
 check "valid externalIPs and ClientIP affinity: 201, timeout defaulted to 10800" sh -c \
 	"[ $code = 201 ] && python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))[\"spec\"]; assert s[\"sessionAffinityConfig\"][\"clientIP\"][\"timeoutSeconds\"]==10800 and s[\"externalIPs\"]==[\"192.0.2.7\"]' '$WORK/body'"
@@ -391,10 +412,14 @@ check "kubectl get nodes shows n1 Ready" sh -c "kubectl --kubeconfig '$DATA/admi
 for i in 1 2 3 4 5; do
 	C -X POST -H 'Content-Type: application/json' --data "{\"metadata\":{\"name\":\"page$i\",\"labels\":{\"page\":\"$((i % 2))\"}}}" "$(url /api/v1/namespaces/default/configmaps)" >/dev/null
 done
+# pages: "PAGES:NAMES" of a paged list, or "expired" when the revision its continue token
+# pins was compacted meanwhile (410, as kube answers; --compaction-interval 1 and, on
+# etcd, the leader's Lease renewals every 2 s make that possible on a slow machine)
 pages() {
 	local cont="" names="" n=0
 	while :; do
-		C "$(url "/api/v1/namespaces/default/configmaps?labelSelector=page&limit=2&continue=$cont")" >"$WORK/page"
+		[ "$(C -o "$WORK/page" -w '%{http_code}' "$(url "/api/v1/namespaces/default/configmaps?labelSelector=page&limit=2&continue=$cont")")" = 410 ] &&
+			grep -q '"reason":"Expired"' "$WORK/page" && echo expired && return
 		names="$names$(python3 -c 'import json,sys; print(" ".join(i["metadata"]["name"] for i in json.load(open(sys.argv[1]))["items"]), end=" ")' "$WORK/page")"
 		cont=$(python3 -c 'import json,sys,urllib.parse; print(urllib.parse.quote(json.load(open(sys.argv[1]))["metadata"].get("continue",""), safe=""))' "$WORK/page")
 		n=$((n + 1))
@@ -402,7 +427,8 @@ pages() {
 	done
 	echo "$n:$names"
 }
-check "limit=2 with continue pages through 5 objects in 3 pages" test "$(pages)" = "3:page1 page2 page3 page4 page5 "
+pages_fresh() { local p; for _ in 1 2 3; do p=$(pages); [ "$p" = expired ] || break; done; echo "$p"; }
+check "limit=2 with continue pages through 5 objects in 3 pages" test "$(pages_fresh)" = "3:page1 page2 page3 page4 page5 "
 # pages read at the first page's revision while other writes land between them: the
 # same items, byte for byte once parsed, as one unpaged list at that revision
 paged_equals_unpaged() {
@@ -536,6 +562,8 @@ if [ "$STORE" = etcd ]; then
 	check "an update through the first with a revision the second superseded: 409" test "$code" = 409
 	sleep 0.5
 	check "a watch on the second sees the first's create (ADDED ha1)" grep -q '^ADDED .*ha1' "$WORK/kw2"
+	check "... and the first still holds the Lease (the second only serves the API)" \
+		sh -c "[ \"\$($(declare -f C url lease_holder); PKI='$PKI' PORT=$PORT lease_holder)\" = cp-$$ ] && grep -q 'cp-$$ holds the Lease; .* serves the API only' '$WORK/server2.log'"
 	kill "${BG_PIDS[@]}" 2>/dev/null
 	wait "${BG_PIDS[@]}" 2>/dev/null
 	BG_PIDS=()
@@ -893,6 +921,25 @@ if start_server --node-monitor-grace-period 4 --cluster-cidr 10.250.0.0/21; then
 	stop_server -TERM
 else
 	ko "restart on the same data dir (podCIDR adoption)"
+fi
+
+# ---- etcd: scripts with their own etcd and servers, counted in here ----
+# sub_suite PREFIX SCRIPT: runs SCRIPT, prints its lines with PREFIX, adds its counts
+sub_suite() {
+	local sp sf
+	BL_BIN="$BIN" bash "$2" >"$WORK/sub.out" 2>&1
+	grep -v '^[0-9]* passed, [0-9]* failed$' "$WORK/sub.out" | sed "s/^\(ok  \|FAIL\) - /\1 - $1: /"
+	read -r sp sf <<<"$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$WORK/sub.out")"
+	if [ -n "${sp:-}" ]; then
+		PASS=$((PASS + sp))
+		FAIL=$((FAIL + sf))
+	else
+		ko "$1: $2 ended without a summary"
+	fi
+}
+if [ "$STORE" = etcd ]; then
+	sub_suite "leader election" "$ROOT/selftests/controlplane/leader.sh"
+	sub_suite "silent etcd watch" "$ROOT/selftests/controlplane/watch_stall.sh"
 fi
 
 echo "$PASS passed, $FAIL failed"

@@ -229,3 +229,22 @@ Test(etcd_watch, compacted_and_malformed)
 	json_decref(comp);
 	json_decref(bad);
 }
+
+Test(etcd_watch, canceled_without_compaction)
+{
+	json_t *cancel = J("{\"result\":{\"header\":{\"revision\":\"9\"},\"canceled\":true,"
+			   "\"cancel_reason\":\"etcdserver: permission denied\"}}");
+	json_t *comp = J("{\"result\":{\"header\":{\"revision\":\"9\"},\"compact_revision\":"
+			 "\"5\",\"canceled\":true}}");
+	json_t *created = J("{\"result\":{\"header\":{\"revision\":\"1\"},\"created\":true}}");
+	const char *why;
+
+	cr_assert(bl_etcd_watch_canceled(cancel, &why));
+	cr_assert_str_eq(why, "etcdserver: permission denied");
+	cr_assert(!bl_etcd_watch_canceled(comp, &why), "compaction has its own path");
+	cr_assert(!bl_etcd_watch_canceled(created, &why));
+	cr_assert_str_eq(why, "");
+	json_decref(cancel);
+	json_decref(comp);
+	json_decref(created);
+}

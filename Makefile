@@ -111,7 +111,7 @@ $(B)/bin/test_dataplane: $(call asan,$(UNIT_DP_SRCS) agent/dataplane/svc_sync.c 
 $(B)/bin/test_kube: $(call asan,$(UNIT_KUBE_SRCS) $(KUBE_PURE_SRCS) agent/manifests/yaml_json.c agent/manifests/yaml_scalar.c $(COMMON_SRCS)) | $(B)/bin
 	$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 # BPF_PROG_TEST_RUN cases: need root, sanitizers on.
-$(B)/bin/test_bpf: $(call asan,$(BPFTEST_SRCS) controlplane/compile/maglev.c agent/dataplane/ct_gc.c agent/dataplane/ct_migrate.c agent/dataplane/svc_sync.c agent/dataplane/id_table.c agent/dataplane/batch_writer.c agent/dataplane/id_stats.c agent/dataplane/mon_flag.c $(COMMON_SRCS)) | $(B)/bin
+$(B)/bin/test_bpf: $(call asan,$(BPFTEST_SRCS) controlplane/compile/maglev.c agent/dataplane/ct_gc.c agent/dataplane/ct_migrate.c agent/dataplane/svc_sync.c agent/dataplane/id_table.c agent/dataplane/batch_writer.c agent/dataplane/id_stats.c agent/dataplane/mon_flag.c agent/dataplane/pol_migrate.c agent/dataplane/pol_sync.c $(COMPILE_SRCS) $(COMMON_SRCS)) | $(B)/bin
 	$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS)
 $(B)/bin/xdp_second: $(call obj,selftests/e2e/xdp_second.c) | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

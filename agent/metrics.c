@@ -94,6 +94,7 @@ static void map_fill(struct bl_agent *a, struct evbuffer *b)
 		{BPFLET_MAP_AFFINITY, offsetof(struct bl_dataplane, aff_fd)},
 		{BPFLET_MAP_FRAG, offsetof(struct bl_dataplane, frag_fd)},
 		{BPFLET_MAP_IPCACHE, offsetof(struct bl_dataplane, pol.ipcache)},
+		{BPFLET_MAP_IPCACHE_HOST, offsetof(struct bl_dataplane, pol.ipcache_host)},
 		{BPFLET_MAP_POLICY, offsetof(struct bl_dataplane, pol.rules)},
 		{BPFLET_MAP_POL_EP, offsetof(struct bl_dataplane, pol.endpoints)},
 		{BPFLET_MAP_POL_CT, offsetof(struct bl_dataplane, polct_fd)},

@@ -85,6 +85,9 @@ static __always_inline int follow_ct(struct __sk_buff *skb, struct pkt *p,
 		return TC_ACT_SHOT;
 	if (ct->dir == BPFLET_CT_REPLY && (ct->flags & BPFLET_CT_F_NORTH_SOUTH))
 		return tc_route_out(skb, p->saddr, p->daddr);
+	/* to a pod of this node whose tc_pod_to verdict the entry carries (translated) */
+	if (ct->pol_to)
+		pol_handoff_put(p, ct->pol_to);
 	return TC_ACT_OK;
 }
 
@@ -122,13 +125,15 @@ static __always_inline int new_flow(struct __sk_buff *skb, struct pkt *p,
 	__be32 client = p->saddr, vip = p->daddr, be_ip;
 	__be16 cport = p->sport, vport = p->dport, be_port;
 	bool hairpin;
+	int reply_to;
 
 	be = select_backend(fe, p, &backend_id);
 	if (!be) {
 		count(skb, BPFLET_CNT_DROP_NO_BACKEND);
 		return TC_ACT_SHOT;
 	}
-	if (pol_from_pod_service(skb, p, be->addr.addr[0], be->port) == POL_DROP)
+	reply_to = pol_from_pod_service(skb, p, be->addr.addr[0], be->port);
+	if (reply_to < 0)
 		return TC_ACT_SHOT;
 	be_ip = be->addr.addr[0];
 	be_port = be->port;
@@ -166,6 +171,8 @@ static __always_inline int new_flow(struct __sk_buff *skb, struct pkt *p,
 	v.nat_addr.addr[0] = vip;
 	v.nat_port = vport;
 	v.hairpin_addr.addr[0] = hairpin ? client : 0;
+	/* the client's tc_pod_to keeps the replies' verdict: they carry it there */
+	v.pol_to = hairpin ? BPFLET_CT_POL_TO_NONE : (__u16)reply_to;
 	__builtin_memset(&v.win, 0, sizeof(v.win));
 	if (ct_insert(&rev_key, &v, BPF_ANY)) {
 		ct_remove(&fwd_key);
@@ -177,6 +184,9 @@ static __always_inline int new_flow(struct __sk_buff *skb, struct pkt *p,
 		count(skb, BPFLET_CNT_DROP_REWRITE);
 		return TC_ACT_SHOT;
 	}
+	/* a backend pod of this node copies its verdict into the forward entry */
+	if (!hairpin)
+		pol_handoff_note(p, vip, vport, (__u32)reply_to);
 	svc_stats(&v.svc_id, &v.backend_id, skb->len);
 	count(skb, BPFLET_CNT_DNAT_NEW);
 	return TC_ACT_OK;

@@ -1,5 +1,6 @@
 #include "agent/dataplane/loader.h"
 #include "agent/dataplane/ct_migrate.h"
+#include "agent/dataplane/pol_migrate.h"
 #include "agent/common/log.h"
 #include "agent/common/maps_util.h"
 #include "agent/common/paths.h"
@@ -87,6 +88,18 @@ uint32_t bl_dp_maglev_entries(void)
 	return maglev_blocks * BPFLET_MAGLEV_M;
 }
 
+/* Policy maps of an older layout: copied before the new programs attach, so no pod
+ * loses its isolation across the upgrade; the old pins go once every program moved. */
+static void migrate_pol(struct bl_dataplane *dp, bool last)
+{
+	long n = bl_pol_migrate(dp->instance, &dp->pol, last);
+
+	if (n < 0)
+		log_warn("taking over layout-1 policy maps: %s", strerror((int)-n));
+	else if (n > 0)
+		log_info("took over %ld policy entries of layout 1", n);
+}
+
 /* Conntrack of an older layout: taken over, so no connection notices the upgrade. */
 static void migrate_ct(struct bl_dataplane *dp, bool last)
 {
@@ -150,9 +163,10 @@ int bl_dp_open(struct bl_dataplane *dp, const char *instance, uint32_t hairpin_i
 	dp->aff_fd = bpf_map__fd(dp->skel->maps.bl_aff_v1);
 	dp->frag_fd = bpf_map__fd(dp->skel->maps.bl_frag_v1);
 	dp->srcr_fd = bpf_map__fd(dp->skel->maps.bl_srcr_v1);
-	dp->pol.ipcache = bpf_map__fd(dp->skel->maps.bl_ipc_v1);
-	dp->pol.rules = bpf_map__fd(dp->skel->maps.bl_pol_v1);
-	dp->pol.endpoints = bpf_map__fd(dp->skel->maps.bl_polep_v1);
+	dp->pol.ipcache = bpf_map__fd(dp->skel->maps.bl_ipc_v2);
+	dp->pol.ipcache_host = bpf_map__fd(dp->skel->maps.bl_ipch_v1);
+	dp->pol.rules = bpf_map__fd(dp->skel->maps.bl_pol_v2);
+	dp->pol.endpoints = bpf_map__fd(dp->skel->maps.bl_polep_v2);
 	dp->pol.names = bpf_map__fd(dp->skel->maps.bl_polname_v1);
 	dp->polct_fd = bpf_map__fd(dp->skel->maps.bl_polct_v1);
 	dp->polcnt_fd = bpf_map__fd(dp->skel->maps.bl_polcnt_v1);
@@ -162,12 +176,14 @@ int bl_dp_open(struct bl_dataplane *dp, const char *instance, uint32_t hairpin_i
 	dp->mon_fd = bpf_map__fd(dp->skel->maps.bl_mon_v1);
 	log_info("BPF maps %s under %s", dp->reused_maps ? "re-adopted" : "created", dp->pin_dir);
 	migrate_ct(dp, false);
+	migrate_pol(dp, false);
 	return 0;
 }
 
 void bl_dp_migrate_done(struct bl_dataplane *dp)
 {
 	migrate_ct(dp, true);
+	migrate_pol(dp, true);
 }
 
 void bl_dp_close(struct bl_dataplane *dp)

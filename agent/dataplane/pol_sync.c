@@ -17,6 +17,30 @@ struct rec_set {
 	int (*cmp)(const void *, const void *);
 };
 
+/* The ipcache entry's map and key there: a /32 goes to the hash by its address. */
+static int ipc_fd(const struct bl_pol_fds *fds, const void **key)
+{
+	const struct bpflet_ipcache_key *k = *key;
+
+	if (k->prefixlen == 32) {
+		*key = &k->addr;
+		return fds->ipcache_host;
+	}
+	return fds->ipcache;
+}
+
+/* The map a record of set s lives in (fd_of NULL: fd) and its key there. */
+struct rec_map {
+	int fd;
+	int (*fd_of)(const struct bl_pol_fds *fds, const void **key);
+	const struct bl_pol_fds *fds;
+};
+
+static int rec_fd(const struct rec_map *m, const void **key)
+{
+	return m->fd_of ? m->fd_of(m->fds, key) : m->fd;
+}
+
 static int rule_key_cmp(const void *a, const void *b)
 {
 	return memcmp(a, b, sizeof(struct bpflet_pol_key));
@@ -43,16 +67,19 @@ static const void *find(const struct rec_set *s, const void *key)
 	return s->n ? bsearch(key, s->items, s->n, s->elem, s->cmp) : NULL;
 }
 
-static int write_new(int fd, const struct rec_set *old, const struct rec_set *new,
+static int write_new(struct rec_map m, const struct rec_set *old, const struct rec_set *new,
 		     struct bl_pol_sync_stats *st)
 {
 	for (size_t i = 0; i < new->n; i++) {
 		const char *it = (const char *)new->items + i *new->elem;
 		const char *was = find(old, it);
+		const void *key = it;
+		int fd;
 
 		if (was && !memcmp(was + old->voff, it + new->voff, new->vsz))
 			continue;
-		if (bpf_map_update_elem(fd, it, it + new->voff, BPF_ANY)) {
+		fd = rec_fd(&m, &key);
+		if (bpf_map_update_elem(fd, key, it + new->voff, BPF_ANY)) {
 			st->errors++;
 			return -errno;
 		}
@@ -61,15 +88,18 @@ static int write_new(int fd, const struct rec_set *old, const struct rec_set *ne
 	return 0;
 }
 
-static int remove_old(int fd, const struct rec_set *old, const struct rec_set *new,
+static int remove_old(struct rec_map m, const struct rec_set *old, const struct rec_set *new,
 		      struct bl_pol_sync_stats *st)
 {
 	for (size_t i = 0; i < old->n; i++) {
 		const char *it = (const char *)old->items + i * old->elem;
+		const void *key = it;
+		int fd;
 
 		if (find(new, it))
 			continue;
-		if (bpf_map_delete_elem(fd, it) && errno != ENOENT) {
+		fd = rec_fd(&m, &key);
+		if (bpf_map_delete_elem(fd, key) && errno != ENOENT) {
 			st->errors++;
 			return -errno;
 		}
@@ -122,19 +152,20 @@ int bl_pol_sync(const struct bl_pol_fds *fds, const struct bl_pol_table *prev,
 {
 	struct rec_set pr = RULES(prev), nr = RULES(next), pi = IPC(prev), ni = IPC(next);
 	struct rec_set pe = EPS(prev), ne = EPS(next);
+	struct rec_map rules = {.fd = fds->rules}, eps = {.fd = fds->endpoints};
+	struct rec_map ipc = {.fd = -1, .fd_of = ipc_fd, .fds = fds};
 	int err;
 
 	memset(st, 0, sizeof(*st));
-	/* names and allow entries first, then identities, then isolation */
+	/* names and allow entries first, then identities, then isolation (an endpoint's
+	 * classes grow after its new entries are in, and shrink before old ones go) */
 	if ((err = sync_names(fds->names, prev, next, st)) ||
-	    (err = write_new(fds->rules, &pr, &nr, st)) ||
-	    (err = write_new(fds->ipcache, &pi, &ni, st)) ||
-	    (err = write_new(fds->endpoints, &pe, &ne, st)))
+	    (err = write_new(rules, &pr, &nr, st)) || (err = write_new(ipc, &pi, &ni, st)) ||
+	    (err = write_new(eps, &pe, &ne, st)))
 		return err;
 	/* then the reverse: isolation lifted before its rules and identities go */
-	if ((err = remove_old(fds->endpoints, &pe, &ne, st)) ||
-	    (err = remove_old(fds->rules, &pr, &nr, st)) ||
-	    (err = remove_old(fds->ipcache, &pi, &ni, st)))
+	if ((err = remove_old(eps, &pe, &ne, st)) || (err = remove_old(rules, &pr, &nr, st)) ||
+	    (err = remove_old(ipc, &pi, &ni, st)))
 		return err;
 	return 0;
 }
@@ -174,16 +205,24 @@ int bl_pol_sync_delta(const struct bl_pol_fds *fds, const struct bl_netpol_incr 
 	}
 	for (size_t i = 0; i < d->n_rule_up && !err; i++)
 		err = upd(fds->rules, &d->rule_up[i].key, &d->rule_up[i].val, st);
-	for (size_t i = 0; i < d->n_ipc_up && !err; i++)
-		err = upd(fds->ipcache, &d->ipc_up[i].key, &d->ipc_up[i].val, st);
+	for (size_t i = 0; i < d->n_ipc_up && !err; i++) {
+		const void *k = &d->ipc_up[i].key;
+		int fd = ipc_fd(fds, &k);
+
+		err = upd(fd, k, &d->ipc_up[i].val, st);
+	}
 	for (size_t i = 0; i < d->n_ep_up && !err; i++)
 		err = upd(fds->endpoints, &d->ep_up[i].addr, &d->ep_up[i].val, st);
 	for (size_t i = 0; i < d->n_ep_del && !err; i++)
 		err = rm(fds->endpoints, &d->ep_del[i], st);
 	for (size_t i = 0; i < d->n_rule_del && !err; i++)
 		err = rm(fds->rules, &d->rule_del[i], st);
-	for (size_t i = 0; i < d->n_ipc_del && !err; i++)
-		err = rm(fds->ipcache, &d->ipc_del[i], st);
+	for (size_t i = 0; i < d->n_ipc_del && !err; i++) {
+		const void *k = &d->ipc_del[i];
+		int fd = ipc_fd(fds, &k);
+
+		err = rm(fd, k, st);
+	}
 	for (size_t i = 0; i < d->n_name_del && !err; i++)
 		if (!bpf_map_delete_elem(fds->names, &d->name_del[i]))
 			st->removes++;
@@ -212,7 +251,25 @@ static int read_one(void *arg, const void *k, const void *v)
 	return 0;
 }
 
-int bl_pol_read_maps(const struct bl_pol_fds *fds, struct bl_pol_table *t)
+/* A /32 of the hash: the same record as a prefix of the trie. */
+static int read_host(void *arg, const void *k, const void *v)
+{
+	struct bpflet_ipcache_key key = {32, *(const __be32 *)k};
+
+	return read_one(arg, &key, v);
+}
+
+/* An endpoint of layout 1: its flags; the classes come from its rules. */
+static int read_ep_v1(void *arg, const void *k, const void *v)
+{
+	struct bpflet_pol_ep e = {.flags = ((const struct bpflet_pol_ep_v1 *)v)->flags};
+
+	return read_one(arg, k, &e);
+}
+
+/* Layout 2 (v1 false): ipcache split in trie and hash, endpoints with classes;
+ * layout 1: one trie of every prefix, endpoints with flags only. */
+static int read_maps(const struct bl_pol_fds *fds, struct bl_pol_table *t, bool v1)
 {
 	int err;
 
@@ -224,12 +281,28 @@ int bl_pol_read_maps(const struct bl_pol_fds *fds, struct bl_pol_table *t)
 	err = bl_map_walk(fds->rules, rules.f.ksz, rules.f.vsz, read_one, &rules);
 	if (!err)
 		err = bl_map_walk(fds->ipcache, ipc.f.ksz, ipc.f.vsz, read_one, &ipc);
+	if (!err && !v1)
+		err = bl_map_walk(fds->ipcache_host, sizeof(__be32), ipc.f.vsz, read_host, &ipc);
 	if (!err)
-		err = bl_map_walk(fds->endpoints, eps.f.ksz, eps.f.vsz, read_one, &eps);
+		err = v1 ? bl_map_walk(fds->endpoints, eps.f.ksz, sizeof(struct bpflet_pol_ep_v1),
+				       read_ep_v1, &eps)
+			 : bl_map_walk(fds->endpoints, eps.f.ksz, eps.f.vsz, read_one, &eps);
 	if (err) {
 		bl_pol_table_free(t);
 		return err;
 	}
 	bl_pol_table_sort(t);
+	if (v1)
+		bl_pol_table_classes(t);
 	return 0;
+}
+
+int bl_pol_read_maps(const struct bl_pol_fds *fds, struct bl_pol_table *t)
+{
+	return read_maps(fds, t, false);
+}
+
+int bl_pol_read_maps_v1(const struct bl_pol_fds *fds, struct bl_pol_table *t)
+{
+	return read_maps(fds, t, true);
 }

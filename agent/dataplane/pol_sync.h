@@ -10,8 +10,10 @@
 #include "controlplane/compile/netpol.h"
 #include "controlplane/compile/netpol_incr.h"
 
+/* ipcache: the LPM of prefixes shorter than /32; ipcache_host: the HASH of /32s. The
+ * table's ipcache entries go to one or the other by prefix length. */
 struct bl_pol_fds {
-	int ipcache, rules, endpoints, names;
+	int ipcache, ipcache_host, rules, endpoints, names;
 };
 
 struct bl_pol_sync_stats {
@@ -31,5 +33,8 @@ int bl_pol_sync_delta(const struct bl_pol_fds *fds, const struct bl_netpol_incr 
 		      const struct bl_pol_delta *d, struct bl_pol_sync_stats *st);
 /* What the ipcache, rule and endpoint maps hold now (rule names left empty). */
 int bl_pol_read_maps(const struct bl_pol_fds *fds, struct bl_pol_table *t);
+/* The same of layout-1 maps (fds->ipcache the one trie of every prefix, endpoints
+ * without classes: computed from the rules); fds->ipcache_host unused. */
+int bl_pol_read_maps_v1(const struct bl_pol_fds *fds, struct bl_pol_table *t);
 
 #endif

@@ -592,6 +592,20 @@ static int ep_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+void bl_pol_table_classes(struct bl_pol_table *t)
+{
+	for (size_t i = 0; i < t->n_rules; i++) {
+		const struct bpflet_pol_key *k = &t->rules[i].key;
+		struct bl_pol_endpoint want = {.addr = k->ep_addr}, *ep;
+
+		if (k->dir > BPFLET_POL_EGRESS || !t->n_endpoints)
+			continue;
+		ep = bsearch(&want, t->endpoints, t->n_endpoints, sizeof(*ep), ep_cmp);
+		if (ep)
+			ep->val.classes[k->dir] |= 1u << bpflet_pol_class(k->prefixlen);
+	}
+}
+
 static int add_rule_name(struct bl_pol_table *t, const struct bl_k8s_meta *m, const char *dir,
 			 size_t i)
 {
@@ -723,6 +737,7 @@ out:
 		}
 		t->n_rules = k;
 	}
+	bl_pol_table_classes(t);
 	return 0;
 }
 

@@ -60,6 +60,9 @@ void bl_pol_table_free(struct bl_pol_table *t);
 /* Sorts rules (by key), ipcache (by prefix length, then address) and endpoints (by
  * address) as the compiler leaves them. */
 void bl_pol_table_sort(struct bl_pol_table *t);
+/* Sets each endpoint's classes (bpflet_pol_ep.classes) from its rules: the lookups
+ * its packets need. Endpoints must be sorted. */
+void bl_pol_table_classes(struct bl_pol_table *t);
 
 /* Port range [lo, hi] (host order) → aligned blocks: ports[i] with plens[i] bits
  * fixed (16 = one port). Returns the count (at most 30). */

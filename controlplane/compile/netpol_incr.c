@@ -128,7 +128,9 @@ struct ipc_e {
 
 struct ep_e {
 	uint32_t ip; /* network order */
-	uint32_t cnt[2], written;
+	uint32_t cnt[2];
+	uint32_t n_cls[2][BPFLET_POL_CLASSES]; /* entries written, by dir and class */
+	struct bpflet_pol_ep written;
 	bool dirty;
 	UT_hash_handle hh;
 };
@@ -238,21 +240,42 @@ static struct ipc_e *ipc_get(struct bl_netpol_incr *c, uint32_t plen, uint32_t a
 	return e;
 }
 
-/* An endpoint selected (d = +1) or no longer (-1) by a policy isolating dir. */
-static int ep_count(struct bl_netpol_incr *c, uint32_t ip_host, int dir, int d)
+static struct ep_e *ep_get(struct bl_netpol_incr *c, uint32_t ip)
 {
-	uint32_t ip = htonl(ip_host);
 	struct ep_e *e;
 
 	HASH_FIND(hh, c->eps, &ip, sizeof(ip), e);
-	if (!e) {
-		if (!(e = calloc(1, sizeof(*e))))
-			return -ENOMEM;
+	if (!e && (e = calloc(1, sizeof(*e)))) {
 		e->ip = ip;
 		HASH_ADD(hh, c->eps, ip, sizeof(e->ip), e);
 	}
+	if (e)
+		mark(&c->d_eps, &e->dirty, e);
+	return e;
+}
+
+/* An endpoint selected (d = +1) or no longer (-1) by a policy isolating dir. */
+static int ep_count(struct bl_netpol_incr *c, uint32_t ip_host, int dir, int d)
+{
+	struct ep_e *e = ep_get(c, htonl(ip_host));
+
+	if (!e)
+		return -ENOMEM;
 	e->cnt[dir] += (uint32_t)d;
-	mark(&c->d_eps, &e->dirty, e);
+	return 0;
+}
+
+/* An entry of the endpoint's appears in the map (d = +1) or leaves it (-1): its
+ * class is asked by the program while any entry has it. */
+static int ep_class(struct bl_netpol_incr *c, const struct bpflet_pol_key *k, int d)
+{
+	struct ep_e *e;
+
+	if (k->dir > BPFLET_POL_EGRESS)
+		return 0;
+	if (!(e = ep_get(c, k->ep_addr)))
+		return -ENOMEM;
+	e->n_cls[k->dir][bpflet_pol_class(k->prefixlen)] += (uint32_t)d;
 	return 0;
 }
 
@@ -1089,10 +1112,18 @@ static uint32_t ipc_value(const struct ipc_e *e)
 	return e->pods.n ? ((struct pod_e *)e->pods.v[0])->ident->id : e->range_id;
 }
 
-static uint32_t ep_value(const struct ep_e *e)
+/* The endpoint's map value; flags 0: not in the map. */
+static struct bpflet_pol_ep ep_value(const struct ep_e *e)
 {
-	return (e->cnt[0] ? BPFLET_POL_EP_ISOLATED_INGRESS : 0) |
-	       (e->cnt[1] ? BPFLET_POL_EP_ISOLATED_EGRESS : 0);
+	struct bpflet_pol_ep v = {0};
+
+	v.flags = (e->cnt[0] ? BPFLET_POL_EP_ISOLATED_INGRESS : 0) |
+		  (e->cnt[1] ? BPFLET_POL_EP_ISOLATED_EGRESS : 0);
+	for (int d = 0; d < 2; d++)
+		for (uint32_t k = 0; k < BPFLET_POL_CLASSES; k++)
+			if (e->n_cls[d][k])
+				v.classes[d] |= 1u << k;
+	return v;
 }
 
 static int hand_out(struct bl_netpol_incr *c, struct bl_pol_delta *d)
@@ -1111,6 +1142,9 @@ static int hand_out(struct bl_netpol_incr *c, struct bl_pol_delta *d)
 				return -ENOMEM;
 			d->rule_del[d->n_rule_del++] = r->key;
 		}
+		/* the entry enters or leaves the map: its endpoint's classes follow */
+		if (!v != !r->written && ep_class(c, &r->key, v ? 1 : -1))
+			return -ENOMEM;
 		r->written = v;
 		if (!r->n) {
 			HASH_DEL(c->rows, r);
@@ -1142,22 +1176,23 @@ static int hand_out(struct bl_netpol_incr *c, struct bl_pol_delta *d)
 	c->d_ipc.n = 0;
 	for (size_t i = 0; i < c->d_eps.n; i++) {
 		struct ep_e *e = c->d_eps.v[i];
-		uint32_t v = ep_value(e);
+		struct bpflet_pol_ep v = ep_value(e);
 
 		e->dirty = false;
-		if (v && v != e->written) {
+		if (v.flags && memcmp(&v, &e->written, sizeof(v))) {
 			if (!GROW(d->ep_up, d->n_ep_up))
 				return -ENOMEM;
 			memset(&d->ep_up[d->n_ep_up], 0, sizeof(d->ep_up[0]));
 			d->ep_up[d->n_ep_up].addr = e->ip;
-			d->ep_up[d->n_ep_up++].val.flags = v;
-		} else if (!v && e->written) {
+			d->ep_up[d->n_ep_up++].val = v;
+		} else if (!v.flags && e->written.flags) {
 			if (!GROW(d->ep_del, d->n_ep_del))
 				return -ENOMEM;
 			d->ep_del[d->n_ep_del++] = e->ip;
 		}
-		e->written = v;
-		if (!v) {
+		e->written = v.flags ? v : (struct bpflet_pol_ep){0};
+		/* kept while an entry names it: its classes are counted here */
+		if (!v.flags && !v.classes[0] && !v.classes[1]) {
 			HASH_DEL(c->eps, e);
 			free(e);
 		}
@@ -1247,9 +1282,9 @@ int bl_netpol_incr_table(const struct bl_netpol_incr *c, struct bl_pol_table *t)
 	if (ipc_value(ie))
 		t->ipcache[t->n_ipcache++] = (struct bl_pol_ipcache){ie->key, {ipc_value(ie), 0}};
 	HASH_ITER(hh, c->eps, e, et)
-	if (ep_value(e)) {
+	if (ep_value(e).flags) {
 		t->endpoints[t->n_endpoints].addr = e->ip;
-		t->endpoints[t->n_endpoints++].val.flags = ep_value(e);
+		t->endpoints[t->n_endpoints++].val = ep_value(e);
 	}
 	for (size_t i = 0; i < last; i++) {
 		if (!(t->rule_names[i] = strdup(c->names[i] ? c->names[i] : "")))

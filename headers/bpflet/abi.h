@@ -162,7 +162,13 @@ struct bpflet_ct_tcp_win {
  * key's destination (nothing to translate), backend_id = the policy rule that allowed
  * the flow (0: the pod is not isolated that way). It holds the verdict of a direct
  * flow a pod sends (headers/bpflet/policy_abi.h), so its later packets need no other
- * lookup. */
+ * lookup. When the destination is a pod of this node, pol_to also carries the
+ * verdict its tc_pod_to keeps for the tuple, which tc_pod hands on with the packet:
+ * 0 not recorded (tc_pod_to asks its own maps), BPFLET_CT_POL_TO_NO_RULE allowed
+ * while the destination was not isolated that way, else the rule id. */
+#define BPFLET_CT_POL_TO_NONE	 0u
+#define BPFLET_CT_POL_TO_NO_RULE 0xffffu
+
 struct bpflet_ct_val {
 	/* FORWARD: the backend's address/port to write as destination.
 	 * REPLY: the VIP address/port to write as source. */
@@ -175,7 +181,11 @@ struct bpflet_ct_val {
 	__u16 hairpin_port;
 	__u8 dir;   /* enum bpflet_ct_dir */
 	__u8 flags; /* BPFLET_CT_F_* */
-	__u16 pad;
+	/* the verdict tc_pod_to keeps at the destination pod (its policy conntrack entry)
+	 * for the tuple this entry's packets have once translated, BPFLET_CT_POL_TO_*: on
+	 * pass entries and on Service entries between pods of this node; zero in older
+	 * entries */
+	__u16 pol_to;
 	__u32 svc_id;
 	__u32 backend_id;
 	__u64 created_ns; /* bpf_ktime_get_coarse_ns(): CLOCK_MONOTONIC_COARSE */
@@ -218,10 +228,10 @@ enum bpflet_counter {
 	BPFLET_CNT_DROP_POLICY,	       /* NetworkPolicy denied a new connection */
 	BPFLET_CNT_POLICY_AUDIT,       /* --policy-audit: would have been denied, passed */
 	BPFLET_CNT_DROP_CT_WINDOW,     /* TCP segment outside the flow's window (conntrack) */
-	BPFLET_CNT_DSR_FRAG_NEEDED,    /* uplink: too big for the DSR tunnel, ICMP frag-needed sent */
-	BPFLET_CNT_DROP_DSR_TOO_BIG,   /* uplink: too big for the DSR tunnel and no DF: dropped */
-	BPFLET_CNT_FRAGMENT_HELD,      /* later fragment ahead of its first: held for it */
-	BPFLET_CNT_FRAGMENT_REPLAYED,  /* a held fragment sent on behind its first */
+	BPFLET_CNT_DSR_FRAG_NEEDED,  /* uplink: too big for the DSR tunnel, ICMP frag-needed sent */
+	BPFLET_CNT_DROP_DSR_TOO_BIG, /* uplink: too big for the DSR tunnel and no DF: dropped */
+	BPFLET_CNT_FRAGMENT_HELD,    /* later fragment ahead of its first: held for it */
+	BPFLET_CNT_FRAGMENT_REPLAYED, /* a held fragment sent on behind its first */
 	BPFLET_CNT_MAX,
 };
 

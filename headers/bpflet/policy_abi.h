@@ -2,40 +2,58 @@
 /*
  * NetworkPolicy map ABI (same rules as abi.h: fixed widths, explicit padding).
  *
- * ipcache: LPM trie address → peer identity. Pod IPs are /32 entries; every ipBlock
- * cidr and except is an entry of its own, and 0.0.0.0/0 catches the rest, so the
- * longest match always names the identity whose policy membership is right for the
- * address. Identities are shared by pods with the same namespace, labels, named ports
- * and ipBlock membership.
+ * ipcache: address → peer identity, in two maps read as one longest match: a HASH of
+ * the /32s (every pod IP, and an ipBlock cidr or except that is one address) and an
+ * LPM trie of the shorter prefixes (every other ipBlock cidr and except, and
+ * 0.0.0.0/0 for the rest). A /32 is always the longest match, so the program asks the
+ * hash first and the trie only on a miss: the trie holds ipBlocks, never pods, and its
+ * depth stays within 32 whatever the cluster's size. The longest match names the
+ * identity whose policy membership is right for the address. Identities are shared by
+ * pods with the same namespace, labels, named ports and ipBlock membership.
  *
- * policy: one LPM trie for all endpoints, keyed {endpoint IP, peer, dir, proto, port}.
- * The endpoint, peer and direction are always matched in full; a prefix ending before
- * proto allows every protocol and port, one ending inside port covers an aligned port
- * block, so an endPort range is a few entries. Peer BPFLET_POL_PEER_ANY is the
- * wildcard row; the program looks up the real peer, then ANY.
+ * policy: one HASH for all endpoints, keyed {prefix length, endpoint IP, peer, dir,
+ * proto, port} with the bits after the prefix length zero. The endpoint, peer and
+ * direction are always matched in full; a prefix ending before proto allows every
+ * protocol and port, one ending inside port covers an aligned port block, so an
+ * endPort range is a few entries. Each prefix length is a class (bpflet_pol_class);
+ * the endpoint's entry lists the classes its entries use per direction, and the
+ * program asks one exact lookup per listed class, longest first, for the real peer
+ * and then for BPFLET_POL_PEER_ANY (the wildcard row): at most 2 x 18 lookups and
+ * usually one or two, however many rules the endpoint has.
  *
- * endpoints: HASH pod IP → isolation flags. A pod absent here, or without the flag
- * for a direction, is not isolated in that direction (default allow).
+ * endpoints: HASH pod IP → isolation flags and the classes of its entries. A pod
+ * absent here, or without the flag for a direction, is not isolated in that direction
+ * (default allow).
+ *
+ * Layouts: bl_ipc_v1 (every prefix in one trie), bl_pol_v1 (an LPM trie of the same
+ * key) and bl_polep_v1 (flags only) are the previous layout; a new agent copies them
+ * into the new maps before its programs replace the old ones, then removes them
+ * (agent/dataplane/pol_migrate.c).
  */
 #ifndef BPFLET_POLICY_ABI_H
 #define BPFLET_POLICY_ABI_H
 
 #include <linux/types.h>
 
-#define BPFLET_MAP_IPCACHE "bl_ipc_v1"
-#define BPFLET_MAP_POLICY  "bl_pol_v1"
-#define BPFLET_MAP_POL_EP  "bl_polep_v1"
-#define BPFLET_MAX_IPCACHE 262144
-#define BPFLET_MAX_POLICY  1048576
-#define BPFLET_MAX_POL_EP  65536
-#define BPFLET_MAP_POL_CT   "bl_polct_v1"
-#define BPFLET_MAP_POL_CNT  "bl_polcnt_v1"
-#define BPFLET_MAP_POL_NAME "bl_polname_v1"
-#define BPFLET_MAP_POL_EV   "bl_polev_v1"
-#define BPFLET_POL_CT_MAX   262144
-#define BPFLET_POL_RULES    65536 /* rule ids 1..65535; 0 = "not isolated" */
-#define BPFLET_POL_EV_BYTES (256 * 1024)
-#define BPFLET_POL_NAME_LEN 124
+#define BPFLET_MAP_IPCACHE	"bl_ipc_v2"  /* LPM: prefixes shorter than /32 */
+#define BPFLET_MAP_IPCACHE_HOST "bl_ipch_v1" /* HASH: /32s */
+#define BPFLET_MAP_POLICY	"bl_pol_v2"
+#define BPFLET_MAP_POL_EP	"bl_polep_v2"
+#define BPFLET_MAP_IPCACHE_V1	"bl_ipc_v1"
+#define BPFLET_MAP_POLICY_V1	"bl_pol_v1"
+#define BPFLET_MAP_POL_EP_V1	"bl_polep_v1"
+#define BPFLET_MAX_IPCACHE	262144
+#define BPFLET_MAX_IPCACHE_CIDR 65536
+#define BPFLET_MAX_POLICY	1048576
+#define BPFLET_MAX_POL_EP	65536
+#define BPFLET_MAP_POL_CT	"bl_polct_v1"
+#define BPFLET_MAP_POL_CNT	"bl_polcnt_v1"
+#define BPFLET_MAP_POL_NAME	"bl_polname_v1"
+#define BPFLET_MAP_POL_EV	"bl_polev_v1"
+#define BPFLET_POL_CT_MAX	262144
+#define BPFLET_POL_RULES	65536 /* rule ids 1..65535; 0 = "not isolated" */
+#define BPFLET_POL_EV_BYTES	(256 * 1024)
+#define BPFLET_POL_NAME_LEN	124
 
 #define BPFLET_POL_PEER_ANY 0u	 /* wildcard peer: empty from/to */
 #define BPFLET_POL_PEER_MIN 256u /* first compiled identity; below are reserved */
@@ -50,6 +68,21 @@ enum bpflet_pol_dir {
 #define BPFLET_POL_PLEN_PROTO 80u /* + proto: any port of that protocol */
 #define BPFLET_POL_PLEN_FULL  96u /* + port: one port */
 
+/* Classes of prefix length, one bit each in bpflet_pol_ep.classes: 0 is
+ * BPFLET_POL_PLEN_DIR, 1 BPFLET_POL_PLEN_PROTO, 1 + n a port prefix of n bits (17: one
+ * port). No other prefix length is valid. */
+#define BPFLET_POL_CLASSES 18
+
+static inline __u32 bpflet_pol_class(__u32 prefixlen)
+{
+	return prefixlen <= BPFLET_POL_PLEN_DIR ? 0 : prefixlen - (BPFLET_POL_PLEN_PROTO - 1);
+}
+
+static inline __u32 bpflet_pol_class_plen(__u32 cls)
+{
+	return cls ? BPFLET_POL_PLEN_PROTO - 1 + cls : BPFLET_POL_PLEN_DIR;
+}
+
 struct bpflet_ipcache_key {
 	__u32 prefixlen; /* 0..32 */
 	__be32 addr;
@@ -61,7 +94,7 @@ struct bpflet_ipcache_val {
 };
 
 struct bpflet_pol_key {
-	__u32 prefixlen; /* BPFLET_POL_PLEN_DIR .. BPFLET_POL_PLEN_FULL */
+	__u32 prefixlen; /* BPFLET_POL_PLEN_DIR .. BPFLET_POL_PLEN_FULL (see classes) */
 	__be32 ep_addr;	 /* the local pod the policy protects */
 	__u32 peer_id;	 /* host order; always matched in full */
 	__u8 dir;	 /* enum bpflet_pol_dir */
@@ -78,7 +111,14 @@ struct bpflet_pol_val {
 #define BPFLET_POL_EP_ISOLATED_EGRESS  (1u << 1)
 
 struct bpflet_pol_ep {
-	__u32 flags; /* BPFLET_POL_EP_* */
+	__u32 flags;	  /* BPFLET_POL_EP_* */
+	__u32 classes[2]; /* by enum bpflet_pol_dir: bit c set = an entry of class c */
+	__u32 pad;
+};
+
+/* layout 1 of the endpoint value (bl_polep_v1), for the migration */
+struct bpflet_pol_ep_v1 {
+	__u32 flags;
 	__u32 pad;
 };
 

@@ -2,9 +2,11 @@
  * bench_policy: what NetworkPolicy costs.
  *  1. Per packet under BPF_PROG_TEST_RUN: tc_pod_to's rule lookup on a policy-conntrack
  *     miss (a SYN is always judged by the rules) with 1, 100 and 10k rules on the
- *     endpoint, against the same packet to a pod no policy selects.
+ *     endpoint, against the same packet to a pod no policy selects. The SYN comes
+ *     straight to tc_pod_to, as from another node (no note from a local tc_pod).
  *  2. An established pod-to-pod flow through both hooks (tc_pod on the sender, tc_pod_to
- *     on the receiver), both pods isolated both ways vs no policy at all.
+ *     on the receiver, on one CPU as in the kernel: tc_pod_to takes tc_pod's hand-off),
+ *     both pods isolated both ways vs no policy at all.
  *  3. Compile + map write of 1k NetworkPolicies over 10k pods in 100 namespaces, and
  *     of one pod label change afterwards (entries written).
  * Each per-packet figure is the median of REPS runs of REPEAT packets.
@@ -21,6 +23,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,18 +89,23 @@ static __be32 peer_addr(unsigned i)
  * isolated (or not) in both directions. */
 static int setup_rules(struct tc_pod *s, unsigned n, bool isolated)
 {
-	int ipc = bpf_map__fd(s->maps.bl_ipc_v1), rules = bpf_map__fd(s->maps.bl_pol_v1);
-	int eps = bpf_map__fd(s->maps.bl_polep_v1);
-	struct bpflet_pol_ep ep = {.flags = BPFLET_POL_EP_ISOLATED_INGRESS |
-					    BPFLET_POL_EP_ISOLATED_EGRESS};
+	int ipc = bpf_map__fd(s->maps.bl_ipch_v1), rules = bpf_map__fd(s->maps.bl_pol_v2);
+	int eps = bpf_map__fd(s->maps.bl_polep_v2);
+	/* the classes the compiler would list: one port per rule (ingress), and the
+	 * allow-all row of bench_established (either way) */
+	struct bpflet_pol_ep ep = {
+		.flags = BPFLET_POL_EP_ISOLATED_INGRESS | BPFLET_POL_EP_ISOLATED_EGRESS,
+		.classes = {1u << bpflet_pol_class(n ? BPFLET_POL_PLEN_FULL : BPFLET_POL_PLEN_DIR),
+			    1u << bpflet_pol_class(BPFLET_POL_PLEN_DIR)}};
 	__be32 pod = ip4(POD), sender = ip4(SENDER);
 
+	bl_map_clear(bpf_map__fd(s->maps.bl_ipc_v2));
 	bl_map_clear(ipc);
 	bl_map_clear(rules);
 	bl_map_clear(eps);
 	bl_map_clear(bpf_map__fd(s->maps.bl_polct_v1));
 	for (unsigned i = 0; i < n; i++) {
-		struct bpflet_ipcache_key ik = {.prefixlen = 32, .addr = peer_addr(i)};
+		__be32 ik = peer_addr(i);
 		struct bpflet_ipcache_val iv = {.id = BPFLET_POL_PEER_MIN + i};
 		struct bpflet_pol_key rk = {.prefixlen = BPFLET_POL_PLEN_FULL,
 					    .ep_addr = pod,
@@ -190,7 +198,7 @@ static int bench_established(struct tc_pod *s, struct figure *on, struct figure 
 		bool isolated = pass == 1;
 		struct figure *out = isolated ? on : off, *a = &hooks[pass][0],
 			      *b = &hooks[pass][1];
-		int rules = bpf_map__fd(s->maps.bl_pol_v1);
+		int rules = bpf_map__fd(s->maps.bl_pol_v2);
 		struct bpflet_pol_val rv = {.rule_id = 1};
 
 		err = setup_rules(s, 0, isolated);
@@ -263,9 +271,10 @@ static int bench_scale(struct tc_pod *s, struct scale_fig *f)
 {
 	size_t n = NS_N + PODS_N + POLICY_N, k = 0;
 	json_t **objs = calloc(n, sizeof(*objs));
-	struct bl_pol_fds fds = {.ipcache = bpf_map__fd(s->maps.bl_ipc_v1),
-				 .rules = bpf_map__fd(s->maps.bl_pol_v1),
-				 .endpoints = bpf_map__fd(s->maps.bl_polep_v1),
+	struct bl_pol_fds fds = {.ipcache = bpf_map__fd(s->maps.bl_ipc_v2),
+				 .ipcache_host = bpf_map__fd(s->maps.bl_ipch_v1),
+				 .rules = bpf_map__fd(s->maps.bl_pol_v2),
+				 .endpoints = bpf_map__fd(s->maps.bl_polep_v2),
 				 .names = bpf_map__fd(s->maps.bl_polname_v1)};
 	struct bl_pol_table applied = {0};
 	struct bl_pol_sync_stats st = {0};
@@ -460,9 +469,10 @@ static json_t *ns_relabel(unsigned i)
 
 static int bench_incr(struct tc_pod *s, struct incr_fig *f)
 {
-	struct bl_pol_fds fds = {.ipcache = bpf_map__fd(s->maps.bl_ipc_v1),
-				 .rules = bpf_map__fd(s->maps.bl_pol_v1),
-				 .endpoints = bpf_map__fd(s->maps.bl_polep_v1),
+	struct bl_pol_fds fds = {.ipcache = bpf_map__fd(s->maps.bl_ipc_v2),
+				 .ipcache_host = bpf_map__fd(s->maps.bl_ipch_v1),
+				 .rules = bpf_map__fd(s->maps.bl_pol_v2),
+				 .endpoints = bpf_map__fd(s->maps.bl_polep_v2),
 				 .names = bpf_map__fd(s->maps.bl_polname_v1)};
 	struct bl_netpol_incr *c = bl_netpol_incr_new();
 	struct bl_pol_sync_stats st = {0};
@@ -530,6 +540,19 @@ static int bench_incr(struct tc_pod *s, struct incr_fig *f)
 	return err;
 }
 
+/* One CPU for every run: a packet between two local pods passes tc_pod and tc_pod_to
+ * on one CPU (the per-CPU hand-off between them, lib/policy.h), and the figures of
+ * one CPU compare better. */
+static void pin_cpu(void)
+{
+	cpu_set_t set;
+	int cpu = sched_getcpu();
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu < 0 ? 0 : cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
 int main(int argc, char **argv)
 {
 	struct miss_fig miss[] = {{.rules = 1}, {.rules = 100}, {.rules = 10000}};
@@ -541,6 +564,7 @@ int main(int argc, char **argv)
 	int err;
 
 	libbpf_set_print(NULL);
+	pin_cpu();
 	s = tc_pod__open_and_load();
 	if (!s) {
 		fprintf(stderr, "bench_policy: loading tc_pod failed: %s (needs root)\n",

@@ -472,8 +472,9 @@ static void test_policy_events(void)
 			     .dport = 8080,
 			     .proto = IPPROTO_TCP,
 			     .tcp_flags = 0x02};
-	struct bpflet_pol_ep ep = {.flags = BPFLET_POL_EP_ISOLATED_INGRESS};
-	struct bpflet_ipcache_key ik = {.prefixlen = 32, .addr = ip4(PEER)};
+	struct bpflet_pol_ep ep = {.flags = BPFLET_POL_EP_ISOLATED_INGRESS,
+				   .classes = {1u << bpflet_pol_class(BPFLET_POL_PLEN_FULL)}};
+	__be32 ik = ip4(PEER);
 	struct bpflet_ipcache_val iv = {.id = 5000};
 	struct bpflet_pol_key rk = {.prefixlen = BPFLET_POL_PLEN_FULL,
 				    .ep_addr = ip4(POD),
@@ -487,8 +488,8 @@ static void test_policy_events(void)
 
 	s = svc_lb_skel;
 	REQUIRE(rb, "ring buffer opens");
-	bpf_map_update_elem(fd(s->maps.bl_polep_v1), &a, &ep, BPF_ANY);
-	bpf_map_update_elem(fd(s->maps.bl_ipc_v1), &ik, &iv, BPF_ANY);
+	bpf_map_update_elem(fd(s->maps.bl_polep_v2), &a, &ep, BPF_ANY);
+	bpf_map_update_elem(fd(s->maps.bl_ipch_v1), &ik, &iv, BPF_ANY);
 	bl_map_clear(fd(s->maps.bl_polct_v1));
 	events(rb);
 	mon_set(ctl, BPFLET_MON_F_EVENTS, 0, 0, NULL);
@@ -509,7 +510,7 @@ static void test_policy_events(void)
 				    evs[i].reason == BPFLET_CNT_DROP_POLICY;
 	}
 	EXPECT(drop_seen, "the drop says drop_policy");
-	bpf_map_update_elem(fd(s->maps.bl_pol_v1), &rk, &rv, BPF_ANY);
+	bpf_map_update_elem(fd(s->maps.bl_pol_v2), &rk, &rv, BPF_ANY);
 	p.sport = 43001;
 	EXPECT(run_tc(s->progs.tc_pod_to, &p, NULL) == TC_ACT_OK, "rule 77 allows");
 	events(rb);
@@ -522,9 +523,9 @@ static void test_policy_events(void)
 	events(rb);
 	EXPECT(n_evs == 0, "no verdict for an allowed connection's later packets");
 	mon_set(ctl, 0, 0, 0, NULL);
-	bpf_map_delete_elem(fd(s->maps.bl_polep_v1), &a);
-	bpf_map_delete_elem(fd(s->maps.bl_ipc_v1), &ik);
-	bpf_map_delete_elem(fd(s->maps.bl_pol_v1), &rk);
+	bpf_map_delete_elem(fd(s->maps.bl_polep_v2), &a);
+	bpf_map_delete_elem(fd(s->maps.bl_ipch_v1), &ik);
+	bpf_map_delete_elem(fd(s->maps.bl_pol_v2), &rk);
 	ring_buffer__free(rb);
 }
 

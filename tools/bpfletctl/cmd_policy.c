@@ -55,7 +55,8 @@ static void load_pods(const struct ctl *c, json_t *pods)
 int pol_maps_open(const struct ctl *c, struct pol_maps *m)
 {
 	m->ipc = ctl_map_open(c, BPFLET_MAP_IPCACHE);
-	m->rules = m->ipc < 0 ? -1 : ctl_map_open(c, BPFLET_MAP_POLICY);
+	m->ipch = m->ipc < 0 ? -1 : ctl_map_open(c, BPFLET_MAP_IPCACHE_HOST);
+	m->rules = m->ipch < 0 ? -1 : ctl_map_open(c, BPFLET_MAP_POLICY);
 	m->eps = m->rules < 0 ? -1 : ctl_map_open(c, BPFLET_MAP_POL_EP);
 	m->names = m->eps < 0 ? -1 : ctl_map_open(c, BPFLET_MAP_POL_NAME);
 	m->cnt = m->names < 0 ? -1 : ctl_map_open(c, BPFLET_MAP_POL_CNT);
@@ -68,8 +69,35 @@ int pol_maps_open(const struct ctl *c, struct pol_maps *m)
 
 void pol_maps_close(struct pol_maps *m)
 {
-	ctl_close_all((int[]){m->ipc, m->rules, m->eps, m->names, m->cnt}, 5);
+	ctl_close_all((int[]){m->ipc, m->ipch, m->rules, m->eps, m->names, m->cnt}, 6);
 	json_decref(m->pods);
+}
+
+__u32 pol_peer_id(const struct pol_maps *m, __be32 addr)
+{
+	struct bpflet_ipcache_key ik = {.prefixlen = 32, .addr = addr};
+	struct bpflet_ipcache_val iv = {0};
+
+	if (bpf_map_lookup_elem(m->ipch, &addr, &iv) && bpf_map_lookup_elem(m->ipc, &ik, &iv))
+		return BPFLET_POL_PEER_ANY;
+	return iv.id;
+}
+
+int pol_match(const struct pol_maps *m, const struct bpflet_pol_ep *e, __be32 ep, __u32 peer,
+	      __u8 dir, __u8 proto, __be16 port, struct bpflet_pol_val *out)
+{
+	struct bpflet_pol_key k = {.ep_addr = ep, .peer_id = peer, .dir = dir};
+
+	for (int c = BPFLET_POL_CLASSES - 1; c >= 0; c--) {
+		if (!(e->classes[dir & 1] & (1u << c)))
+			continue;
+		k.prefixlen = bpflet_pol_class_plen((__u32)c);
+		k.proto = c ? proto : 0;
+		k.port = c > 1 ? port & htons((uint16_t)(0xffff0000u >> (c - 1))) : 0;
+		if (!bpf_map_lookup_elem(m->rules, &k, out))
+			return 0;
+	}
+	return -1;
 }
 
 const char *pol_ip_str(__be32 a, char *buf)
@@ -248,6 +276,13 @@ static int add_peer_cidr(void *arg, const void *k, const void *val)
 	return 0;
 }
 
+static int add_peer_host(void *arg, const void *k, const void *val)
+{
+	struct bpflet_ipcache_key ik = {.prefixlen = 32, .addr = *(const __be32 *)k};
+
+	return add_peer_cidr(arg, &ik, val);
+}
+
 static int add_get_rule(void *arg, const void *k, const void *val)
 {
 	struct get_walk *w = arg;
@@ -316,6 +351,7 @@ static int policy_get(const struct ctl *c, struct pol_maps *m, const char *what)
 	w.dirs[1] = json_array();
 	bl_map_walk(m->ipc, sizeof(struct bpflet_ipcache_key), sizeof(struct bpflet_ipcache_val),
 		    add_peer_cidr, &w);
+	bl_map_walk(m->ipch, sizeof(__be32), sizeof(struct bpflet_ipcache_val), add_peer_host, &w);
 	bl_map_walk(m->rules, sizeof(struct bpflet_pol_key), sizeof(struct bpflet_pol_val),
 		    add_get_rule, &w);
 	json_decref(w.peers);

@@ -22,39 +22,28 @@ static json_t *trace_side(const struct pol_maps *m, __be32 ep, __be32 peer, __u8
 {
 	__u32 flag = dir == BPFLET_POL_INGRESS ? BPFLET_POL_EP_ISOLATED_INGRESS
 					       : BPFLET_POL_EP_ISOLATED_EGRESS;
-	struct bpflet_ipcache_key ik = {.prefixlen = 32, .addr = peer};
-	struct bpflet_ipcache_val iv = {0};
-	struct bpflet_pol_key rk = {0};
 	struct bpflet_pol_val rv = {0};
 	struct bpflet_pol_ep e = {0};
 	char ip[INET_ADDRSTRLEN], name[BPFLET_POL_NAME_LEN + 16];
 	json_t *pod = pol_pod_of(m, ep);
+	__u32 peer_id;
 	bool found;
 
 	if (bpf_map_lookup_elem(m->eps, &ep, &e) || !(e.flags & flag))
 		return json_pack("{s:s, s:O?, s:s, s:s}", "endpoint", pol_ip_str(ep, ip), "pod",
 				 pod, "verdict", "allow", "reason", "not isolated");
-	if (bpf_map_lookup_elem(m->ipc, &ik, &iv))
-		iv.id = BPFLET_POL_PEER_ANY;
-	rk.prefixlen = BPFLET_POL_PLEN_FULL;
-	rk.ep_addr = ep;
-	rk.peer_id = iv.id;
-	rk.dir = dir;
-	rk.proto = proto;
-	rk.port = port;
-	found = !bpf_map_lookup_elem(m->rules, &rk, &rv);
-	if (!found && rk.peer_id != BPFLET_POL_PEER_ANY) {
-		rk.peer_id = BPFLET_POL_PEER_ANY;
-		found = !bpf_map_lookup_elem(m->rules, &rk, &rv);
-	}
+	peer_id = pol_peer_id(m, peer);
+	found = !pol_match(m, &e, ep, peer_id, dir, proto, port, &rv);
+	if (!found && peer_id != BPFLET_POL_PEER_ANY)
+		found = !pol_match(m, &e, ep, BPFLET_POL_PEER_ANY, dir, proto, port, &rv);
 	if (!found)
 		return json_pack("{s:s, s:O?, s:s, s:s, s:i}", "endpoint", pol_ip_str(ep, ip),
 				 "pod", pod, "verdict", "deny", "reason", "default deny", "peer_id",
-				 iv.id);
+				 peer_id);
 	return json_pack("{s:s, s:O?, s:s, s:s, s:i, s:i}", "endpoint", pol_ip_str(ep, ip), "pod",
 			 pod, "verdict", "allow", "reason",
 			 pol_rule_name(m, rv.rule_id, name, sizeof(name)), "rule_id", rv.rule_id,
-			 "peer_id", iv.id);
+			 "peer_id", peer_id);
 }
 
 static bool allows(const json_t *side)

@@ -86,12 +86,18 @@ static uint32_t ipcache_id(uint32_t addr)
 	return best;
 }
 
+/* An entry matches, of a class the endpoint lists (the program asks no other). */
 static bool trie_has(uint32_t ep, uint32_t peer, uint8_t dir, uint8_t proto, uint16_t port)
 {
 	struct bpflet_pol_key k = {BPFLET_POL_PLEN_FULL, ep, peer, dir, proto, htons(port)};
+	uint32_t classes = 0;
 
+	for (size_t i = 0; i < T.n_endpoints; i++)
+		if (T.endpoints[i].addr == ep)
+			classes = T.endpoints[i].val.classes[dir];
 	for (size_t i = 0; i < T.n_rules; i++)
-		if (lpm_prefix_eq(&T.rules[i].key.ep_addr, &k.ep_addr, T.rules[i].key.prefixlen))
+		if (lpm_prefix_eq(&T.rules[i].key.ep_addr, &k.ep_addr, T.rules[i].key.prefixlen) &&
+		    (classes & (1u << bpflet_pol_class(T.rules[i].key.prefixlen))))
 			return true;
 	return false;
 }

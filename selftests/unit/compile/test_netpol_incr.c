@@ -249,13 +249,25 @@ static uint32_t ipc_id(const struct bl_pol_table *t, uint32_t addr)
 	return best;
 }
 
+static uint32_t ep_classes(const struct bl_pol_table *t, uint32_t ep, uint8_t dir)
+{
+	for (size_t i = 0; i < t->n_endpoints; i++)
+		if (t->endpoints[i].addr == ep)
+			return t->endpoints[i].val.classes[dir];
+	return 0;
+}
+
+/* Does an entry match, of a class the endpoint lists (the program asks no other)? */
 static bool lpm_has(const struct bl_pol_table *t, uint32_t ep, uint32_t peer, uint8_t dir,
 		    uint8_t proto, uint16_t port)
 {
 	struct bpflet_pol_key k = {BPFLET_POL_PLEN_FULL, ep, peer, dir, proto, htons(port)};
+	uint32_t classes = ep_classes(t, ep, dir);
 
 	for (size_t i = 0; i < t->n_rules; i++)
-		if (lpm_prefix_eq(&t->rules[i].key.ep_addr, &k.ep_addr, t->rules[i].key.prefixlen))
+		if (lpm_prefix_eq(&t->rules[i].key.ep_addr, &k.ep_addr,
+				  t->rules[i].key.prefixlen) &&
+		    (classes & (1u << bpflet_pol_class(t->rules[i].key.prefixlen))))
 			return true;
 	return false;
 }

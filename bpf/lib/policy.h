@@ -356,8 +356,12 @@ static __always_inline void polct_put(struct pol_ask *a, const struct bpflet_pol
 	v->rule_id = rule_id;
 	v->flags = flags;
 	/* a full map evicts the least recent entry (LRU); a failure only costs a lookup
-	 * of the rules for the next packet */
-	if (!bpf_map_update_elem(&bl_polct_v1, k, v, BPF_ANY))
+	 * of the rules for the next packet. An entry for the replies never replaces the
+	 * verdict already kept for that tuple: a reply judged as the other pod's new flow
+	 * (its egress not isolated) would otherwise turn the connection's rule into 0. */
+	if (flags & BPFLET_POLCT_F_REPLY)
+		bpf_map_update_elem(&bl_polct_v1, k, v, BPF_NOEXIST);
+	else if (!bpf_map_update_elem(&bl_polct_v1, k, v, BPF_ANY))
 		pol_to_stamp(a, k, rule_id);
 }
 

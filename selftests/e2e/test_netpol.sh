@@ -103,4 +103,34 @@ policies() { # policies JSON...: policies.json holds exactly these
 	mv "$BL_MANIFESTS/policies.json.tmp" "$BL_MANIFESTS/policies.json"
 }
 np_bad_policies policies
+
+# The verdict hand-off on the real kernel path: with y/c isolated for egress (so its
+# flow gets a pass entry) and x/b for ingress, tc_pod's note lets x/b's tc_pod_to stamp
+# the rule that allowed the SYN into y/c's pass entry (pol_to), which later packets
+# then carry from tc_pod to tc_pod_to instead of its lookups.
+policies "$(np_json x web 81)" '{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "out", "namespace": "y"}, "spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{}]}}'
+check "x/web and y/out in force (6 pods isolated)" \
+	np_wait_rules "x/web ingress[0] y/out egress[0] 6" || np_rules
+out=$(bl_in yc timeout 3 socat -T2 - "TCP:${IPS[xb]}:81,connect-timeout=2,sourceport=40123" </dev/null 2>&1)
+[ "$out" = "b" ] && pass "y/c (egress isolated) reaches x/b:81 from port 40123" || fail "y/c -> x/b:81 got '$out'"
+handoff() {
+	bpftool -j map dump pinned "/sys/fs/bpf/bpflet/$BL_INSTANCE/bl_ct_tcp_v2" >"$BL_WORK/ct.json" &&
+		"$BL_BIN/bpfletctl" --instance "$BL_INSTANCE" -o json policy list >"$BL_WORK/rules.json" &&
+		python3 - "$BL_WORK/ct.json" "$BL_WORK/rules.json" "${IPS[yc]}" "${IPS[xb]}" <<'PY'
+import json, socket, struct, sys
+ct, rules = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+ip = lambda a: struct.unpack("<I", socket.inet_aton(a))[0]  # __be32 as bpftool prints it
+be16 = lambda p: socket.htons(p)
+want = [r["id"] for r in rules["rules"] if r["rule"] == "x/web ingress[0]"]
+got = [e["formatted"]["value"].get("pol_to") for e in ct
+       if e["formatted"]["key"]["saddr"]["addr"][0] == ip(sys.argv[3])
+       and e["formatted"]["key"]["daddr"]["addr"][0] == ip(sys.argv[4])
+       and e["formatted"]["key"]["sport"] == be16(40123)
+       and e["formatted"]["key"]["dport"] == be16(81)
+       and e["formatted"]["value"]["svc_id"] == 0]
+print("pass entries' pol_to", got, "rule id", want)
+sys.exit(0 if len(want) == 1 and got == want else 1)
+PY
+}
+check "y/c's pass entry carries x/web ingress[0], stamped by x/b's tc_pod_to" handoff
 bl_summary

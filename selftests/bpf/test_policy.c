@@ -254,6 +254,36 @@ static void test_replies_pass(void)
 	       "the reply of a denied connection passed");
 }
 
+/* The reply of a pod isolated for ingress only is judged as its own new flow, whose
+ * entry for the replies has the connection's tuple: it must not replace the rule
+ * that allowed the connection, so later packets still count to that rule. */
+static void test_reply_keeps_rule(void)
+{
+	struct bpflet_polct_key k = {.saddr = ip4(PEER),
+				     .daddr = ip4(POD),
+				     .sport = htons(41000),
+				     .dport = htons(80),
+				     .proto = IPPROTO_TCP,
+				     .hook = BPFLET_POL_HOOK_TO_POD};
+	struct bpflet_polct_val v = {0};
+	unsigned long long before;
+
+	setup_ep(BPFLET_POL_EP_ISOLATED_INGRESS);
+	rule(PEER_ID, BPFLET_POL_INGRESS, IPPROTO_TCP, 80, BPFLET_POL_PLEN_FULL, 7);
+	REQUIRE(send_pkt(true, PEER, POD, 41000, 80, IPPROTO_TCP, SYN) == TC_ACT_OK,
+		"allowed ingress SYN dropped");
+	REQUIRE(send_pkt(false, POD, PEER, 80, 41000, IPPROTO_TCP, SYN | ACK) == TC_ACT_OK,
+		"the SYN-ACK dropped at tc_pod");
+	EXPECT(bpf_map_lookup_elem(bpf_map__fd(svc_lb_skel->maps.bl_polct_v1), &k, &v) == 0 &&
+		       v.rule_id == 7 && !(v.flags & BPFLET_POLCT_F_REPLY),
+	       "the connection's entry replaced by the reply's (rule %u, flags %u)", v.rule_id,
+	       v.flags);
+	before = rule_packets(7);
+	EXPECT(send_pkt(true, PEER, POD, 41000, 80, IPPROTO_TCP, ACK) == TC_ACT_OK,
+	       "established ingress packet dropped");
+	EXPECT(rule_packets(7) == before + 1, "the established packet not counted to rule 7");
+}
+
 /* A pod no policy selects is not looked at, in either direction. */
 static void test_not_isolated(void)
 {
@@ -674,6 +704,8 @@ const struct test_case policy_cases[] = {
 	{"policy: wildcard peer row and wildcard port", test_wildcard_peer_and_port},
 	{"policy: a rule for every protocol and port", test_any_proto},
 	{"policy: replies of an allowed connection pass, of a denied one not", test_replies_pass},
+	{"policy: a reply judged as the other pod's flow keeps the connection's rule",
+	 test_reply_keeps_rule},
 	{"policy: pods without isolation are never looked at", test_not_isolated},
 	{"policy: the node's own traffic is allowed, with its replies", test_node_allowed},
 	{"policy: the peer's row first, then the wildcard row", test_peer_row_then_wildcard},

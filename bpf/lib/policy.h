@@ -350,18 +350,24 @@ static __noinline void pol_to_stamp(struct pol_ask *a, const struct bpflet_polct
 static __always_inline void polct_put(struct pol_ask *a, const struct bpflet_polct_key *k,
 				      __u32 rule_id, __u32 flags)
 {
-	struct bpflet_polct_val *v = &a->ct;
+	struct bpflet_polct_val *v = &a->ct, *old;
+	__u64 now = coarse_now();
 
-	v->last_seen_ns = coarse_now();
+	/* An entry for the replies never replaces a live verdict the rules gave that
+	 * tuple: a reply judged as the other pod's new flow (its egress not isolated)
+	 * would otherwise turn the connection's rule into 0. A stale one or an older
+	 * reply entry is replaced, so replies of a reused tuple still pass. */
+	if (flags & BPFLET_POLCT_F_REPLY) {
+		old = bpf_map_lookup_elem(&bl_polct_v1, k);
+		if (old && !(old->flags & BPFLET_POLCT_F_REPLY) && polct_fresh(old, k->proto, now))
+			return;
+	}
+	v->last_seen_ns = now;
 	v->rule_id = rule_id;
 	v->flags = flags;
 	/* a full map evicts the least recent entry (LRU); a failure only costs a lookup
-	 * of the rules for the next packet. An entry for the replies never replaces the
-	 * verdict already kept for that tuple: a reply judged as the other pod's new flow
-	 * (its egress not isolated) would otherwise turn the connection's rule into 0. */
-	if (flags & BPFLET_POLCT_F_REPLY)
-		bpf_map_update_elem(&bl_polct_v1, k, v, BPF_NOEXIST);
-	else if (!bpf_map_update_elem(&bl_polct_v1, k, v, BPF_ANY))
+	 * of the rules for the next packet */
+	if (!bpf_map_update_elem(&bl_polct_v1, k, v, BPF_ANY) && !(flags & BPFLET_POLCT_F_REPLY))
 		pol_to_stamp(a, k, rule_id);
 }
 

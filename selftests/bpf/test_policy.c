@@ -282,6 +282,22 @@ static void test_reply_keeps_rule(void)
 	EXPECT(send_pkt(true, PEER, POD, 41000, 80, IPPROTO_TCP, ACK) == TC_ACT_OK,
 	       "established ingress packet dropped");
 	EXPECT(rule_packets(7) == before + 1, "the established packet not counted to rule 7");
+
+	/* a stale verdict of the tuple (UDP idle past 180 s) gives way to the replies' */
+	setup_ep(BPFLET_POL_EP_ISOLATED_INGRESS | BPFLET_POL_EP_ISOLATED_EGRESS);
+	rule(PEER_ID, BPFLET_POL_EGRESS, IPPROTO_UDP, 53, BPFLET_POL_PLEN_FULL, 8);
+	k.sport = htons(53);
+	k.dport = htons(5353);
+	k.proto = IPPROTO_UDP;
+	v = (struct bpflet_polct_val){.last_seen_ns = 1, .rule_id = 7};
+	bpf_map_update_elem(bpf_map__fd(svc_lb_skel->maps.bl_polct_v1), &k, &v, BPF_ANY);
+	REQUIRE(send_pkt(false, POD, PEER, 5353, 53, IPPROTO_UDP, 0) == TC_ACT_OK,
+		"allowed egress datagram dropped");
+	EXPECT(bpf_map_lookup_elem(bpf_map__fd(svc_lb_skel->maps.bl_polct_v1), &k, &v) == 0 &&
+		       v.rule_id == 8 && (v.flags & BPFLET_POLCT_F_REPLY),
+	       "a stale entry kept over the replies' (rule %u, flags %u)", v.rule_id, v.flags);
+	EXPECT(send_pkt(true, PEER, POD, 53, 5353, IPPROTO_UDP, 0) == TC_ACT_OK,
+	       "the reply dropped by the stale entry");
 }
 
 /* A pod no policy selects is not looked at, in either direction. */

@@ -12,6 +12,8 @@ WORK=$(mktemp -d "/tmp/bpflet-cpbench-$$.XXXXXX")
 SHM=$(mktemp -d "/dev/shm/bpflet-cpbench-$$.XXXXXX")
 SRV_PID=
 . "$ROOT/selftests/controlplane/etcd_lib.sh"
+CP=$BIN/bpflet-controlplane
+. "$ROOT/selftests/controlplane/cp_up.sh"
 
 cleanup() {
 	[ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null && wait "$SRV_PID" 2>/dev/null
@@ -23,22 +25,9 @@ trap 'exit 130' INT TERM HUP PIPE
 
 # start_server DATA [ARGS...]: on a random loopback port; waits for /readyz
 start_server() {
-	local data=$1 i
+	local data=$1
 	shift
-	for _ in 1 2 3 4 5; do
-		PORT=$((20000 + RANDOM % 40000))
-		"$BIN/bpflet-controlplane" --data-dir "$data" --listen "127.0.0.1:$PORT" "$@" \
-			>>"$WORK/server.log" 2>&1 &
-		SRV_PID=$!
-		for i in $(seq 100); do
-			curl -sk -m 1 "https://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && return 0
-			kill -0 "$SRV_PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill "$SRV_PID" 2>/dev/null
-		wait "$SRV_PID" 2>/dev/null
-		SRV_PID=
-	done
+	cp_up "$WORK/server.log" "$data" "$@" && PORT=$CP_PORT SRV_PID=$CP_PID && return 0
 	echo "bench: the control plane does not start" >&2
 	return 1
 }

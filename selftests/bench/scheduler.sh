@@ -18,21 +18,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP PIPE
 
-for _ in 1 2 3 4 5; do
-	PORT=$((20000 + RANDOM % 40000))
-	# nodes here have no kubelet: a grace period longer than the run keeps them Ready
-	"$BIN/bpflet-controlplane" --data-dir "$WORK/data" --listen "127.0.0.1:$PORT" \
-		--node-monitor-grace-period 3600 --compaction-interval 0 >>"$WORK/server.log" 2>&1 &
-	SRV_PID=$!
-	for _ in $(seq 100); do
-		curl -sk -m 1 "https://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break 2
-		sleep 0.1
-	done
-	kill "$SRV_PID" 2>/dev/null
-	wait "$SRV_PID" 2>/dev/null
-	SRV_PID=
-done
-[ -n "$SRV_PID" ] || { echo "bench: the control plane does not start" >&2; exit 1; }
+CP=$BIN/bpflet-controlplane
+. "$ROOT/selftests/controlplane/cp_up.sh"
+# nodes here have no kubelet: a grace period longer than the run keeps them Ready
+cp_up "$WORK/server.log" "$WORK/data" --node-monitor-grace-period 3600 --compaction-interval 0 ||
+	{ echo "bench: the control plane does not start" >&2; exit 1; }
+PORT=$CP_PORT
+SRV_PID=$CP_PID
 K() { kubectl --kubeconfig "$WORK/data/admin.kubeconfig" --request-timeout=60s "$@"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$SRV_PID/stat"; }
 now() { date +%s.%N; }

@@ -33,27 +33,18 @@ trap 'exit 130' INT TERM HUP PIPE
 . "$ROOT/selftests/controlplane/etcd_lib.sh"
 # shellcheck source=selftests/controlplane/check_lib.sh
 . "$ROOT/selftests/controlplane/check_lib.sh"
+# shellcheck source=selftests/controlplane/cp_up.sh
+. "$ROOT/selftests/controlplane/cp_up.sh"
 
 command -v curl >/dev/null && command -v python3 >/dev/null && [ -x "$CP" ] || bail "needs curl, python3 and $CP"
 
 # up NAME ARGS...: a control plane with data dir $WORK/NAME on a random port
 up() {
-	local s=$1 tries i
+	local s=$1
 	shift
-	for tries in 1 2 3 4 5; do
-		PORT[$s]=$((${BL_CP_PORT_LO:-20000} + RANDOM % ${BL_CP_PORT_SPAN:-40000}))
-		"$CP" --data-dir "$WORK/$s" --listen "127.0.0.1:${PORT[$s]}" "$@" >>"$WORK/$s.log" 2>&1 &
-		PID[$s]=$!
-		for i in $(seq 100); do
-			curl -sk -m 1 "https://127.0.0.1:${PORT[$s]}/readyz" >/dev/null 2>&1 && return 0
-			kill -0 "${PID[$s]}" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "${PID[$s]}" 2>/dev/null
-		wait "${PID[$s]}" 2>/dev/null
-		unset "PID[$s]"
-	done
-	return 1
+	cp_up "$WORK/$s.log" "$WORK/$s" "$@" || return 1
+	PORT[$s]=$CP_PORT
+	PID[$s]=$CP_PID
 }
 # down NAME SIGNAL
 down() {

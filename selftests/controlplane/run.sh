@@ -42,6 +42,8 @@ trap 'exit 130' INT TERM HUP PIPE
 . "$ROOT/selftests/controlplane/etcd_lib.sh"
 # shellcheck source=selftests/controlplane/check_lib.sh
 . "$ROOT/selftests/controlplane/check_lib.sh"
+# shellcheck source=selftests/controlplane/cp_up.sh
+. "$ROOT/selftests/controlplane/cp_up.sh"
 
 if ! command -v kubectl >/dev/null || ! command -v curl >/dev/null || [ ! -x "$CP" ]; then
 	echo "FAIL - needs kubectl, curl and $CP"
@@ -49,26 +51,15 @@ if ! command -v kubectl >/dev/null || ! command -v curl >/dev/null || [ ! -x "$C
 	exit 1
 fi
 
-# start_server: a random high port; another try if it is taken. Waits for /readyz.
+# start_server: the store's server on a random high port, ready within 5 s
 start_server() {
-	local tries i
-	for tries in 1 2 3 4 5; do
-		PORT=$((${BL_CP_PORT_LO:-20000} + RANDOM % ${BL_CP_PORT_SPAN:-40000}))
-		"$CP" --data-dir "$DATA" --listen "127.0.0.1:$PORT" --watch-bookmark-interval 1 \
-			--compaction-interval 1 "${STORE_ARGS[@]}" "${LE_ARGS[@]}" "$@" >>"$WORK/server.log" 2>&1 &
-		SRV_PID=$!
-		for i in $(seq 50); do
-			if curl -sk -m 1 "https://127.0.0.1:$PORT/readyz" >/dev/null 2>&1; then
-				return 0
-			fi
-			kill -0 "$SRV_PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill "$SRV_PID" 2>/dev/null
-		wait "$SRV_PID" 2>/dev/null
-		SRV_PID=
-	done
-	return 1
+	local rc
+	CP_UP_WAIT=50 cp_up "$WORK/server.log" "$DATA" --watch-bookmark-interval 1 \
+		--compaction-interval 1 "${STORE_ARGS[@]}" "${LE_ARGS[@]}" "$@"
+	rc=$?
+	PORT=$CP_PORT
+	SRV_PID=$CP_PID
+	return $rc
 }
 
 stop_server() {

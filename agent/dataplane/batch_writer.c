@@ -1,5 +1,6 @@
 #include "agent/dataplane/batch_writer.h"
 
+#include "agent/common/fnv.h"
 #include "agent/dataplane/loader.h"
 
 #include <bpf/bpf.h>
@@ -71,15 +72,6 @@ static void *send_run(void *arg)
 	return NULL;
 }
 
-static uint32_t key_hash(const unsigned char *k, size_t n)
-{
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ k[i]) * 16777619u;
-	return h;
-}
-
 /* Big buffers go out from two threads at once, split by key so that a key written
  * twice keeps its order (the kernel's hash maps lock per bucket): the first sync's
  * ~200k entries are most of its time after the compile. */
@@ -111,7 +103,7 @@ static bool split(struct bl_batch_writer *b, enum bl_dp_map m, struct run r[2])
 	for (size_t i = 0; i < q->n; i++) {
 		const unsigned char *k = q->k + i * ks, *v = q->v + i * vs;
 
-		if (key_hash(k, ks) & 1) {
+		if (bl_fnv1a32(k, ks) & 1) {
 			memcpy(t->k + n2 * ks, k, ks);
 			memcpy(t->v + n2 * vs, v, vs);
 			n2++;

@@ -1,6 +1,7 @@
 /* Shared NetworkPolicy semantics (see netpol_rules.h). */
 #include "controlplane/compile/netpol_rules.h"
 
+#include "agent/common/fnv.h"
 #include "controlplane/compile/label_selector.h"
 #include "controlplane/compile/netpol.h"
 
@@ -51,11 +52,7 @@ char *bl_np_pod_sig(const char *bits, const char *ns, const json_t *labels,
 
 uint32_t bl_np_fnv1a(const char *s)
 {
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h;
+	return bl_fnv1a32(s, strlen(s));
 }
 
 void bl_np_rule_fill(struct bl_pol_rule *r, uint32_t ep, uint32_t peer, uint8_t dir, uint8_t proto,

@@ -254,7 +254,9 @@ bl_teardown() {
 	done
 	ip netns del "$BL_NODE" 2>/dev/null
 	rm -rf "/sys/fs/bpf/bpflet/$BL_INSTANCE" "/run/bpflet/$BL_INSTANCE"
-	rmdir /sys/fs/bpf/bpflet /run/bpflet 2>/dev/null
+	# libxdp's lock directory, made by the agent's uplink attach: empty once no
+	# dispatcher is pinned (rmdir leaves it when another user still has one there)
+	rmdir /sys/fs/bpf/bpflet /sys/fs/bpf/xdp /run/bpflet 2>/dev/null
 	wait 2>/dev/null
 	rm -rf "$BL_WORK"
 	BL_BG_PIDS=()

@@ -8,6 +8,7 @@
 
 #include "agent/agent.h"
 #include "agent/common/log.h"
+#include "agent/common/timefmt.h"
 #include "agent/kube/kube_client.h"
 
 #include <event2/event.h>
@@ -97,22 +98,6 @@ static void call(struct bl_node_duties *d, const char *method, const char *path,
 	free(txt);
 }
 
-/* RFC 3339 with microseconds, as Lease.spec.renewTime wants (MicroTime). */
-static void now_rfc3339(char *buf, size_t len, bool micro)
-{
-	struct timespec ts;
-	struct tm tm;
-	char base[24];
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	if (micro)
-		snprintf(buf, len, "%.19s.%06dZ", base, (int)(ts.tv_nsec / 1000));
-	else
-		snprintf(buf, len, "%sZ", base);
-}
-
 static void log_failure(const char *what, long status, const char *body)
 {
 	json_t *st = json_loads(body, 0, NULL);
@@ -128,7 +113,7 @@ static json_t *node_conditions(struct bl_node_duties *d, bool ready)
 {
 	char now[40];
 
-	now_rfc3339(now, sizeof(now), false);
+	bl_now_rfc3339(now, sizeof(now), false);
 	if (!d->transition[0] || ready != d->last_ready)
 		snprintf(d->transition, sizeof(d->transition), "%s", now);
 	d->last_ready = ready;
@@ -278,7 +263,7 @@ static void renew_lease(struct bl_node_duties *d)
 	char now[40], path[300];
 	const char *n = d->a->o.node_name;
 
-	now_rfc3339(now, sizeof(now), true);
+	bl_now_rfc3339(now, sizeof(now), true);
 	if (d->lease_exists) {
 		snprintf(path, sizeof(path),
 			 "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/%s", n);

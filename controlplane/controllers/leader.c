@@ -8,11 +8,11 @@
 #include "controlplane/controllers/ctl_util.h"
 #include "controlplane/controllers/leader_plan.h"
 #include "agent/common/log.h"
+#include "agent/common/timefmt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,19 +40,6 @@ static double mono_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* now as a metav1.MicroTime */
-static void micro_now(char buf[40])
-{
-	struct timeval tv;
-	struct tm tm;
-	char s[24];
-
-	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, 40, "%s.%06ldZ", s, (long)tv.tv_usec);
 }
 
 static void step_down(struct bl_leader *l, const char *why)
@@ -108,7 +95,7 @@ static void try_lease(struct bl_leader *l)
 		json_decref(lease);
 		return;
 	}
-	micro_now(ts);
+	bl_now_rfc3339(ts, sizeof(ts), true);
 	want = bl_le_record(lease, v, l->id, BL_LEADER_LEASE_S, ts);
 	now = mono_now(); /* the Lease lasts from when the write is sent */
 	code = want ? bl_ctl_request(l->srv, v == BL_LE_CREATE ? "POST" : "PUT",
@@ -193,7 +180,7 @@ void bl_leader_stop(struct bl_leader *l)
 		/* only while it still names us, and only that version (resourceVersion) */
 		if (bl_ctl_request(l->srv, "GET", LEASE_PATH, NULL, NULL, &lease) == 200 &&
 		    !strcmp(bl_ctl_str(lease, "spec.holderIdentity") ?: "", l->id)) {
-			micro_now(ts);
+			bl_now_rfc3339(ts, sizeof(ts), true);
 			gone = bl_le_release(lease, ts);
 			if (gone &&
 			    bl_ctl_request(l->srv, "PUT", LEASE_PATH, NULL, gone, NULL) == 200)

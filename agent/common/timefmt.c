@@ -1,0 +1,19 @@
+#include "agent/common/timefmt.h"
+
+#include <stdio.h>
+#include <time.h>
+
+void bl_now_rfc3339(char *buf, size_t len, bool micro)
+{
+	struct timespec ts;
+	struct tm tm;
+	char base[24];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (micro)
+		snprintf(buf, len, "%.19s.%06dZ", base, (int)(ts.tv_nsec / 1000));
+	else
+		snprintf(buf, len, "%sZ", base);
+}

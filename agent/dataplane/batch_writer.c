@@ -1,5 +1,6 @@
 #include "agent/dataplane/batch_writer.h"
 
+#include "agent/common/clock.h"
 #include "agent/common/fnv.h"
 #include "agent/dataplane/loader.h"
 
@@ -8,15 +9,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 /* Key and value sizes of the syncer's maps (svc_sync.h documents the types). */
 static const struct {
@@ -127,7 +119,7 @@ static int send_one(struct bl_batch_writer *b, enum bl_dp_map m)
 	struct bl_batch_buf *q = &b->buf[m];
 	struct run r[2] = {{.fd = b->dp->fds[m], .m = m, .k = q->k, .v = q->v, .n = q->n},
 			   {.fd = b->dp->fds[m], .m = m}};
-	double t0 = now_ms();
+	double t0 = bl_mono_now();
 	pthread_t th;
 	bool halves = q->n >= SPLIT_MIN && split(b, m, r);
 	bool two = halves && !pthread_create(&th, NULL, send_run, &r[1]);
@@ -139,7 +131,7 @@ static int send_one(struct bl_batch_writer *b, enum bl_dp_map m)
 		send_run(&r[1]); /* no thread: the second half after the first */
 	q->n = 0;
 	b->syscalls += r[0].syscalls + r[1].syscalls;
-	b->sys_ms += now_ms() - t0;
+	b->sys_ms += (bl_mono_now() - t0) * 1e3;
 	return r[0].err ? r[0].err : r[1].err;
 }
 

@@ -8,7 +8,7 @@
 
 #include "agent/agent.h"
 #include "agent/common/log.h"
-#include "agent/common/timefmt.h"
+#include "agent/common/clock.h"
 #include "agent/kube/kube_client.h"
 
 #include <event2/event.h>

@@ -8,12 +8,11 @@
 #include "controlplane/controllers/ctl_util.h"
 #include "controlplane/controllers/leader_plan.h"
 #include "agent/common/log.h"
-#include "agent/common/timefmt.h"
+#include "agent/common/clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define LEASE_PATH                                                                                 \
@@ -33,14 +32,6 @@ struct bl_leader {
 	bool leading;
 	double renewed; /* when the last successful write was sent */
 };
-
-static double mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void step_down(struct bl_leader *l, const char *why)
 {
@@ -72,7 +63,7 @@ static void observe(struct bl_leader *l, json_t *lease, double now)
 
 static void try_lease(struct bl_leader *l)
 {
-	double now = mono_now();
+	double now = bl_mono_now();
 	json_t *lease = NULL, *want, *answer = NULL;
 	enum bl_le_verdict v;
 	char ts[40];
@@ -80,7 +71,7 @@ static void try_lease(struct bl_leader *l)
 
 	if (code != 200 && code != 404) {
 		json_decref(lease);
-		if (l->leading && bl_le_lost(mono_now(), l->renewed, BL_LEADER_DEADLINE_S))
+		if (l->leading && bl_le_lost(bl_mono_now(), l->renewed, BL_LEADER_DEADLINE_S))
 			step_down(l, "the Lease cannot be read");
 		return;
 	}
@@ -97,7 +88,7 @@ static void try_lease(struct bl_leader *l)
 	}
 	bl_now_rfc3339(ts, sizeof(ts), true);
 	want = bl_le_record(lease, v, l->id, BL_LEADER_LEASE_S, ts);
-	now = mono_now(); /* the Lease lasts from when the write is sent */
+	now = bl_mono_now(); /* the Lease lasts from when the write is sent */
 	code = want ? bl_ctl_request(l->srv, v == BL_LE_CREATE ? "POST" : "PUT",
 				     v == BL_LE_CREATE ? "/apis/coordination.k8s.io/v1/"
 							 "namespaces/" BL_LEADER_LEASE_NS "/leases"
@@ -109,7 +100,7 @@ static void try_lease(struct bl_leader *l)
 	if (code != 200 && code != 201) {
 		json_decref(answer);
 		log_debug("leader election: writing the Lease: HTTP %d", code);
-		if (l->leading && bl_le_lost(mono_now(), l->renewed, BL_LEADER_DEADLINE_S))
+		if (l->leading && bl_le_lost(bl_mono_now(), l->renewed, BL_LEADER_DEADLINE_S))
 			step_down(l, "the Lease was not renewed in time");
 		return;
 	}

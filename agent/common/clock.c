@@ -1,7 +1,15 @@
-#include "agent/common/timefmt.h"
+#include "agent/common/clock.h"
 
 #include <stdio.h>
 #include <time.h>
+
+double bl_mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 void bl_now_rfc3339(char *buf, size_t len, bool micro)
 {

@@ -1,9 +1,36 @@
 #include "agent/common/maps_util.h"
+#include "agent/common/log.h"
+#include "agent/common/paths.h"
 
 #include <bpf/bpf.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+int bl_pin_open_sized(const char *instance, const char *name, __u32 ksz, __u32 vsz,
+		      const char *what)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	char path[256];
+	int fd;
+
+	if (bl_pin_path(path, sizeof(path), instance, name))
+		return -ENAMETOOLONG;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	memset(&info, 0, sizeof(info));
+	if (bpf_map_get_info_by_fd(fd, &info, &len) || info.key_size != ksz ||
+	    info.value_size != vsz) {
+		log_warn("%s: not a %s (key %u, value %u bytes); left alone", path, what,
+			 info.key_size, info.value_size);
+		close(fd);
+		return -EPROTO;
+	}
+	return fd;
+}
 
 int bl_map_walk(int fd, size_t ksz, size_t vsz,
 		int (*fn)(void *arg, const void *key, const void *val), void *arg)

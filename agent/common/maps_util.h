@@ -16,6 +16,12 @@ long bl_map_clear(int fd);
 /* Entries in a map, by walking its keys. */
 long bl_map_count(int fd);
 
+/* The map pinned as name under instance, when its key and value sizes are ksz and vsz
+ * (an older layout being taken over). -ENOENT: not pinned; -EPROTO: pinned with other
+ * sizes (a warning names it as `what` and it is left alone); else -errno. */
+int bl_pin_open_sized(const char *instance, const char *name, __u32 ksz, __u32 vsz,
+		      const char *what);
+
 /* Metric/CLI name of a counter slot ("dnat_new", "drop_malformed", ...). */
 const char *bl_counter_name(unsigned idx);
 

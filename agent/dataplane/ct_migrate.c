@@ -31,31 +31,21 @@ static int copy_entry(void *arg, const void *key, const void *val)
 /* One v1 map into to_fd; its pin goes when `last`. */
 static long migrate_one(const char *instance, const char *name, int to_fd, bool last)
 {
-	struct bpf_map_info info;
-	__u32 len = sizeof(info);
 	struct copy_state c = {.to_fd = to_fd};
 	char path[256];
-	int fd, err;
+	int fd = bl_pin_open_sized(instance, name, sizeof(struct bpflet_ct_key),
+				   BPFLET_CT_VAL_V1_SIZE, "layout-1 conntrack map");
+	int err;
 
-	if (bl_pin_path(path, sizeof(path), instance, name))
-		return -ENAMETOOLONG;
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	memset(&info, 0, sizeof(info));
-	if (bpf_map_get_info_by_fd(fd, &info, &len) ||
-	    info.key_size != sizeof(struct bpflet_ct_key) ||
-	    info.value_size != BPFLET_CT_VAL_V1_SIZE) {
-		log_warn("%s: not a layout-1 conntrack map (key %u, value %u bytes); left alone",
-			 path, info.key_size, info.value_size);
-		close(fd);
+	if (fd == -ENOENT || fd == -EPROTO)
 		return 0;
-	}
+	if (fd < 0)
+		return fd;
 	err = bl_map_walk(fd, sizeof(struct bpflet_ct_key), BPFLET_CT_VAL_V1_SIZE, copy_entry, &c);
 	close(fd);
 	if (err)
 		return err;
-	if (last && unlink(path))
+	if (last && !bl_pin_path(path, sizeof(path), instance, name) && unlink(path))
 		log_warn("removing %s: %s", path, strerror(errno));
 	return c.copied;
 }

@@ -12,28 +12,10 @@
 static const char *const old_maps[] = {BPFLET_MAP_IPCACHE_V1, BPFLET_MAP_POLICY_V1,
 				       BPFLET_MAP_POL_EP_V1};
 
-/* An old map by name, if pinned with the expected sizes (-1: none or not ours). */
+/* An old map by name, if pinned with the expected sizes (negative: none or not ours). */
 static int open_old(const char *instance, const char *name, __u32 ksz, __u32 vsz)
 {
-	struct bpf_map_info info;
-	__u32 len = sizeof(info);
-	char path[256];
-	int fd;
-
-	if (bl_pin_path(path, sizeof(path), instance, name))
-		return -1;
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return -1;
-	memset(&info, 0, sizeof(info));
-	if (bpf_map_get_info_by_fd(fd, &info, &len) || info.key_size != ksz ||
-	    info.value_size != vsz) {
-		log_warn("%s: not a layout-1 policy map (key %u, value %u bytes); left alone", path,
-			 info.key_size, info.value_size);
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return bl_pin_open_sized(instance, name, ksz, vsz, "layout-1 policy map");
 }
 
 /* The old tables as one compiled table; endpoints' classes from their rules. */
